@@ -1,0 +1,125 @@
+// The App Center audience objects (contract: App Center swagger, AudienceDefinition / Audience)
+// and the one validation both the service and the provider apply to them.
+import { z } from "zod";
+import {
+  customPropertyConflicts,
+  DefinitionError,
+  parseDefinition,
+  printDefinition,
+  PROPERTY_TYPES,
+  typeCheckDefinition,
+  type CustomProperties,
+  type Expression,
+} from "./definition/index.ts";
+import { atMost, LIMITS } from "./limits.ts";
+
+export const propertyTypeSchema = z.enum(PROPERTY_TYPES);
+
+/** PUT body and `definition/test` body (swagger: AudienceDefinition). */
+export const audienceDefinitionSchema = z.object({
+  definition: z.string(),
+  description: z.string().optional(),
+  enabled: z.boolean().optional(),
+  custom_properties: z.record(z.string(), propertyTypeSchema).optional(),
+});
+export type AudienceDefinitionBody = z.infer<typeof audienceDefinitionSchema>;
+
+export const audienceStateSchema = z.enum(["Calculating", "Ready", "Disabled"]);
+export type AudienceState = z.infer<typeof audienceStateSchema>;
+
+/** GET / PUT response (swagger: Audience = AudienceSummary + details). */
+export const audienceSchema = z.object({
+  name: z.string(),
+  description: z.string().optional(),
+  definition: z.string(),
+  enabled: z.boolean(),
+  custom_properties: z.record(z.string(), propertyTypeSchema),
+  estimated_count: z.number().int(),
+  estimated_total_count: z.number().int(),
+  state: audienceStateSchema,
+  timestamp: z.string(),
+});
+export type Audience = z.infer<typeof audienceSchema>;
+
+export const audienceListSchema = z.object({
+  values: z.array(audienceSchema.partial({ custom_properties: true, enabled: true, estimated_total_count: true, timestamp: true })),
+  nextLink: z.string().optional(),
+});
+
+export const audienceTestResultSchema = z.object({
+  definition: z.string(),
+  custom_properties: z.record(z.string(), propertyTypeSchema),
+  estimated_count: z.number().int(),
+  estimated_total_count: z.number().int(),
+});
+
+/** One problem with one field, phrased as a full sentence that names the field. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+export function validateAudienceName(name: string, field = "name"): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (name.length === 0) issues.push({ field, message: `${field} must not be empty` });
+  if (name.length > LIMITS.audienceNameLength.value) {
+    issues.push({ field, message: `${field} ${atMost(LIMITS.audienceNameLength, name.length)}` });
+  }
+  if (name.includes("/")) {
+    issues.push({ field, message: `${field} must not contain '/' (got '${name}'; contract: App Center swagger, AudienceNameParameter pattern [^/]+)` });
+  }
+  return issues;
+}
+
+export interface CheckedDefinition {
+  readonly expression: Expression;
+  /** The normalized text: what `diff` compares and `definition/test` returns. */
+  readonly normalized: string;
+}
+
+/** Parses and type-checks a definition; the issue names the field, the column and what was expected. */
+export function checkDefinition(
+  definition: string,
+  customProperties: CustomProperties = {},
+  field = "definition",
+): CheckedDefinition | FieldIssue {
+  if (definition.length > LIMITS.audienceDefinitionLength.value) {
+    return { field, message: `${field} ${atMost(LIMITS.audienceDefinitionLength, definition.length)}` };
+  }
+  try {
+    const expression = parseDefinition(definition);
+    typeCheckDefinition(expression, customProperties);
+    return { expression, normalized: printDefinition(expression) };
+  } catch (error) {
+    if (error instanceof DefinitionError) return { field, message: `${field}: ${error.message}` };
+    throw error;
+  }
+}
+
+/** Every problem with an audience PUT: name, description, custom properties, definition. */
+export function validateAudience(
+  name: string,
+  body: AudienceDefinitionBody,
+  fields: { name: string; definition: string; description: string; customProperties: string } = {
+    name: "audience_name",
+    definition: "definition",
+    description: "description",
+    customProperties: "custom_properties",
+  },
+): { issues: FieldIssue[]; checked?: CheckedDefinition } {
+  const issues = validateAudienceName(name, fields.name);
+  const description = body.description ?? "";
+  if (description.length > LIMITS.audienceDescriptionLength.value) {
+    issues.push({ field: fields.description, message: `${fields.description} ${atMost(LIMITS.audienceDescriptionLength, description.length)}` });
+  }
+  const custom = body.custom_properties ?? {};
+  for (const clash of customPropertyConflicts(custom)) {
+    issues.push({
+      field: `${fields.customProperties}.${clash}`,
+      message: `${fields.customProperties}.${clash} shadows the device property of the same name; choose another name`,
+    });
+  }
+  const result = checkDefinition(body.definition, custom, fields.definition);
+  if ("field" in result) return { issues: [...issues, result] };
+  return { issues, checked: result };
+}

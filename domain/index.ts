@@ -1,0 +1,4 @@
+// The single source of truth shared by provider/, service/ and policies/.
+export * from "./limits.ts";
+export * from "./audience.ts";
+export * from "./definition/index.ts";

@@ -1,0 +1,50 @@
+// The platform limits, defined once for the service, the provider and the policy pack.
+// Each limit names the document it comes from, so an error can say which rule was broken.
+
+export interface Limit {
+  readonly value: number;
+  /** The unit of `value`, as it reads after the number: "characters", "audiences per app". */
+  readonly unit: string;
+  /** The seed document or contract that states it. */
+  readonly source: string;
+}
+
+const limit = (value: number, unit: string, source: string): Limit => ({ value, unit, source });
+
+const PUSH_API = "seeds: Using the Push API";
+const SWAGGER = "contract: App Center swagger";
+const BRAZE = "seeds: Braze export";
+const CLOUDKIT = "seeds: CloudKit broadcast-metrics export";
+
+export const LIMITS = {
+  audiencesPerApp: limit(200, "audiences per app", PUSH_API),
+  devicesPerAudience: limit(1000, "devices per audience", PUSH_API),
+  notificationTargetDevices: limit(1000, "target devices per API notification", PUSH_API),
+  devicesTargetInstallIds: limit(100, "install ids in a device list target", PUSH_API),
+  userIdsTarget: limit(100, "users in a user list target", PUSH_API),
+  customDataValueLength: limit(100, "characters per custom_data value", PUSH_API),
+  audienceNameLength: limit(64, "characters", `${SWAGGER}, AudienceNameParameter`),
+  audienceDefinitionLength: limit(2000, "characters", `${SWAGGER}, AudienceDefinition.definition`),
+  audienceDescriptionLength: limit(128, "characters", `${SWAGGER}, AudienceDefinition.description`),
+  notificationNameMin: limit(3, "characters", SWAGGER),
+  notificationNameMax: limit(64, "characters", SWAGGER),
+  notificationTitleLength: limit(128, "characters", SWAGGER),
+  notificationBodyMin: limit(1, "characters", SWAGGER),
+  notificationBodyMax: limit(4000, "characters", SWAGGER),
+  usersExportExternalIds: limit(50, "external ids per users export request", BRAZE),
+  rawEventExportWindowDays: limit(7, "days per raw event export request", BRAZE),
+  rawEventExportLookbackDays: limit(90, "days back (3 months) for raw event exports", BRAZE),
+  dataSeriesLengthMin: limit(1, "data_series length (minimum)", BRAZE),
+  dataSeriesLengthMax: limit(100, "data_series length", BRAZE),
+  dataExportTokenMonths: limit(6, "months of data export token lifetime", CLOUDKIT),
+  broadcastMetricsStartDaysBack: limit(30, "days back for a broadcast-metrics start date", CLOUDKIT),
+  broadcastMetricsEndDaysAgoMin: limit(1, "day ago, at least, for a broadcast-metrics end date", CLOUDKIT),
+  broadcastMetricsRepeatHours: limit(24, "hours in which a repeat request returns the same status URL", CLOUDKIT),
+  broadcastMetricsDownloadMinutesMin: limit(20, "minutes a download URL stays valid (minimum)", CLOUDKIT),
+  broadcastMetricsDownloadMinutesMax: limit(60, "minutes a download URL stays valid (maximum)", CLOUDKIT),
+} as const satisfies Record<string, Limit>;
+
+/** "must be at most 128 characters (got 140; contract: App Center swagger, …)" */
+export function atMost(l: Limit, got: number): string {
+  return `must be at most ${l.value} ${l.unit} (got ${got}; ${l.source})`;
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Brings a fresh clone to a runnable state: Node runtime, npm dependencies (installed again only
+# when package.json or the lock file changed), the Pulumi engine. Safe to run repeatedly.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$PUSHPLANE_ROOT"
+stamp="node_modules/.pushplane-install-stamp"
+want="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16) $(node --version)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[setup] npm install (node $(node --version))" >&2
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+  want="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16) $(node --version)"
+  echo "$want" > "$stamp"
+fi

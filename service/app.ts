@@ -1,0 +1,75 @@
+// Wires the HTTP service: external plugins (rate limit, body limit), one auth hook for every
+// route, the contract's error bodies, then the route modules.
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { authenticate } from "./auth.ts";
+import { ApiError, errorBody, sendError } from "./errors.ts";
+import { audienceRoutes } from "./routes/audiences.ts";
+import type { Store, TokenRecord } from "./store.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    apiToken?: TokenRecord;
+  }
+  interface FastifyContextConfig {
+    /** Set on the few routes that need no X-API-Token (health). */
+    public?: boolean;
+  }
+}
+
+export interface AppOptions {
+  store: Store;
+  logger?: FastifyServerOptions["logger"];
+  /** Requests per minute per token (or per address without one). */
+  rateLimitPerMinute?: number;
+  bodyLimitBytes?: number;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    exposeHeadRoutes: false,
+    // Audience names may hold characters such as spaces; keep the router from rejecting long names early.
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  app.setErrorHandler((thrown, request, reply) => {
+    if (thrown instanceof ApiError) return sendError(reply, thrown);
+    const error = thrown as Error & { statusCode?: number };
+    const status = error.statusCode;
+    if (status === 429) return reply.code(429).send(errorBody("TooManyRequests", error.message));
+    if (status === 413) return reply.code(413).send(errorBody("BadRequest", `request body is larger than ${options.bodyLimitBytes ?? 1024 * 1024} bytes`));
+    if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send(errorBody("BadRequest", error.message));
+    // Never leak internals of a 5xx: log them, answer generically.
+    request.log.error({ err: error }, "unhandled error");
+    return reply.code(500).send(errorBody("InternalServerError", "internal error"));
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("NotFound", `no route ${request.method} ${request.url}`)));
+
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? 1200,
+    timeWindow: 60_000,
+    keyGenerator: (request) => (request.headers["x-api-token"] as string | undefined) ?? request.ip,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      ...errorBody("TooManyRequests", `rate limit of ${context.max} requests per minute exceeded; retry after ${context.after}`),
+    }),
+  });
+
+  // One auth hook for every route; only routes flagged `config.public` are exempt.
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.routeOptions.config?.public) return;
+    const header = request.headers["x-api-token"];
+    const token = authenticate(options.store, typeof header === "string" ? header : undefined);
+    if (!token) {
+      reply.header("WWW-Authenticate", 'ApiKey header="X-API-Token"');
+      return sendError(reply, new ApiError("Unauthorized", "a valid X-API-Token header is required"));
+    }
+    request.apiToken = token;
+  });
+
+  app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
+  await app.register(audienceRoutes(options.store), { prefix: "/v0.1/apps/:owner_name/:app_name/analytics/audiences" });
+  return app;
+}
