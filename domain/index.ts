@@ -1,4 +1,5 @@
 // The single source of truth shared by provider/, service/ and policies/.
 export * from "./limits.ts";
 export * from "./audience.ts";
+export * from "./resources.ts";
 export * from "./definition/index.ts";

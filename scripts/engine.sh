@@ -17,7 +17,7 @@ version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "
 langhost_hash="$(cat "$here/langhost/main.go" "$here/langhost/go.mod" "$here/versions.sh" | sha256sum | cut -c1-12)"
 cli_dir="$PUSHPLANE_CACHE/engine/pulumi-v$PULUMI_VERSION"
 host_dir="$PUSHPLANE_CACHE/engine/langhost-$langhost_hash"
-bin="$PUSHPLANE_CACHE/engine/bin-v$PULUMI_VERSION-$langhost_hash"
+bin="$PUSHPLANE_CACHE/engine/bin-v$PULUMI_VERSION-$(cat "$0" | sha256sum | cut -c1-6)-$langhost_hash"
 
 if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ]; then
   echo "$bin"; exit 0
@@ -64,9 +64,18 @@ if [ ! -x "$host_dir/pulumi-language-nodejs" ]; then
   log "pulumi-language-nodejs built in $(( $(date +%s) - start ))s ($(du -h "$host_dir/pulumi-language-nodejs" | cut -f1))"
 fi
 
-# 3. One directory holding both, so PATH gets a single entry.
+# 3. One directory holding the CLI and its plugins. Plugins beside the CLI binary count as bundled,
+# so the engine uses them without "using … from $PATH" warnings. Hard links cost no space.
 mkdir -p "$bin.tmp"
-ln -sf "$cli" "$bin.tmp/pulumi"
-ln -sf "$host_dir/pulumi-language-nodejs" "$bin.tmp/pulumi-language-nodejs"
+ln -f "$(readlink -f "$cli")" "$bin.tmp/pulumi" 2>/dev/null || cp "$(readlink -f "$cli")" "$bin.tmp/pulumi"
+ln -f "$host_dir/pulumi-language-nodejs" "$bin.tmp/pulumi-language-nodejs" 2>/dev/null || cp "$host_dir/pulumi-language-nodejs" "$bin.tmp/"
+# The dynamic-provider plugin: runs @pulumi/pulumi's cmd/dynamic-provider as resolved from the
+# program's directory (the engine starts plugins there).
+cat > "$bin.tmp/pulumi-resource-pulumi-nodejs" <<'SH'
+#!/bin/sh
+script="$(node -e "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))")" || exit 1
+exec node "$script" "$@"
+SH
+chmod +x "$bin.tmp/pulumi-resource-pulumi-nodejs"
 rm -rf "$bin" && mv "$bin.tmp" "$bin"
 echo "$bin"

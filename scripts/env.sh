@@ -7,8 +7,7 @@ export PUSHPLANE_ROOT
 _pp_node_bin="$("$_pp_scripts/runtime.sh")" || return 1 2>/dev/null || exit 1
 export PATH="$_pp_node_bin:$PATH"
 _pp_engine_bin="$("$_pp_scripts/engine.sh")" || return 1 2>/dev/null || exit 1
-# pulumi-resource-pulumi-nodejs (the dynamic-provider plugin) ships in @pulumi/pulumi.
-export PATH="$_pp_engine_bin:$PUSHPLANE_ROOT/node_modules/@pulumi/pulumi:$PUSHPLANE_ROOT/node_modules/.bin:$PATH"
+export PATH="$_pp_engine_bin:$PUSHPLANE_ROOT/node_modules/.bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true

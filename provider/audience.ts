@@ -1,0 +1,216 @@
+// The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
+// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+import * as pulumi from "@pulumi/pulumi";
+import { isDeepStrictEqual } from "node:util";
+import { z } from "zod";
+import { checkDefinition, propertyTypeSchema, RESOURCE_MODULE, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
+import type { AppRef } from "./client.ts";
+import { settings } from "./settings.ts";
+import { dynamicProvider } from "./stub.ts";
+
+// ---- inputs / outputs ----
+
+export interface AudienceInputs {
+  owner: string;
+  app: string;
+  name: string;
+  definition: string;
+  description: string;
+  enabled: boolean;
+  customProperties: Record<string, PropertyType>;
+}
+
+export interface AudienceOutputs extends AudienceInputs {
+  /** The definition as the service normalizes it (word operators, single spaces, minimal parentheses). */
+  normalizedDefinition: string;
+  estimatedCount: number;
+  state: string;
+}
+
+const inputSchema = z.object({
+  owner: z.string().min(1).optional(),
+  app: z.string().min(1).optional(),
+  name: z.string(),
+  definition: z.string(),
+  description: z.string().optional(),
+  enabled: z.boolean().optional(),
+  customProperties: z.record(z.string(), propertyTypeSchema).optional(),
+});
+
+/** Fields that identify the audience: changing one creates a new audience and deletes the old. */
+const IDENTITY: readonly (keyof AudienceInputs)[] = ["owner", "app", "name"];
+
+export const audienceId = (ref: AppRef, name: string): string => `${ref.owner}/${ref.app}/${name}`;
+
+function parseId(id: string): AppRef & { name: string } {
+  const [owner, app, name, ...rest] = id.split("/");
+  if (!owner || !app || !name || rest.length > 0) throw new Error(`'${id}' is not an audience id: expected owner/app/name`);
+  return { owner, app, name };
+}
+
+function normalize(definition: string, customProperties: Record<string, PropertyType>): string {
+  const checked = checkDefinition(definition, customProperties);
+  // A definition stored out-of-band may not parse; compare its raw text then.
+  return "field" in checked ? definition.trim() : checked.normalized;
+}
+
+function outputsFrom(inputs: AudienceInputs, audience: ApiAudience): AudienceOutputs {
+  return {
+    ...inputs,
+    normalizedDefinition: normalize(audience.definition, audience.custom_properties),
+    estimatedCount: audience.estimated_count,
+    state: audience.state,
+  };
+}
+
+function inputsFrom(ref: AppRef, audience: ApiAudience): AudienceInputs {
+  return {
+    owner: ref.owner,
+    app: ref.app,
+    name: audience.name,
+    definition: audience.definition,
+    description: audience.description ?? "",
+    enabled: audience.enabled,
+    customProperties: audience.custom_properties,
+  };
+}
+
+const requestBody = (inputs: AudienceInputs) => ({
+  definition: inputs.definition,
+  description: inputs.description,
+  enabled: inputs.enabled,
+  custom_properties: inputs.customProperties,
+});
+
+// ---- check: validate and fill defaults; every failure names the field, the column and the limit ----
+
+async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
+  const parsed = inputSchema.safeParse(news);
+  if (!parsed.success) {
+    return {
+      failures: parsed.error.issues.map((issue) => ({
+        property: String(issue.path[0] ?? ""),
+        reason: `${issue.path.join(".") || "inputs"}: ${issue.message}`,
+      })),
+    };
+  }
+  const given = parsed.data;
+  const defaults = settings();
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const owner = given.owner ?? defaults.owner;
+  const app = given.app ?? defaults.app;
+  if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
+  if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
+  const { issues } = validateAudience(
+    given.name,
+    { definition: given.definition, description: given.description, enabled: given.enabled, custom_properties: given.customProperties },
+    { name: "name", definition: "definition", description: "description", customProperties: "customProperties" },
+  );
+  for (const issue of issues) failures.push({ property: issue.field.split(".")[0]!, reason: issue.message });
+  if (failures.length > 0) return { failures };
+  return {
+    inputs: {
+      owner: owner!,
+      app: app!,
+      name: given.name,
+      definition: given.definition,
+      description: given.description ?? "",
+      enabled: given.enabled ?? true,
+      customProperties: given.customProperties ?? {},
+    },
+  };
+}
+
+// ---- diff: compare normalized values so preview after up is empty ----
+
+async function diff(_id: string, olds: AudienceOutputs, news: AudienceInputs): Promise<pulumi.dynamic.DiffResult> {
+  const replaces = IDENTITY.filter((field) => olds[field] !== news[field]);
+  const changed =
+    replaces.length > 0 ||
+    normalize(olds.definition, olds.customProperties ?? {}) !== normalize(news.definition, news.customProperties) ||
+    (olds.description ?? "") !== news.description ||
+    (olds.enabled ?? true) !== news.enabled ||
+    !isDeepStrictEqual(sortKeys(olds.customProperties ?? {}), sortKeys(news.customProperties));
+  return { changes: changed, replaces: replaces as string[], deleteBeforeReplace: false };
+}
+
+const sortKeys = <T>(record: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+
+// ---- create / read / update / delete ----
+
+async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResult<AudienceOutputs>> {
+  const { client } = settings();
+  // PUT creates or overwrites; refuse to silently adopt an audience someone else manages.
+  if (await client.audienceExists(inputs, inputs.name)) {
+    throw new Error(
+      `audience '${inputs.name}' already exists in app '${inputs.owner}/${inputs.app}'; ` +
+        `to manage it, add the resource option import: "${audienceId(inputs, inputs.name)}"`,
+    );
+  }
+  const audience = await client.putAudience(inputs, inputs.name, requestBody(inputs));
+  return { id: audienceId(inputs, inputs.name), outs: outputsFrom(inputs, audience) };
+}
+
+async function read(id: string): Promise<pulumi.dynamic.ReadResult<AudienceOutputs>> {
+  const ref = parseId(id);
+  const audience = await settings().client.getAudience(ref, ref.name);
+  // Gone: an empty id tells the engine to drop the resource from state on refresh.
+  if (!audience) return {};
+  const inputs = inputsFrom(ref, audience);
+  return { id, props: outputsFrom(inputs, audience), inputs } as pulumi.dynamic.ReadResult<AudienceOutputs>;
+}
+
+async function update(_id: string, _olds: AudienceOutputs, news: AudienceInputs): Promise<pulumi.dynamic.UpdateResult<AudienceOutputs>> {
+  const audience = await settings().client.putAudience(news, news.name, requestBody(news));
+  return { outs: outputsFrom(news, audience) };
+}
+
+async function remove(id: string): Promise<void> {
+  const ref = parseId(id);
+  // Already gone counts as deleted.
+  await settings().client.deleteAudience(ref, ref.name);
+}
+
+export const audienceProvider = { check, diff, create, read, update, delete: remove };
+
+// ---- program side ----
+
+export interface AudienceArgs {
+  /** The audience name in the service (≤ 64 characters, no '/'); defaults to the resource name. */
+  name?: pulumi.Input<string>;
+  /** The App Center definition, e.g. `carrierCountry eq 'US'`. */
+  definition: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  enabled?: pulumi.Input<boolean>;
+  /** Types of the custom properties the definition uses. */
+  customProperties?: pulumi.Input<Record<string, pulumi.Input<PropertyType>>>;
+  /** Defaults to `pushplane:owner` from stack config. */
+  owner?: pulumi.Input<string>;
+  /** Defaults to `pushplane:app` from stack config. */
+  app?: pulumi.Input<string>;
+}
+
+export class Audience extends pulumi.dynamic.Resource {
+  declare readonly owner: pulumi.Output<string>;
+  declare readonly app: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly definition: pulumi.Output<string>;
+  declare readonly normalizedDefinition: pulumi.Output<string>;
+  declare readonly description: pulumi.Output<string>;
+  declare readonly enabled: pulumi.Output<boolean>;
+  declare readonly customProperties: pulumi.Output<Record<string, PropertyType>>;
+  declare readonly estimatedCount: pulumi.Output<number>;
+  declare readonly state: pulumi.Output<string>;
+
+  constructor(name: string, args: AudienceArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      dynamicProvider("Audience"),
+      name,
+      { ...args, name: args.name ?? name, normalizedDefinition: undefined, estimatedCount: undefined, state: undefined },
+      opts,
+      RESOURCE_MODULE,
+      "Audience",
+    );
+  }
+}

@@ -1,0 +1,116 @@
+// The one typed HTTP client every resource uses to talk to a pushplane (App Center dialect) service.
+// Retries follow go-retryablehttp: connection errors, 408, 429 and 5xx except 501, capped exponential
+// backoff with full jitter, Retry-After honoured; only idempotent methods (GET/PUT/HEAD/DELETE) retry.
+import ky, { HTTPError, type KyInstance } from "ky";
+import { z } from "zod";
+import { audienceSchema, audienceTestResultSchema, type Audience, type AudienceDefinitionBody } from "../domain/index.ts";
+
+export interface ClientOptions {
+  endpoint: string;
+  apiToken: string;
+  /** Attempts after the first; default 5. */
+  retries?: number;
+  /** Upper bound of one backoff or Retry-After wait, ms; default 30 s. */
+  maxDelayMs?: number;
+  timeoutMs?: number;
+}
+
+export interface AppRef {
+  readonly owner: string;
+  readonly app: string;
+}
+
+/** A non-2xx answer, carrying the service's {error:{code,message}}. */
+export class PushplaneApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string, method: string, path: string) {
+    super(`${method} ${path}: ${status} ${code}: ${message}`);
+    this.name = "PushplaneApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export class PushplaneClient {
+  private readonly http: KyInstance;
+
+  constructor(options: ClientOptions) {
+    const maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.http = ky.create({
+      prefix: options.endpoint.replace(/\/+$/, ""),
+      headers: { "X-API-Token": options.apiToken, accept: "application/json" },
+      timeout: options.timeoutMs ?? 30_000,
+      retry: {
+        limit: options.retries ?? 5,
+        methods: ["get", "put", "head", "delete"],
+        statusCodes: [408, 429, 500, 502, 503, 504],
+        afterStatusCodes: [429, 503],
+        maxRetryAfter: maxDelayMs,
+        backoffLimit: maxDelayMs,
+        delay: (attempt) => 250 * 2 ** (attempt - 1),
+        jitter: true,
+      },
+    });
+  }
+
+  private static path(ref: AppRef, ...rest: string[]): string {
+    return ["v0.1", "apps", ref.owner, ref.app, ...rest].map(encodeURIComponent).join("/");
+  }
+
+  private async call<T>(method: string, path: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof HTTPError) {
+        const parsed = errorBodySchema.safeParse(typeof error.data === "string" ? safeJson(error.data) : error.data);
+        const { code, message } = parsed.success ? parsed.data.error : { code: "Unknown", message: error.response.statusText };
+        throw new PushplaneApiError(error.response.status, code, message, method, `/${path}`);
+      }
+      throw error;
+    }
+  }
+
+  async getAudience(ref: AppRef, name: string): Promise<Audience | undefined> {
+    const path = PushplaneClient.path(ref, "analytics", "audiences", name);
+    try {
+      return audienceSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
+    } catch (error) {
+      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async audienceExists(ref: AppRef, name: string): Promise<boolean> {
+    const path = PushplaneClient.path(ref, "analytics", "audiences", name);
+    const response = await this.call("HEAD", path, () => this.http.head(path, { throwHttpErrors: (status) => status !== 404 }));
+    return response.status === 204;
+  }
+
+  async putAudience(ref: AppRef, name: string, body: AudienceDefinitionBody): Promise<Audience> {
+    const path = PushplaneClient.path(ref, "analytics", "audiences", name);
+    return audienceSchema.parse(await this.call("PUT", path, () => this.http.put(path, { json: body }).json()));
+  }
+
+  /** True when deleted, false when it was already gone. */
+  async deleteAudience(ref: AppRef, name: string): Promise<boolean> {
+    const path = PushplaneClient.path(ref, "analytics", "audiences", name);
+    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
+    return response.status !== 404;
+  }
+
+  async testDefinition(ref: AppRef, body: AudienceDefinitionBody) {
+    const path = PushplaneClient.path(ref, "analytics", "audiences", "definition", "test");
+    return audienceTestResultSchema.parse(await this.call("POST", path, () => this.http.post(path, { json: body }).json()));
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,15 @@
+// Loaded inside Pulumi's dynamic-provider process by provider/stub.ts: the implementations by kind.
+import type * as pulumi from "@pulumi/pulumi";
+import type { ResourceKind } from "../domain/index.ts";
+import { audienceProvider } from "./audience.ts";
+import { configure } from "./settings.ts";
+
+const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
+  Audience: audienceProvider as unknown as Omit<pulumi.dynamic.ResourceProvider, "configure">,
+};
+
+export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+  const implementation = implementations[kind];
+  if (!implementation) throw new Error(`pushplane has no resource kind '${kind}'`);
+  return { ...implementation, configure: async (req) => configure(req.config) };
+}

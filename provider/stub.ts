@@ -1,0 +1,28 @@
+// The part of each pushplane resource that Pulumi serializes into state. It captures only the
+// resource kind: at run time, inside the dynamic-provider process, it loads the real
+// implementation (provider/runtime.ts) from the program's node_modules, so no code, endpoint or
+// token is frozen into the stack.
+import type * as pulumi from "@pulumi/pulumi";
+import type { ResourceKind } from "../domain/index.ts";
+
+export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+  const load = (): pulumi.dynamic.ResourceProvider => {
+    const state = globalThis as { __pushplaneRuntime?: { providerFor(kind: string): pulumi.dynamic.ResourceProvider } };
+    if (!state.__pushplaneRuntime) {
+      // The dynamic-provider process runs in the program's directory; resolve from there.
+      const fromProgram = require("node:module").createRequire(`${process.cwd()}/`);
+      fromProgram("tsx/cjs/api").register();
+      state.__pushplaneRuntime = fromProgram("pushplane/provider/runtime.ts");
+    }
+    return state.__pushplaneRuntime!.providerFor(kind);
+  };
+  return {
+    configure: (req) => load().configure!(req),
+    check: (olds, news) => load().check!(olds, news),
+    diff: (id, olds, news) => load().diff!(id, olds, news),
+    create: (inputs) => load().create(inputs),
+    read: (id, props) => load().read!(id, props),
+    update: (id, olds, news) => load().update!(id, olds, news),
+    delete: (id, props) => load().delete!(id, props),
+  };
+}
