@@ -3,7 +3,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import {
-  atMost,
   audienceDefinitionSchema,
   DEVICE_PROPERTIES,
   isDeviceProperty,
@@ -114,7 +113,8 @@ export const audienceRoutes = (store: Store): FastifyPluginAsync => async (app) 
       if (!exists && count >= LIMITS.audiencesPerApp.value) {
         throw new ApiError(
           "Conflict",
-          `cannot create audience '${name}': app '${key.owner}/${key.app}' already has ${count} audiences, and an app ${atMost(LIMITS.audiencesPerApp, count + 1)}`,
+          `cannot create audience '${name}': app '${key.owner}/${key.app}' already has ${count} audiences; ` +
+            `the limit is ${LIMITS.audiencesPerApp.value} ${LIMITS.audiencesPerApp.unit} (${LIMITS.audiencesPerApp.source})`,
         );
       }
       store.upsertAudience(key, {

@@ -1,0 +1,41 @@
+// Starts the real service in-process (SQLite in a temporary directory) for tests.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { buildApp, type AppOptions } from "../../service/app.ts";
+import { createApiToken } from "../../service/auth.ts";
+import { Store } from "../../service/store.ts";
+
+export interface TestService {
+  app: FastifyInstance;
+  store: Store;
+  dataDir: string;
+  /** A token for acme/demo. */
+  token: string;
+  /** Issues a token for another app. */
+  tokenFor(owner: string, app: string): string;
+  /** Listens on a loopback port and returns the base URL (for clients outside this process). */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startService(options: Partial<AppOptions> = {}): Promise<TestService> {
+  const dataDir = mkdtempSync(join(tmpdir(), "pushplane-test-"));
+  const store = new Store(dataDir);
+  const app = await buildApp({ store, ...options });
+  const tokenFor = (owner: string, appName: string) => createApiToken(store, { owner, app: appName }).token;
+  return {
+    app,
+    store,
+    dataDir,
+    token: tokenFor("acme", "demo"),
+    tokenFor,
+    listen: () => app.listen({ port: 0, host: "127.0.0.1" }),
+    async close() {
+      await app.close();
+      store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

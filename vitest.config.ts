@@ -1,0 +1,12 @@
+// Test runner settings: unit suites run in parallel; the engine suite runs real `pulumi` commands
+// and gets long timeouts. Nothing is skipped: a missing engine fails the e2e suite with a message.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+  },
+});
