@@ -18,6 +18,8 @@ export interface AudienceInputs {
   description: string;
   enabled: boolean;
   customProperties: Record<string, PropertyType>;
+  /** Take over an audience that already exists instead of failing (see `create`). */
+  adopt: boolean;
 }
 
 export interface AudienceOutputs extends AudienceInputs {
@@ -35,6 +37,7 @@ const inputSchema = z.object({
   description: z.string().optional(),
   enabled: z.boolean().optional(),
   customProperties: z.record(z.string(), propertyTypeSchema).optional(),
+  adopt: z.boolean().optional(),
 });
 
 /** Fields that identify the audience: changing one creates a new audience and deletes the old. */
@@ -63,7 +66,7 @@ function outputsFrom(inputs: AudienceInputs, audience: ApiAudience): AudienceOut
   };
 }
 
-function inputsFrom(ref: AppRef, audience: ApiAudience): AudienceInputs {
+function inputsFrom(ref: AppRef, audience: ApiAudience, adopt: boolean): AudienceInputs {
   return {
     owner: ref.owner,
     app: ref.app,
@@ -72,6 +75,7 @@ function inputsFrom(ref: AppRef, audience: ApiAudience): AudienceInputs {
     description: audience.description ?? "",
     enabled: audience.enabled,
     customProperties: audience.custom_properties,
+    adopt,
   };
 }
 
@@ -117,6 +121,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
       description: given.description ?? "",
       enabled: given.enabled ?? true,
       customProperties: given.customProperties ?? {},
+      adopt: given.adopt ?? false,
     },
   };
 }
@@ -141,23 +146,25 @@ const sortKeys = <T>(record: Record<string, T>): Record<string, T> =>
 
 async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResult<AudienceOutputs>> {
   const { client } = settings();
-  // PUT creates or overwrites; refuse to silently adopt an audience someone else manages.
-  if (await client.audienceExists(inputs, inputs.name)) {
+  // PUT creates or overwrites; refuse to silently take over an audience someone else manages.
+  // (Pulumi's `import` option cannot reach a Node.js dynamic provider, pulumi/pulumi#16175, so
+  // taking over is an explicit input instead.)
+  if (!inputs.adopt && (await client.audienceExists(inputs, inputs.name))) {
     throw new Error(
       `audience '${inputs.name}' already exists in app '${inputs.owner}/${inputs.app}'; ` +
-        `to manage it, add the resource option import: "${audienceId(inputs, inputs.name)}"`,
+        `to manage it, set adopt: true on the resource (it then takes the definition declared here)`,
     );
   }
   const audience = await client.putAudience(inputs, inputs.name, requestBody(inputs));
   return { id: audienceId(inputs, inputs.name), outs: outputsFrom(inputs, audience) };
 }
 
-async function read(id: string): Promise<pulumi.dynamic.ReadResult<AudienceOutputs>> {
+async function read(id: string, props?: Partial<AudienceOutputs>): Promise<pulumi.dynamic.ReadResult<AudienceOutputs>> {
   const ref = parseId(id);
   const audience = await settings().client.getAudience(ref, ref.name);
   // Gone: an empty id tells the engine to drop the resource from state on refresh.
   if (!audience) return {};
-  const inputs = inputsFrom(ref, audience);
+  const inputs = inputsFrom(ref, audience, props?.adopt ?? false);
   return { id, props: outputsFrom(inputs, audience), inputs } as pulumi.dynamic.ReadResult<AudienceOutputs>;
 }
 
@@ -185,6 +192,8 @@ export interface AudienceArgs {
   enabled?: pulumi.Input<boolean>;
   /** Types of the custom properties the definition uses. */
   customProperties?: pulumi.Input<Record<string, pulumi.Input<PropertyType>>>;
+  /** Take over an audience of this name that already exists (default false: creating over one fails). */
+  adopt?: pulumi.Input<boolean>;
   /** Defaults to `pushplane:owner` from stack config. */
   owner?: pulumi.Input<string>;
   /** Defaults to `pushplane:app` from stack config. */
@@ -200,6 +209,7 @@ export class Audience extends pulumi.dynamic.Resource {
   declare readonly description: pulumi.Output<string>;
   declare readonly enabled: pulumi.Output<boolean>;
   declare readonly customProperties: pulumi.Output<Record<string, PropertyType>>;
+  declare readonly adopt: pulumi.Output<boolean>;
   declare readonly estimatedCount: pulumi.Output<number>;
   declare readonly state: pulumi.Output<string>;
 

@@ -1,0 +1,58 @@
+import type { PolicyResource, ResourceValidation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import { describe, expect, it } from "vitest";
+import { AUDIENCE_TYPE, audienceDefinitionValid, audiencesPerAppLimit } from "../../policies/audiences.ts";
+
+// One happy-path input; each case changes one property (pulumi-policy-aws style).
+const happy = { owner: "acme", app: "demo", name: "us", definition: "carrierCountry eq 'US'", description: "", customProperties: {} };
+
+function resourceViolations(props: Record<string, unknown>, type = AUDIENCE_TYPE): string[] {
+  const violations: string[] = [];
+  const args = { type, props, urn: `urn:pulumi:s::p::${type}::x`, name: "x", opts: {}, getConfig: () => ({}) } as unknown as ResourceValidationArgs;
+  void (audienceDefinitionValid.validateResource as ResourceValidation)(args, (message: string) => violations.push(message));
+  return violations;
+}
+
+function stackViolations(resources: Record<string, unknown>[], config: { maxAudiencesPerApp?: number } = {}): string[] {
+  const violations: string[] = [];
+  const args = {
+    resources: resources.map((props, i) => ({ type: AUDIENCE_TYPE, props, urn: `urn:${i}`, name: `a${i}` }) as unknown as PolicyResource),
+    getConfig: () => ({ maxAudiencesPerApp: 200, ...config }),
+  } as unknown as StackValidationArgs;
+  void audiencesPerAppLimit.validateStack(args, (message: string) => violations.push(message));
+  return violations;
+}
+
+describe("audience-definition-valid", () => {
+  it("passes the happy path", () => expect(resourceViolations(happy)).toEqual([]));
+  it("ignores other resource types", () => expect(resourceViolations({ ...happy, definition: "nope" }, "random:index:RandomString")).toEqual([]));
+  it("skips values unknown at preview", () => expect(resourceViolations({ ...happy, definition: undefined })).toEqual([]));
+  it.each([
+    [{ definition: "foo eq 1" }, "audience 'us': definition: unknown property 'foo'"],
+    [{ definition: "dog-lover eq true" }, "unknown property 'dog-lover'"],
+    [{ definition: "dog-lover eq true", customProperties: { "dog-lover": "string" } }, "'dog-lover' is a string property"],
+    [{ name: "n".repeat(65) }, "name must be at most 64 characters"],
+    [{ description: "d".repeat(129) }, "description must be at most 128 characters"],
+  ])("%j → %s", (change, message) => {
+    const violations = resourceViolations({ ...happy, ...change });
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toContain(message);
+  });
+});
+
+describe("audiences-per-app-limit", () => {
+  const many = (n: number, change: Record<string, unknown> = {}) => Array.from({ length: n }, (_, i) => ({ ...happy, name: `a${i}`, ...change }));
+  it("allows exactly 200 for one app", () => expect(stackViolations(many(200))).toEqual([]));
+  it("stops 201 for one app, naming the app and the limit", () => {
+    expect(stackViolations(many(201))).toEqual([
+      "acme/demo must have at most 200 audiences, but this stack declares 201 (seeds: Using the Push API: 200 audiences per app)",
+    ]);
+  });
+  it("counts apps separately", () => expect(stackViolations([...many(150), ...many(150, { app: "other" })])).toEqual([]));
+  it("groups audiences without owner/app under the stack's default app", () => {
+    expect(stackViolations(many(201, { owner: undefined, app: undefined }))[0]).toContain("the stack's default app");
+  });
+  it("honours a lower configured maximum", () => expect(stackViolations(many(11), { maxAudiencesPerApp: 10 })).toHaveLength(1));
+  it("has a config schema that cannot raise the platform limit", () => {
+    expect(audiencesPerAppLimit.configSchema?.properties?.maxAudiencesPerApp).toMatchObject({ default: 200, maximum: 200 });
+  });
+});
