@@ -1,6 +1,7 @@
 // Runs the real Pulumi CLI against a temporary local-file backend, one stack per harness.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -44,7 +45,7 @@ export class TestStack {
 
   constructor(
     readonly projectDir: string,
-    readonly stackName = "test",
+    readonly stackName = `t${randomBytes(4).toString("hex")}`,
   ) {
     this.env = {
       ...process.env,
@@ -84,6 +85,13 @@ export class TestStack {
 
   async init(config: Record<string, string>, secrets: Record<string, string> = {}): Promise<void> {
     await this.ok("stack", "init", this.stackName);
+    // `stack init` writes the passphrase salt to the project's Pulumi.<stack>.yaml (it has no
+    // --config-file); move it beside the temporary state so tests leave the project untouched.
+    const written = join(this.projectDir, `Pulumi.${this.stackName}.yaml`);
+    if (existsSync(written)) {
+      copyFileSync(written, this.configFile);
+      rmSync(written);
+    }
     for (const [key, value] of Object.entries(config)) await this.ok("config", "set", key, value);
     for (const [key, value] of Object.entries(secrets)) await this.ok("config", "set", "--secret", key, value);
   }
