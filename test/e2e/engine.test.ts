@@ -115,6 +115,21 @@ describe("adopting an existing audience", () => {
   });
 });
 
+describe("examples", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "rollout-audiences"));
+  afterAll(() => stack.dispose());
+
+  it("rollout-audiences goes up and comes down", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    await stack.init(config, secrets);
+    expect((await stack.ok("up", "--yes")).output).toContain("+ 4 created");
+    expect((await rest("GET", "ring-1-beta")).body).toMatchObject({ definition: "beta-tester eq true and osApiLevel ge 30" });
+    await stack.ok("preview", "--expect-no-changes");
+    await stack.ok("destroy", "--yes");
+    expect((await rest("GET", "ring-1-beta")).status).toBe(404);
+  });
+});
+
 describe("bad input fails preview with one clear line", () => {
   const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "bad-audience"));
   beforeAll(async () => {
