@@ -2,4 +2,5 @@
 export * from "./limits.ts";
 export * from "./audience.ts";
 export * from "./resources.ts";
+export * from "./device.ts";
 export * from "./definition/index.ts";

@@ -86,6 +86,13 @@ const requestBody = (inputs: AudienceInputs) => ({
   custom_properties: inputs.customProperties,
 });
 
+/** PUT, then wait for the service's count so estimatedCount and state are final outputs. */
+async function putAndCount(inputs: AudienceInputs): Promise<ApiAudience> {
+  const { client } = settings();
+  const saved = await client.putAudience(inputs, inputs.name, requestBody(inputs));
+  return (await client.waitForCount(inputs, inputs.name)) ?? saved;
+}
+
 // ---- check: validate and fill defaults; every failure names the field, the column and the limit ----
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
@@ -155,7 +162,7 @@ async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResu
         `to manage it, set adopt: true on the resource (it then takes the definition declared here)`,
     );
   }
-  const audience = await client.putAudience(inputs, inputs.name, requestBody(inputs));
+  const audience = await putAndCount(inputs);
   return { id: audienceId(inputs, inputs.name), outs: outputsFrom(inputs, audience) };
 }
 
@@ -169,8 +176,7 @@ async function read(id: string, props?: Partial<AudienceOutputs>): Promise<pulum
 }
 
 async function update(_id: string, _olds: AudienceOutputs, news: AudienceInputs): Promise<pulumi.dynamic.UpdateResult<AudienceOutputs>> {
-  const audience = await settings().client.putAudience(news, news.name, requestBody(news));
-  return { outs: outputsFrom(news, audience) };
+  return { outs: outputsFrom(news, await putAndCount(news)) };
 }
 
 async function remove(id: string): Promise<void> {

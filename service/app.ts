@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { authenticate } from "./auth.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
+import { createServices } from "./services.ts";
 import type { Store, TokenRecord } from "./store.ts";
 
 declare module "fastify" {
@@ -69,7 +71,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     request.apiToken = token;
   });
 
+  const services = createServices(options.store);
+  app.addHook("onClose", async () => services.counter.close());
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
-  await app.register(audienceRoutes(options.store), { prefix: "/v0.1/apps/:owner_name/:app_name/analytics/audiences" });
+  const appPrefix = "/v0.1/apps/:owner_name/:app_name";
+  await app.register(audienceRoutes(services), { prefix: `${appPrefix}/analytics/audiences` });
+  await app.register(ingestRoutes(services), { prefix: appPrefix });
   return app;
 }

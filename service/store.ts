@@ -2,7 +2,15 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { AudienceState, PropertyType } from "../domain/index.ts";
+import { LIMITS, type AudienceState, type PropertyType } from "../domain/index.ts";
+
+/** Typed columns for custom properties: s1.. text, n1.. real, b1.. 0/1, d1.. epoch ms (see devices.ts). */
+export const SLOT_PREFIX = { string: "s", number: "n", boolean: "b", date_time: "d" } as const;
+const slotColumns = (Object.entries(SLOT_PREFIX) as [keyof typeof SLOT_PREFIX, string][])
+  .flatMap(([type, prefix]) =>
+    Array.from({ length: LIMITS.customPropertiesPerType.value }, (_, i) => `${prefix}${i + 1} ${type === "string" ? "TEXT" : type === "number" ? "REAL" : "INTEGER"}`),
+  )
+  .join(",\n     ");
 
 /** Schema versions, applied in order inside one transaction each; PRAGMA user_version records progress. */
 const MIGRATIONS: readonly string[] = [
@@ -27,6 +35,43 @@ const MIGRATIONS: readonly string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (owner_name, app_name, name)
    );`,
+  // The data plane: apps, devices with typed property columns, custom property slots, events.
+  `CREATE TABLE apps (id INTEGER PRIMARY KEY, owner_name TEXT NOT NULL, app_name TEXT NOT NULL, UNIQUE (owner_name, app_name));
+   ALTER TABLE audiences ADD COLUMN state TEXT NOT NULL DEFAULT 'Ready';
+   CREATE TABLE custom_property_slots (
+     app_id INTEGER NOT NULL REFERENCES apps (id),
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     slot INTEGER NOT NULL,
+     PRIMARY KEY (app_id, name),
+     UNIQUE (app_id, type, slot)
+   );
+   CREATE TABLE devices (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     install_id TEXT NOT NULL,
+     user_id TEXT,
+     app_version TEXT, carrier_country TEXT, device_os_version TEXT, os_api_level INTEGER, os_version TEXT,
+     model TEXT, locale TEXT, oem_name TEXT, screen_size TEXT,
+     push_channel TEXT, push_token TEXT,
+     ${slotColumns},
+     updated_at INTEGER NOT NULL,
+     UNIQUE (app_id, install_id)
+   );
+   CREATE INDEX devices_by_user ON devices (app_id, user_id) WHERE user_id IS NOT NULL;
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     install_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     name TEXT,
+     occurred_at INTEGER NOT NULL,
+     notification_id TEXT,
+     product_id TEXT, amount REAL, currency TEXT,
+     properties TEXT
+   );
+   CREATE INDEX events_by_time ON events (app_id, occurred_at);
+   CREATE INDEX events_by_device ON events (app_id, install_id);`,
 ];
 
 export interface AppKey {
@@ -48,6 +93,8 @@ export interface AudienceRecord {
   readonly estimatedCount: number;
   readonly estimatedTotalCount: number;
   readonly state: AudienceState;
+  /** False while a count is pending (stored state Calculating), whether or not the audience is enabled. */
+  readonly counted: boolean;
   readonly updatedAt: string;
 }
 
@@ -59,6 +106,7 @@ interface AudienceRow {
   custom_properties: string;
   estimated_count: number;
   estimated_total_count: number;
+  state: string;
   updated_at: string;
 }
 
@@ -72,7 +120,8 @@ function toAudience(row: AudienceRow): AudienceRecord {
     customProperties: JSON.parse(row.custom_properties) as Record<string, PropertyType>,
     estimatedCount: row.estimated_count,
     estimatedTotalCount: row.estimated_total_count,
-    state: enabled ? "Ready" : "Disabled",
+    state: enabled ? (row.state as AudienceState) : "Disabled",
+    counted: row.state === "Ready",
     updatedAt: row.updated_at,
   };
 }
@@ -98,15 +147,21 @@ export class Store {
     }
   }
 
+  private transactionDepth = 0;
+
+  /** Runs `work` atomically; nested calls become savepoints, so a failed inner step undoes only itself. */
   transaction<T>(work: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
+    const depth = this.transactionDepth++;
+    this.db.exec(depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT nested_${depth}`);
     try {
       const result = work();
-      this.db.exec("COMMIT");
+      this.db.exec(depth === 0 ? "COMMIT" : `RELEASE nested_${depth}`);
       return result;
     } catch (error) {
-      this.db.exec("ROLLBACK");
+      this.db.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO nested_${depth}; RELEASE nested_${depth}`);
       throw error;
+    } finally {
+      this.transactionDepth--;
     }
   }
 
@@ -160,11 +215,11 @@ export class Store {
   ): void {
     this.db
       .prepare(
-        `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Calculating')
          ON CONFLICT (owner_name, app_name, name) DO UPDATE SET
            definition = excluded.definition, description = excluded.description, enabled = excluded.enabled,
-           custom_properties = excluded.custom_properties, updated_at = excluded.updated_at`,
+           custom_properties = excluded.custom_properties, updated_at = excluded.updated_at, state = 'Calculating'`,
       )
       .run(
         key.owner,
@@ -176,6 +231,28 @@ export class Store {
         JSON.stringify(audience.customProperties),
         new Date().toISOString(),
       );
+  }
+
+  /** Marks every audience of the app for recounting (devices changed). */
+  markAudiencesCalculating(key: AppKey): void {
+    this.db.prepare("UPDATE audiences SET state = 'Calculating' WHERE owner_name = ? AND app_name = ?").run(key.owner, key.app);
+  }
+
+  setAudienceCounts(key: AppKey, name: string, definition: string, counts: { estimated: number; total: number }): void {
+    // Only if the definition is still the one counted: a PUT in between starts another count.
+    this.db
+      .prepare(
+        `UPDATE audiences SET estimated_count = ?, estimated_total_count = ?, state = 'Ready'
+         WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ?`,
+      )
+      .run(counts.estimated, counts.total, key.owner, key.app, name, definition);
+  }
+
+  /** The app's numeric id, created on first use. */
+  appId(key: AppKey): number {
+    const found = this.db.prepare("SELECT id FROM apps WHERE owner_name = ? AND app_name = ?").get(key.owner, key.app) as { id: number } | undefined;
+    if (found) return found.id;
+    return Number(this.db.prepare("INSERT INTO apps (owner_name, app_name) VALUES (?, ?)").run(key.owner, key.app).lastInsertRowid);
   }
 
   deleteAudience(key: AppKey, name: string): boolean {

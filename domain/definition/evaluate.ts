@@ -5,20 +5,37 @@ import type { ComparisonOperator, Expression, Literal } from "./ast.ts";
 /** A device as the evaluator sees it: device properties and custom properties in one bag. */
 export type DeviceRecord = Readonly<Record<string, string | number | boolean | Date | null | undefined>>;
 
+/**
+ * Orders strings by Unicode code point, as SQLite's BINARY collation orders UTF-8 (JavaScript's `<`
+ * orders UTF-16 code units, which differs once characters beyond U+FFFF meet U+E000–U+FFFF).
+ */
+export function compareCodePoints(left: string, right: string): number {
+  const a = left[Symbol.iterator]();
+  const b = right[Symbol.iterator]();
+  for (;;) {
+    const x = a.next();
+    const y = b.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const diff = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (diff !== 0) return diff;
+  }
+}
+
 function compare(operator: ComparisonOperator, left: number | string, right: number | string): boolean {
+  const order = typeof left === "string" && typeof right === "string" ? compareCodePoints(left, right) : (left as number) - (right as number);
   switch (operator) {
     case "eq":
-      return left === right;
+      return order === 0;
     case "ne":
-      return left !== right;
+      return order !== 0;
     case "lt":
-      return left < right;
+      return order < 0;
     case "gt":
-      return left > right;
+      return order > 0;
     case "le":
-      return left <= right;
+      return order <= 0;
     case "ge":
-      return left >= right;
+      return order >= 0;
   }
 }
 

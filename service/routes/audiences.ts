@@ -13,7 +13,8 @@ import {
 } from "../../domain/index.ts";
 import { scopedApp } from "../auth.ts";
 import { ApiError, badRequest, parseOr400 } from "../errors.ts";
-import type { AudienceRecord, Store } from "../store.ts";
+import type { Services } from "../services.ts";
+import type { AudienceRecord } from "../store.ts";
 
 const nameParams = z.object({ audience_name: z.string() });
 const listQuery = z.object({
@@ -43,7 +44,7 @@ function audienceName(params: unknown): string {
   return name;
 }
 
-export const audienceRoutes = (store: Store): FastifyPluginAsync => async (app) => {
+export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPluginAsync => async (app) => {
   app.get("/", async (request) => {
     const key = scopedApp(request);
     const query = parseOr400(listQuery, request.query);
@@ -72,19 +73,21 @@ export const audienceRoutes = (store: Store): FastifyPluginAsync => async (app) 
   });
 
   app.get("/metadata/device_properties/:property_name/values", async (request) => {
-    scopedApp(request);
+    const key = scopedApp(request);
     const { property_name: property } = request.params as { property_name: string };
     if (!isDeviceProperty(property)) throw new ApiError("NotFound", `'${property}' is not a device property`);
-    // Device ingestion arrives with the data plane; until then no values have been seen.
-    return { values: [] as string[] };
+    const { contains } = parseOr400(z.object({ contains: z.string().max(256).optional() }), request.query);
+    return { values: devices.propertyValues(key, property, contains) };
   });
 
   app.post("/definition/test", async (request) => {
-    scopedApp(request);
+    const key = scopedApp(request);
     const body = parseOr400(audienceDefinitionSchema, request.body);
     const { issues, checked } = validateAudience("test", body);
     if (issues.length > 0 || !checked) throw badRequest(issues);
-    return { definition: checked.normalized, custom_properties: body.custom_properties ?? {}, estimated_count: 0, estimated_total_count: 0 };
+    const customProperties = body.custom_properties ?? {};
+    const counts = counter.count(key, body.definition, customProperties);
+    return { definition: checked.normalized, custom_properties: customProperties, estimated_count: counts.estimated, estimated_total_count: counts.total };
   });
 
   app.head("/:audience_name", async (request, reply) => {
@@ -107,7 +110,7 @@ export const audienceRoutes = (store: Store): FastifyPluginAsync => async (app) 
     const body = parseOr400(audienceDefinitionSchema, request.body);
     const { issues } = validateAudience(name, body);
     if (issues.length > 0) throw badRequest(issues);
-    return store.transaction(() => {
+    const saved = store.transaction(() => {
       const exists = store.getAudience(key, name) !== undefined;
       const count = store.countAudiences(key);
       if (!exists && count >= LIMITS.audiencesPerApp.value) {
@@ -126,6 +129,9 @@ export const audienceRoutes = (store: Store): FastifyPluginAsync => async (app) 
       });
       return toAudienceBody(store.getAudience(key, name)!);
     });
+    // Answered as Calculating; the count follows (GET shows Ready with estimated_count).
+    counter.schedule(key);
+    return saved;
   });
 
   app.delete("/:audience_name", async (request, reply) => {

@@ -78,7 +78,10 @@ describe("audience CRUD per the swagger", () => {
       description: "Dog lovers",
     });
     expect(created.statusCode).toBe(200);
-    expect(created.json()).toMatchObject({ name: "dog-lovers", enabled: true, state: "Ready", estimated_count: 0, description: "Dog lovers" });
+    // Answered while the count runs; GET shows it Ready once counted.
+    expect(created.json()).toMatchObject({ name: "dog-lovers", enabled: true, state: "Calculating", description: "Dog lovers" });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await get(`${BASE}/dog-lovers`)).json()).toMatchObject({ state: "Ready", estimated_count: 0, estimated_total_count: 0 });
 
     expect((await service.app.inject({ method: "HEAD", url: `${BASE}/dog-lovers`, headers: { "x-api-token": service.token } })).statusCode).toBe(204);
     expect((await service.app.inject({ method: "HEAD", url: `${BASE}/nobody`, headers: { "x-api-token": service.token } })).statusCode).toBe(404);
