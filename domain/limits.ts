@@ -26,7 +26,7 @@ export const LIMITS = {
   audienceNameLength: limit(64, "characters", `${SWAGGER}, AudienceNameParameter`),
   audienceDefinitionLength: limit(2000, "characters", `${SWAGGER}, AudienceDefinition.definition`),
   audienceDescriptionLength: limit(128, "characters", `${SWAGGER}, AudienceDefinition.description`),
-  customPropertiesPerType: limit(16, "custom properties of each type per app", "pushplane storage (one typed column each)"),
+  customPropertiesPerApp: limit(32, "custom properties per app", "pushplane storage (one column each)"),
   ingestBatchDevices: limit(100_000, "devices per bulk ingestion request", "pushplane service"),
   notificationListTop: limit(2000, "notifications per list page ($top)", `${SWAGGER}, TopParameter`),
   notificationNameMin: limit(3, "characters", SWAGGER),

@@ -23,9 +23,9 @@ export class AudienceCounter {
     const appId = this.store.appId(key);
     const condition = compileDefinition(parseDefinition(definition), this.devices.slots(appId), customProperties);
     const estimated = this.store.db
-      .prepare(`SELECT count(*) AS n FROM devices WHERE app_id = ? AND ${condition.sql}`)
+      .prepare(`SELECT count(*) AS n FROM device_attributes WHERE app_id = ? AND ${condition.sql}`)
       .get(appId, ...condition.params) as { n: number };
-    const total = this.store.db.prepare("SELECT count(*) AS n FROM devices WHERE app_id = ?").get(appId) as { n: number };
+    const total = this.store.db.prepare("SELECT count(*) AS n FROM device_attributes WHERE app_id = ?").get(appId) as { n: number };
     return { estimated: estimated.n, total: total.n };
   }
 
@@ -34,7 +34,10 @@ export class AudienceCounter {
     const appId = this.store.appId(key);
     const condition = compileDefinition(parseDefinition(definition), this.devices.slots(appId), customProperties);
     return this.store.db
-      .prepare(`SELECT id, install_id AS installId FROM devices WHERE app_id = ? AND ${condition.sql} ORDER BY id LIMIT ?`)
+      .prepare(
+        `SELECT d.id, d.install_id AS installId FROM device_attributes a JOIN devices d ON d.id = a.device_id
+         WHERE a.app_id = ? AND ${condition.sql} ORDER BY a.device_id LIMIT ?`,
+      )
       .all(appId, ...condition.params, limit) as unknown as { id: number; installId: string }[];
   }
 

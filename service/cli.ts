@@ -2,11 +2,14 @@
 import { parseArgs } from "node:util";
 import { buildApp } from "./app.ts";
 import { createApiToken } from "./auth.ts";
+import { createServices } from "./services.ts";
 import { Store } from "./store.ts";
+import { generateApp } from "./synthetic.ts";
 
 const USAGE = `usage:
   pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200]
-  pushplane-service token create --owner <owner> --app <app> [--description text] [--data-dir .pushplane/data]`;
+  pushplane-service token create --owner <owner> --app <app> [--description text] [--data-dir .pushplane/data]
+  pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--seed 42] [--data-dir .pushplane/data]`;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -18,8 +21,11 @@ async function main(argv: string[]): Promise<void> {
       "data-dir": { type: "string", default: ".pushplane/data" },
       "rate-limit": { type: "string", default: "1200" },
       owner: { type: "string" },
-      app: { type: "string" },
       description: { type: "string", default: "" },
+      app: { type: "string", multiple: true },
+      devices: { type: "string", default: "10000" },
+      "events-per-device": { type: "string", default: "2" },
+      seed: { type: "string", default: "42" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -43,10 +49,38 @@ async function main(argv: string[]): Promise<void> {
     process.on("SIGINT", stop);
     return;
   }
-  if (command === "token" && sub === "create") {
-    if (!values.owner || !values.app) throw new Error("token create needs --owner and --app");
+  if (command === "generate") {
+    const apps = (values.app ?? []).map((text) => {
+      const [owner, app, ...rest] = text.split("/");
+      if (!owner || !app || rest.length > 0) throw new Error(`--app takes owner/app, got '${text}'`);
+      return { owner, app };
+    });
+    if (apps.length === 0) throw new Error("generate needs at least one --app owner/app");
     const store = new Store(values["data-dir"]);
-    const { token } = createApiToken(store, { owner: values.owner, app: values.app }, values.description);
+    const { devices } = createServices(store);
+    for (const [i, key] of apps.entries()) {
+      const started = performance.now();
+      const result = generateApp(devices, key, {
+        devices: Number(values.devices),
+        eventsPerDevice: Number(values["events-per-device"]),
+        seed: Number(values.seed) + i,
+        onProgress: (done, total) => process.stderr.write(`\r${key.owner}/${key.app}: ${done.toLocaleString()} / ${total.toLocaleString()} devices`),
+      });
+      const seconds = (performance.now() - started) / 1000;
+      process.stderr.write("\n");
+      console.log(
+        `${key.owner}/${key.app}: ${result.devices} devices, ${result.users} users, ${result.events} events in ${seconds.toFixed(1)} s ` +
+          `(${Math.round(result.devices / seconds).toLocaleString()} devices/s)`,
+      );
+    }
+    store.close();
+    return;
+  }
+  if (command === "token" && sub === "create") {
+    const app = values.app?.[0];
+    if (!values.owner || !app) throw new Error("token create needs --owner and --app");
+    const store = new Store(values["data-dir"]);
+    const { token } = createApiToken(store, { owner: values.owner, app }, values.description);
     store.close();
     process.stdout.write(`${token}\n`);
     return;

@@ -10,7 +10,7 @@ import {
   type PropertyType,
 } from "../domain/index.ts";
 import { ApiError } from "./errors.ts";
-import { SLOT_PREFIX, type AppKey, type Store } from "./store.ts";
+import type { AppKey, Store } from "./store.ts";
 
 export const DEVICE_COLUMNS: Record<DevicePropertyName, string> = {
   appVersion: "app_version",
@@ -29,7 +29,7 @@ export interface Slot {
   readonly column: string;
 }
 
-export const slotColumn = (type: PropertyType, slot: number): string => `${SLOT_PREFIX[type]}${slot}`;
+export const slotColumn = (slot: number): string => `c${slot}`;
 
 /** A custom property value as its column stores it. */
 export function columnValue(value: CustomPropertyValue): string | number {
@@ -52,7 +52,7 @@ export class DeviceStore {
         type: PropertyType;
         slot: number;
       }[];
-      slots = new Map(rows.map((r) => [r.name, { type: r.type, column: slotColumn(r.type, r.slot) }]));
+      slots = new Map(rows.map((r) => [r.name, { type: r.type, column: slotColumn(r.slot) }]));
       this.slotCache.set(appId, slots);
     }
     return slots;
@@ -66,15 +66,15 @@ export class DeviceStore {
       if (existing.type !== type) throw new ApiError("BadRequest", `${field}: '${name}' is a ${existing.type} custom property in this app, got a ${type}`);
       return existing;
     }
-    const used = [...slots.values()].filter((s) => s.type === type).length;
-    if (used >= LIMITS.customPropertiesPerType.value) {
+    const used = slots.size;
+    if (used >= LIMITS.customPropertiesPerApp.value) {
       throw new ApiError(
         "BadRequest",
-        `${field}: cannot add '${name}': this app already has ${used} ${type} custom properties, the limit is ${LIMITS.customPropertiesPerType.value} (${LIMITS.customPropertiesPerType.source})`,
+        `${field}: cannot add '${name}': this app already has ${used} custom properties, the limit is ${LIMITS.customPropertiesPerApp.value} (${LIMITS.customPropertiesPerApp.source})`,
       );
     }
     this.store.db.prepare("INSERT INTO custom_property_slots (app_id, name, type, slot) VALUES (?, ?, ?, ?)").run(appId, name, type, used + 1);
-    const slot = { type, column: slotColumn(type, used + 1) };
+    const slot = { type, column: slotColumn(used + 1) };
     slots.set(name, slot);
     return slot;
   }
@@ -86,18 +86,32 @@ export class DeviceStore {
   upsert(key: AppKey, devices: readonly DeviceInput[], fieldOf: (index: number) => string = (i) => `devices[${i}]`): number {
     const now = Date.now();
     const statements = new Map<string, ReturnType<Store["db"]["prepare"]>>();
+    const prepared = (sql: string) => {
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = this.store.db.prepare(sql)));
+      return statement;
+    };
     try {
       return this.store.transaction(() => {
         const appId = this.store.appId(key);
         devices.forEach((device, index) => {
-          const columns: string[] = ["user_id"];
-          const values: (string | number | null)[] = [device.user_id ?? null];
+          // Identity and push: user_id and push are only overwritten when given.
+          const identity = device.push
+            ? "push_channel = excluded.push_channel, push_token = excluded.push_token, "
+            : "";
+          const { id } = prepared(
+            `INSERT INTO devices (app_id, install_id, user_id, push_channel, push_token, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, install_id) DO UPDATE SET ${identity}user_id = coalesce(excluded.user_id, user_id), updated_at = excluded.updated_at
+             RETURNING id`,
+          ).get(appId, device.install_id, device.user_id ?? null, device.push?.channel ?? null, device.push?.token ?? null, now) as { id: number };
+
+          const columns: string[] = [];
+          const values: (string | number | null)[] = [];
           for (const [property, value] of Object.entries(device.properties) as [DevicePropertyName, string | number][]) {
             columns.push(DEVICE_COLUMNS[property]);
             values.push(value);
           }
           for (const [name, value] of Object.entries(device.custom_properties)) {
-            const field = `${fieldOf(index)}.custom_properties.${name}`;
             if (value === null) {
               const slot = this.slots(appId).get(name);
               if (slot) {
@@ -106,21 +120,14 @@ export class DeviceStore {
               }
               continue;
             }
-            columns.push(this.slotFor(appId, name, customValueType(value), field).column);
+            columns.push(this.slotFor(appId, name, customValueType(value), `${fieldOf(index)}.custom_properties.${name}`).column);
             values.push(columnValue(value));
           }
-          if (device.push) {
-            columns.push("push_channel", "push_token");
-            values.push(device.push.channel, device.push.token);
-          }
-          // user_id is only overwritten when given.
-          const updates = columns.map((c) => (c === "user_id" ? "user_id = coalesce(excluded.user_id, user_id)" : `${c} = excluded.${c}`));
-          const sql =
-            `INSERT INTO devices (app_id, install_id, updated_at, ${columns.join(", ")}) VALUES (?, ?, ?, ${columns.map(() => "?").join(", ")}) ` +
-            `ON CONFLICT (app_id, install_id) DO UPDATE SET updated_at = excluded.updated_at, ${updates.join(", ")}`;
-          let statement = statements.get(sql);
-          if (!statement) statements.set(sql, (statement = this.store.db.prepare(sql)));
-          statement.run(appId, device.install_id, now, ...values);
+          const update = columns.length > 0 ? `DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
+          prepared(
+            `INSERT INTO device_attributes (app_id, device_id${columns.map((c) => `, ${c}`).join("")}) VALUES (?, ?${", ?".repeat(columns.length)})
+             ON CONFLICT (app_id, device_id) ${update}`,
+          ).run(appId, id, ...values);
         });
         return devices.length;
       });
@@ -132,8 +139,13 @@ export class DeviceStore {
   }
 
   delete(key: AppKey, installId: string): boolean {
-    const appId = this.store.appId(key);
-    return Number(this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ?").run(appId, installId).changes) > 0;
+    return this.store.transaction(() => {
+      const appId = this.store.appId(key);
+      const device = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ? RETURNING id").get(appId, installId) as { id: number } | undefined;
+      if (!device) return false;
+      this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?").run(appId, device.id);
+      return true;
+    });
   }
 
   /** Distinct values of a device property (at most 100), optionally containing a substring. */
@@ -141,7 +153,7 @@ export class DeviceStore {
     const column = DEVICE_COLUMNS[property];
     const rows = this.store.db
       .prepare(
-        `SELECT DISTINCT ${column} AS value FROM devices WHERE app_id = ? AND ${column} IS NOT NULL
+        `SELECT DISTINCT ${column} AS value FROM device_attributes WHERE app_id = ? AND ${column} IS NOT NULL
          ${contains ? `AND instr(lower(${column}), lower(?)) > 0` : ""} ORDER BY value LIMIT 100`,
       )
       .all(...([this.store.appId(key), ...(contains ? [contains] : [])] as [number, ...string[]])) as unknown as { value: string | number }[];

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { LIMITS, type AudienceState, type PropertyType } from "../domain/index.ts";
 
-/** Typed columns for custom properties: s1.. text, n1.. real, b1.. 0/1, d1.. epoch ms (see devices.ts). */
-export const SLOT_PREFIX = { string: "s", number: "n", boolean: "b", date_time: "d" } as const;
-const slotColumns = (Object.entries(SLOT_PREFIX) as [keyof typeof SLOT_PREFIX, string][])
-  .flatMap(([type, prefix]) =>
-    Array.from({ length: LIMITS.customPropertiesPerType.value }, (_, i) => `${prefix}${i + 1} ${type === "string" ? "TEXT" : type === "number" ? "REAL" : "INTEGER"}`),
-  )
-  .join(",\n     ");
+/**
+ * Custom properties live in columns c1…cN assigned per app on first sight (devices.ts). The columns
+ * have no declared type: SQLite keeps each value's own (text, number, 0/1, epoch ms) and the slot
+ * registry records which type a column holds in an app. Few columns keep rows short: every column
+ * costs a header byte even when NULL, and audience counts scan these rows.
+ */
+const slotColumns = Array.from({ length: LIMITS.customPropertiesPerApp.value }, (_, i) => `c${i + 1}`).join(", ");
 
 /** Schema versions, applied in order inside one transaction each; PRAGMA user_version records progress. */
 const MIGRATIONS: readonly string[] = [
@@ -44,20 +44,28 @@ const MIGRATIONS: readonly string[] = [
      type TEXT NOT NULL,
      slot INTEGER NOT NULL,
      PRIMARY KEY (app_id, name),
-     UNIQUE (app_id, type, slot)
+     UNIQUE (app_id, slot)
    );
    CREATE TABLE devices (
      id INTEGER PRIMARY KEY,
      app_id INTEGER NOT NULL,
      install_id TEXT NOT NULL,
      user_id TEXT,
-     app_version TEXT, carrier_country TEXT, device_os_version TEXT, os_api_level INTEGER, os_version TEXT,
-     model TEXT, locale TEXT, oem_name TEXT, screen_size TEXT,
-     push_channel TEXT, push_token TEXT,
-     ${slotColumns},
+     push_channel TEXT,
+     push_token TEXT,
      updated_at INTEGER NOT NULL,
      UNIQUE (app_id, install_id)
    );
+   -- What audiences filter on, apart from identity and push columns and clustered by app: audience
+   -- counts scan only these short rows of one app (bench/RESULTS.md).
+   CREATE TABLE device_attributes (
+     app_id INTEGER NOT NULL,
+     device_id INTEGER NOT NULL,
+     app_version TEXT, carrier_country TEXT, device_os_version TEXT, os_api_level INTEGER, os_version TEXT,
+     model TEXT, locale TEXT, oem_name TEXT, screen_size TEXT,
+     ${slotColumns},
+     PRIMARY KEY (app_id, device_id)
+   ) WITHOUT ROWID;
    CREATE INDEX devices_by_user ON devices (app_id, user_id) WHERE user_id IS NOT NULL;
    CREATE TABLE events (
      id INTEGER PRIMARY KEY,
@@ -133,7 +141,8 @@ export class Store {
     mkdirSync(dataDir, { recursive: true });
     this.db = new DatabaseSync(join(dataDir, "pushplane.sqlite"));
     // WAL keeps readers off the writer's back; synchronous=NORMAL is durable across process crashes in WAL mode.
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+    // mmap lets audience scans read pages without a system call per page (bench/RESULTS.md).
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;");
     this.migrate();
   }
 

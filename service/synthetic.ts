@@ -1,0 +1,150 @@
+// Realistic, seeded, deterministic synthetic data: users with one to three devices, the seeds'
+// device properties with plausible distributions, typed custom properties, push tokens and events.
+// The same seed gives the same data, so tests, demos and benchmarks can name what they expect.
+import prand from "pure-rand";
+import type { DeviceInput, EventInput } from "../domain/index.ts";
+import type { DeviceStore } from "./devices.ts";
+import type { AppKey } from "./store.ts";
+
+type Rng = ReturnType<typeof prand.xoroshiro128plus>;
+
+export class Random {
+  private readonly rng: Rng;
+  constructor(seed: number) {
+    this.rng = prand.xoroshiro128plus(seed);
+  }
+  int(min: number, max: number): number {
+    return prand.unsafeUniformIntDistribution(min, max, this.rng);
+  }
+  chance(p: number): boolean {
+    return this.int(0, 999_999) < p * 1_000_000;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(0, items.length - 1)]!;
+  }
+  /** Picks by weight: [[value, weight], ...]. */
+  weighted<T>(table: readonly (readonly [T, number])[]): T {
+    const total = table.reduce((sum, [, w]) => sum + w, 0);
+    let roll = this.int(0, total - 1);
+    for (const [value, weight] of table) {
+      if (roll < weight) return value;
+      roll -= weight;
+    }
+    return table[table.length - 1]![0];
+  }
+  hex(length: number): string {
+    let out = "";
+    while (out.length < length) out += this.int(0, 0xffffff).toString(16).padStart(6, "0");
+    return out.slice(0, length);
+  }
+  /** A version-4-shaped UUID from the seeded stream. */
+  uuid(): string {
+    const h = this.hex(32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${"89ab"[this.int(0, 3)]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+}
+
+const COUNTRIES = [["US", 30], ["GB", 9], ["DE", 9], ["FR", 7], ["BR", 8], ["IN", 12], ["JP", 6], ["CA", 5], ["MX", 5], ["ES", 4], ["IT", 5]] as const;
+const LOCALES: Record<string, readonly string[]> = {
+  US: ["en_US", "es_US"], GB: ["en_GB"], DE: ["de_DE", "en_US"], FR: ["fr_FR"], BR: ["pt_BR"], IN: ["en_IN", "hi_IN"],
+  JP: ["ja_JP"], CA: ["en_CA", "fr_CA"], MX: ["es_MX"], ES: ["es_ES"], IT: ["it_IT"],
+};
+const ANDROID_MODELS = [["Samsung", "SM-S921B"], ["Samsung", "SM-A546B"], ["Google", "Pixel 8"], ["Google", "Pixel 7a"], ["Xiaomi", "23049PCD8G"], ["OnePlus", "CPH2449"]] as const;
+const IOS_MODELS = ["iPhone15,2", "iPhone15,4", "iPhone16,1", "iPhone14,5", "iPad13,18"] as const;
+const SCREENS = ["1080x2400", "1170x2532", "1179x2556", "1440x3120", "720x1600", "1290x2796"] as const;
+const BREEDS = ["Golden Retriever", "Labrador", "Beagle", "Poodle", "Dachshund", "Mixed"] as const;
+const PLANS = [["free", 70], ["plus", 22], ["pro", 8]] as const;
+
+export interface GeneratedUser {
+  readonly userId: string;
+  readonly devices: DeviceInput[];
+}
+
+/** One user (or, with probability `anonymousShare`, one device without a user). */
+export function generateUser(random: Random, index: number, anonymousShare = 0.15): GeneratedUser {
+  const anonymous = random.chance(anonymousShare);
+  const userId = anonymous ? "" : `user-${index}@example.com`;
+  const deviceCount = anonymous ? 1 : random.weighted([[1, 70], [2, 22], [3, 8]] as const);
+  const country = random.weighted(COUNTRIES);
+  const dogLover = random.chance(0.35);
+  const signedUp = Date.UTC(2021, 0, 1) + random.int(0, 1_700) * 86_400_000;
+  const plan = random.weighted(PLANS);
+  const devices: DeviceInput[] = [];
+  for (let d = 0; d < deviceCount; d++) {
+    const ios = random.chance(0.45);
+    const [oem, model] = ios ? (["Apple", random.pick(IOS_MODELS)] as const) : random.pick(ANDROID_MODELS);
+    const apiLevel = random.int(24, 35);
+    const custom: DeviceInput["custom_properties"] = {
+      visits: random.int(0, 400),
+      "signed-up": { date_time: new Date(signedUp).toISOString() },
+      plan,
+    };
+    if (random.chance(0.8)) custom["dog-lover"] = dogLover;
+    if (dogLover) custom["dog-breed"] = random.pick(BREEDS);
+    if (random.chance(0.05)) custom["beta-tester"] = true;
+    devices.push({
+      install_id: random.uuid(),
+      ...(anonymous ? {} : { user_id: userId }),
+      properties: {
+        appVersion: `3.${random.int(0, 12)}.${random.int(0, 5)}`,
+        carrierCountry: country,
+        locale: random.pick(LOCALES[country]!),
+        model,
+        oemName: oem,
+        screenSize: random.pick(SCREENS),
+        ...(ios ? { osVersion: `${random.int(16, 18)}.${random.int(0, 6)}`, deviceOsVersion: `${random.int(16, 18)}` } : { osApiLevel: apiLevel, osVersion: String(apiLevel - 20), deviceOsVersion: String(apiLevel) }),
+      },
+      custom_properties: custom,
+      ...(random.chance(0.85) ? { push: { channel: ios ? ("apns" as const) : ("fcm" as const), token: random.hex(64) } } : {}),
+    });
+  }
+  return { userId, devices };
+}
+
+export function generateEvents(random: Random, device: DeviceInput, count: number, now = Date.UTC(2026, 10, 1)): EventInput[] {
+  const events: EventInput[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = new Date(now - random.int(0, 90 * 86_400) * 1000).toISOString();
+    const kind = random.weighted([["session_start", 50], ["custom", 30], ["purchase", 8], ["session_end", 12]] as const);
+    if (kind === "custom") events.push({ type: "custom", install_id: device.install_id, timestamp: at, name: random.pick(["view_item", "add_to_cart", "share"]), properties: { screen: random.pick(["home", "detail", "cart"]) } });
+    else if (kind === "purchase") events.push({ type: "purchase", install_id: device.install_id, timestamp: at, product_id: `sku-${random.int(1, 200)}`, amount: random.int(99, 9_999) / 100, currency: "USD" });
+    else events.push({ type: kind, install_id: device.install_id, timestamp: at });
+  }
+  return events;
+}
+
+export interface GenerateOptions {
+  devices: number;
+  eventsPerDevice: number;
+  seed: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Generates about `devices` devices (whole users, so it stops at the first user reaching the count). */
+export function generateApp(deviceStore: DeviceStore, key: AppKey, options: GenerateOptions): { devices: number; users: number; events: number } {
+  const random = new Random(options.seed);
+  const chunk: DeviceInput[] = [];
+  let events: EventInput[] = [];
+  let devices = 0;
+  let users = 0;
+  let eventCount = 0;
+  const flush = () => {
+    deviceStore.upsert(key, chunk);
+    if (events.length > 0) eventCount += deviceStore.insertEvents(key, events);
+    chunk.length = 0;
+    events = [];
+    options.onProgress?.(devices, options.devices);
+  };
+  for (let index = 0; devices < options.devices; index++) {
+    const user = generateUser(random, index);
+    if (user.userId) users++;
+    for (const device of user.devices) {
+      chunk.push(device);
+      if (options.eventsPerDevice > 0) events.push(...generateEvents(random, device, options.eventsPerDevice));
+    }
+    devices += user.devices.length;
+    if (chunk.length >= 20_000) flush();
+  }
+  flush();
+  return { devices, users, events: eventCount };
+}
