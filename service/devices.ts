@@ -2,6 +2,7 @@
 // assigned per app on first sight (so audience counts are plain column comparisons in SQL).
 import {
   customValueType,
+  isDeviceProperty,
   LIMITS,
   type CustomPropertyValue,
   type DeviceInput,
@@ -60,6 +61,9 @@ export class DeviceStore {
 
   /** The column for a custom property, assigning a slot on first sight; a type change is rejected. */
   private slotFor(appId: number, name: string, type: PropertyType, field: string): Slot {
+    if (isDeviceProperty(name)) {
+      throw new ApiError("BadRequest", `${field}: '${name}' is a device property; send it in properties, not custom_properties`);
+    }
     const slots = this.slots(appId);
     const existing = slots.get(name);
     if (existing) {

@@ -9,6 +9,7 @@ import {
   typeCheckDefinition,
   type Expression,
 } from "../../domain/index.ts";
+import { definitionArbitrary, deviceArbitrary, PROPERTY_TYPES_FOR_TESTS } from "../helpers/arbitraries.ts";
 
 const dogs = { "dog-lover": "boolean", "dog-breed": "string", "signed-up": "date_time", visits: "number" } as const;
 
@@ -100,48 +101,9 @@ describe("definition grammar: errors carry position and what was expected", () =
 
 // ---- properties ----
 
-const propertyNames = ["appVersion", "carrierCountry", "osApiLevel", "locale", "dog-lover", "visits", "signed-up"] as const;
-const types: Record<(typeof propertyNames)[number], "string" | "number" | "boolean" | "date_time"> = {
-  appVersion: "string",
-  carrierCountry: "string",
-  osApiLevel: "number",
-  locale: "string",
-  "dog-lover": "boolean",
-  visits: "number",
-  "signed-up": "date_time",
-};
-
-const stringLiteral = fc.string({ maxLength: 8 });
-const comparison = fc.constantFrom(...propertyNames).chain((property) => {
-  const type = types[property];
-  const ops = type === "boolean" ? (["eq", "ne"] as const) : (["eq", "ne", "lt", "gt", "le", "ge"] as const);
-  const literal =
-    type === "string"
-      ? stringLiteral.map((v) => `'${v.replaceAll("'", "''")}'`)
-      : type === "number"
-        ? fc.integer({ min: -50, max: 50 }).map(String)
-        : type === "boolean"
-          ? fc.boolean().map(String)
-          : fc.date({ min: new Date("2020-01-01"), max: new Date("2030-01-01"), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
-  return fc.tuple(fc.constantFrom(...ops), literal).map(([op, lit]) => `${property} ${op} ${lit}`);
-});
-const definition: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  expr: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    comparison,
-    fc.tuple(tie("expr"), fc.constantFrom("and", "or"), tie("expr")).map(([a, op, b]) => `(${a}) ${op} (${b})`),
-  ),
-})).expr as fc.Arbitrary<string>;
-
-const device = fc.record({
-  appVersion: fc.option(stringLiteral, { nil: undefined }),
-  carrierCountry: fc.option(fc.constantFrom("US", "CA", "DE", ""), { nil: undefined }),
-  osApiLevel: fc.option(fc.integer({ min: -50, max: 50 }), { nil: undefined }),
-  locale: fc.option(stringLiteral, { nil: undefined }),
-  "dog-lover": fc.option(fc.boolean(), { nil: undefined }),
-  visits: fc.option(fc.integer({ min: -50, max: 50 }), { nil: undefined }),
-  "signed-up": fc.option(fc.date({ min: new Date("2020-01-01"), max: new Date("2030-01-01"), noInvalidDate: true }), { nil: undefined }),
-});
+const types = PROPERTY_TYPES_FOR_TESTS;
+const definition = definitionArbitrary;
+const device = deviceArbitrary.map((d) => d.record);
 
 describe("definition grammar: properties", () => {
   it("print → parse gives back the same tree", () => {

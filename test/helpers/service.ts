@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { buildApp, type AppOptions } from "../../service/app.ts";
+import { createServices, type Services } from "../../service/services.ts";
 import { createApiToken } from "../../service/auth.ts";
 import { Store } from "../../service/store.ts";
 
@@ -11,6 +12,8 @@ export interface TestService {
   app: FastifyInstance;
   store: Store;
   dataDir: string;
+  /** The store's parts, for tests that work below HTTP (a second set over the same store). */
+  services: Services;
   /** A token for acme/demo. */
   token: string;
   /** Issues a token for another app. */
@@ -28,6 +31,7 @@ export async function startService(options: Partial<AppOptions> = {}): Promise<T
   return {
     app,
     store,
+    services: createServices(store),
     dataDir,
     token: tokenFor("acme", "demo"),
     tokenFor,
