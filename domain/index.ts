@@ -3,4 +3,6 @@ export * from "./limits.ts";
 export * from "./audience.ts";
 export * from "./resources.ts";
 export * from "./device.ts";
+export * from "./notification.ts";
+export * from "./push-config.ts";
 export * from "./definition/index.ts";

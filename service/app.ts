@@ -6,6 +6,8 @@ import { authenticate } from "./auth.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
+import type { PushSender } from "./notifications.ts";
 import { createServices } from "./services.ts";
 import type { Store, TokenRecord } from "./store.ts";
 
@@ -25,6 +27,8 @@ export interface AppOptions {
   /** Requests per minute per token (or per address without one). */
   rateLimitPerMinute?: number;
   bodyLimitBytes?: number;
+  /** How notifications reach devices; the local sender records outcomes without a network. */
+  sender?: PushSender;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -71,11 +75,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     request.apiToken = token;
   });
 
-  const services = createServices(options.store);
-  app.addHook("onClose", async () => services.counter.close());
+  const services = createServices(options.store, options.sender);
+  app.addHook("onClose", async () => {
+    services.counter.close();
+    await services.notifications.close();
+  });
+  // Notifications a previous run accepted but did not finish are delivered now.
+  app.addHook("onReady", async () => void services.notifications.kick());
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
   const appPrefix = "/v0.1/apps/:owner_name/:app_name";
   await app.register(audienceRoutes(services), { prefix: `${appPrefix}/analytics/audiences` });
   await app.register(ingestRoutes(services), { prefix: appPrefix });
+  await app.register(notificationRoutes(services), { prefix: `${appPrefix}/push` });
   return app;
 }

@@ -42,7 +42,11 @@ export function columnValue(value: CustomPropertyValue): string | number {
 export class DeviceStore {
   private readonly slotCache = new Map<number, Map<string, Slot>>();
 
-  constructor(private readonly store: Store) {}
+  /** `onChange` hears of every committed change to an app's devices (audience counts follow it). */
+  constructor(
+    private readonly store: Store,
+    private readonly onChange: (key: AppKey) => void = () => {},
+  ) {}
 
   /** The app's custom property name → typed column. */
   slots(appId: number): Map<string, Slot> {
@@ -96,7 +100,7 @@ export class DeviceStore {
       return statement;
     };
     try {
-      return this.store.transaction(() => {
+      const count = this.store.transaction(() => {
         const appId = this.store.appId(key);
         devices.forEach((device, index) => {
           // Identity and push: user_id and push are only overwritten when given.
@@ -135,6 +139,8 @@ export class DeviceStore {
         });
         return devices.length;
       });
+      this.onChange(key);
+      return count;
     } catch (error) {
       // Slots assigned inside a rolled-back transaction do not exist: forget the cached ones.
       this.slotCache.clear();
@@ -143,13 +149,15 @@ export class DeviceStore {
   }
 
   delete(key: AppKey, installId: string): boolean {
-    return this.store.transaction(() => {
+    const deleted = this.store.transaction(() => {
       const appId = this.store.appId(key);
       const device = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ? RETURNING id").get(appId, installId) as { id: number } | undefined;
       if (!device) return false;
       this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?").run(appId, device.id);
       return true;
     });
+    if (deleted) this.onChange(key);
+    return deleted;
   }
 
   /** Distinct values of a device property (at most 100), optionally containing a substring. */

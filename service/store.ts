@@ -80,6 +80,29 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX events_by_time ON events (app_id, occurred_at);
    CREATE INDEX events_by_device ON events (app_id, install_id);`,
+  // Notifications, their per-device deliveries, the outbox the dispatcher drains, push credentials.
+  `CREATE TABLE notifications (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     content TEXT NOT NULL,
+     target TEXT,
+     state TEXT NOT NULL,
+     send_time INTEGER NOT NULL,
+     pns_send_success INTEGER NOT NULL DEFAULT 0,
+     pns_send_failure INTEGER NOT NULL DEFAULT 0,
+     archived INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX notifications_by_time ON notifications (app_id, send_time, id);
+   CREATE TABLE notification_deliveries (
+     notification_id TEXT NOT NULL,
+     device_id INTEGER NOT NULL,
+     install_id TEXT NOT NULL,
+     outcome TEXT,
+     PRIMARY KEY (notification_id, device_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE notification_outbox (notification_id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, enqueued_at INTEGER NOT NULL);
+   CREATE TABLE push_configs (app_id INTEGER PRIMARY KEY, type TEXT NOT NULL, public_fields TEXT NOT NULL, secret_ciphertext TEXT NOT NULL, secret_fingerprint TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
 
 export interface AppKey {
@@ -136,8 +159,10 @@ function toAudience(row: AudienceRow): AudienceRecord {
 
 export class Store {
   readonly db: DatabaseSync;
+  readonly dataDir: string;
 
   constructor(dataDir: string) {
+    this.dataDir = dataDir;
     mkdirSync(dataDir, { recursive: true });
     this.db = new DatabaseSync(join(dataDir, "pushplane.sqlite"));
     // WAL keeps readers off the writer's back; synchronous=NORMAL is durable across process crashes in WAL mode.

@@ -38,19 +38,13 @@ function parseLines<T>(text: string, schema: z.ZodType<T>, limit: number): T[] {
 
 const eventsBody = z.object({ events: z.array(eventSchema).max(LIMITS.ingestBatchDevices.value) }).strict();
 
-export const ingestRoutes = ({ store, devices, counter }: Services): FastifyPluginAsync => async (app) => {
+export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async (app) => {
   app.addContentTypeParser(NDJSON, { parseAs: "string", bodyLimit: BULK_BODY_LIMIT }, (_request, body, done) => done(null, body));
-
-  const devicesChanged = (key: Parameters<typeof counter.schedule>[0]) => {
-    store.markAudiencesCalculating(key);
-    counter.schedule(key);
-  };
 
   app.post("/ingest/devices", async (request) => {
     const key = scopedApp(request);
     const device = parseOr400(deviceSchema, request.body);
     devices.upsert(key, [device], () => "device");
-    devicesChanged(key);
     return { install_id: device.install_id };
   });
 
@@ -59,7 +53,6 @@ export const ingestRoutes = ({ store, devices, counter }: Services): FastifyPlug
     if (typeof request.body !== "string") throw new ApiError("BadRequest", `bulk ingestion takes ${NDJSON}: one device JSON object per line`);
     const batch: DeviceInput[] = parseLines(request.body, deviceSchema, LIMITS.ingestBatchDevices.value);
     const accepted = devices.upsert(key, batch, (index) => `device ${index + 1}`);
-    devicesChanged(key);
     return { accepted };
   });
 
@@ -77,7 +70,6 @@ export const ingestRoutes = ({ store, devices, counter }: Services): FastifyPlug
     const key = scopedApp(request);
     const { install_id: installId } = request.params as { install_id: string };
     if (!devices.delete(key, installId)) throw new ApiError("NotFound", `device '${installId}' not found in app '${key.owner}/${key.app}'`);
-    devicesChanged(key);
     return {};
   });
 };
