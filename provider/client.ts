@@ -3,7 +3,15 @@
 // backoff with full jitter, Retry-After honoured; only idempotent methods (GET/PUT/HEAD/DELETE) retry.
 import ky, { HTTPError, type KyInstance } from "ky";
 import { z } from "zod";
-import { audienceSchema, audienceTestResultSchema, type Audience, type AudienceDefinitionBody } from "../domain/index.ts";
+import {
+  audienceSchema,
+  audienceTestResultSchema,
+  pushConfigResultSchema,
+  type Audience,
+  type AudienceDefinitionBody,
+  type PushConfig,
+  type PushConfigResult,
+} from "../domain/index.ts";
 
 export interface ClientOptions {
   endpoint: string;
@@ -110,6 +118,28 @@ export class PushplaneClient {
   /** True when deleted, false when it was already gone. */
   async deleteAudience(ref: AppRef, name: string): Promise<boolean> {
     const path = PushplaneClient.path(ref, "analytics", "audiences", name);
+    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
+    return response.status !== 404;
+  }
+
+  async getPushConfig(ref: AppRef): Promise<PushConfigResult | undefined> {
+    const path = PushplaneClient.path(ref, "push", "notifications_config");
+    try {
+      return pushConfigResultSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
+    } catch (error) {
+      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async putPushConfig(ref: AppRef, config: PushConfig): Promise<PushConfigResult> {
+    const path = PushplaneClient.path(ref, "push", "notifications_config");
+    return pushConfigResultSchema.parse(await this.call("PUT", path, () => this.http.put(path, { json: config }).json()));
+  }
+
+  /** True when deleted, false when there was none. */
+  async deletePushConfig(ref: AppRef): Promise<boolean> {
+    const path = PushplaneClient.path(ref, "push", "notifications_config");
     const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
     return response.status !== 404;
   }

@@ -2,10 +2,12 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ResourceKind } from "../domain/index.ts";
 import { audienceProvider } from "./audience.ts";
+import { pushConfigProvider } from "./push-config.ts";
 import { configure } from "./settings.ts";
 
 const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
-  Audience: audienceProvider as unknown as Omit<pulumi.dynamic.ResourceProvider, "configure">,
+  Audience: audienceProvider,
+  PushConfig: pushConfigProvider,
 };
 
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {

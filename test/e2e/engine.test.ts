@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, requireEngine, TestStack } from "../helpers/pulumi.ts";
+import { generateApp } from "../../service/synthetic.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const E2E_TIMEOUT = 180_000;
@@ -127,6 +128,60 @@ describe("examples", () => {
     await stack.ok("preview", "--expect-no-changes");
     await stack.ok("destroy", "--yes");
     expect((await rest("GET", "ring-1-beta")).status).toBe(404);
+  });
+});
+
+describe("dog-lovers-campaign: push credentials and audiences over synthetic devices", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "dog-lovers-campaign"));
+  const key = { owner: "acme", app: "demo" };
+  const fcmKey = "AAAA-e2e-fcm-server-key-that-must-stay-secret";
+  afterAll(() => stack.dispose());
+
+  it("up: credentials stored encrypted, audience sizes from the data, notifications delivered", { timeout: E2E_TIMEOUT }, async () => {
+    generateApp(service.services.devices, key, { devices: 3_000, eventsPerDevice: 0, seed: 7 });
+    const { config, secrets } = providerConfig();
+    await stack.init(config, { ...secrets, "campaign:fcmServerKey": fcmKey });
+    await stack.ok("up", "--yes");
+
+    const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as Record<string, unknown>;
+    const golden = service.services.counter.count(key, "dog-lover eq true and dog-breed eq 'Golden Retriever'", { "dog-lover": "boolean", "dog-breed": "string" });
+    expect(golden.estimated).toBeGreaterThan(0);
+    expect(outputs.goldenRetrieverOwners).toBe(golden.estimated);
+    expect(outputs.pushConfig).toEqual({ type: "gcm_config", key: "****cret" });
+
+    const state = await stack.exportState();
+    expect(state).not.toContain(fcmKey);
+    expect(JSON.stringify(service.store.db.prepare("SELECT * FROM push_configs").all())).not.toContain(fcmKey);
+
+    const sent = await fetch(`${endpoint}/v0.1/apps/acme/demo/push/notifications`, {
+      method: "POST",
+      headers: { "x-api-token": service.token, "content-type": "application/json" },
+      body: JSON.stringify({
+        notification_content: { name: "Golden hour", body: "A walk for golden retrievers this Saturday" },
+        notification_target: { type: "audiences_target", audiences: ["golden-retriever-owners"] },
+      }),
+    });
+    expect(sent.status).toBe(202);
+    const id = ((await sent.json()) as { notification_id: string }).notification_id;
+    await service.services.notifications.kick();
+    const details = service.services.notifications.get(key, id)!;
+    expect(details.state).toBe("Completed");
+    expect(details.pns_send_success + details.pns_send_failure).toBe(golden.estimated);
+    expect(details.pns_send_success).toBeGreaterThan(0);
+  });
+
+  it("preview shows no changes; a key changed out of band is restored by up", { timeout: E2E_TIMEOUT }, async () => {
+    await stack.ok("preview", "--expect-no-changes");
+    service.services.pushConfigs.set(key, { type: "gcm_config", server_key: "AAAA-someone-else-changed-this-key" });
+    await stack.ok("refresh", "--yes");
+    expect((await stack.ok("up", "--yes")).output).toContain("~ 1 updated");
+    expect(service.services.pushConfigs.credentials(key)).toEqual({ type: "gcm_config", server_key: fcmKey });
+  });
+
+  it("destroy removes the credentials and the audiences", { timeout: E2E_TIMEOUT }, async () => {
+    await stack.ok("destroy", "--yes");
+    expect(service.services.pushConfigs.get(key)).toBeUndefined();
+    expect(service.store.getAudience(key, "golden-retriever-owners")).toBeUndefined();
   });
 });
 
