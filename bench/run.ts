@@ -1,6 +1,17 @@
-// Runs the benchmarks and prints Markdown tables (copied into bench/RESULTS.md by hand).
+// Runs the benchmarks and prints Markdown (copied into bench/RESULTS.md by hand).
+// `npm run bench` runs all; `npm run bench -- membership` one of them.
 import { runDefinitionBench } from "./definition.ts";
+import { runMembershipBench } from "./membership.ts";
 
-console.log(`node ${process.version}, ${new Date().toISOString()}\n`);
-console.log("## Audience definition check (parse + type-check + print)\n");
-console.log(runDefinitionBench().rows.join("\n"));
+const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> = {
+  definition: { title: "Audience definition check (parse + type-check + print)", run: async () => runDefinitionBench().rows },
+  membership: { title: "Audience estimated_count over 1 M devices", run: () => runMembershipBench() },
+};
+
+const chosen = process.argv.slice(2);
+console.log(`node ${process.version}, ${new Date().toISOString()}`);
+for (const [name, bench] of Object.entries(BENCHES)) {
+  if (chosen.length > 0 && !chosen.includes(name)) continue;
+  console.log(`\n## ${bench.title}\n`);
+  console.log((await bench.run()).join("\n"));
+}

@@ -76,10 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const services = createServices(options.store, options.sender);
-  app.addHook("onClose", async () => {
-    services.counter.close();
-    await services.notifications.close();
-  });
+  app.addHook("onClose", () => services.close());
   // Notifications a previous run accepted but did not finish are delivered now.
   app.addHook("onReady", async () => void services.notifications.kick());
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));

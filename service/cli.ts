@@ -57,10 +57,10 @@ async function main(argv: string[]): Promise<void> {
     });
     if (apps.length === 0) throw new Error("generate needs at least one --app owner/app");
     const store = new Store(values["data-dir"]);
-    const { devices } = createServices(store);
+    const services = createServices(store);
     for (const [i, key] of apps.entries()) {
       const started = performance.now();
-      const result = generateApp(devices, key, {
+      const result = generateApp(services.devices, key, {
         devices: Number(values.devices),
         eventsPerDevice: Number(values["events-per-device"]),
         seed: Number(values.seed) + i,
@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
           `(${Math.round(result.devices / seconds).toLocaleString()} devices/s)`,
       );
     }
+    await services.close();
     store.close();
     return;
   }

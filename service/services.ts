@@ -11,6 +11,8 @@ export interface Services {
   readonly counter: AudienceCounter;
   readonly pushConfigs: PushConfigStore;
   readonly notifications: NotificationService;
+  /** Stops background work (recounts, deliveries) so the store can close. */
+  close(): Promise<void>;
 }
 
 export function createServices(store: Store, sender?: PushSender): Services {
@@ -21,5 +23,16 @@ export function createServices(store: Store, sender?: PushSender): Services {
   });
   const counter = new AudienceCounter(store, devices);
   const pushConfigs = new PushConfigStore(store);
-  return { store, devices, counter, pushConfigs, notifications: new NotificationService(store, counter, pushConfigs, sender) };
+  const notifications = new NotificationService(store, counter, pushConfigs, sender);
+  return {
+    store,
+    devices,
+    counter,
+    pushConfigs,
+    notifications,
+    async close() {
+      counter.close();
+      await notifications.close();
+    },
+  };
 }

@@ -28,16 +28,18 @@ export async function startService(options: Partial<AppOptions> = {}): Promise<T
   const store = new Store(dataDir);
   const app = await buildApp({ store, ...options });
   const tokenFor = (owner: string, appName: string) => createApiToken(store, { owner, app: appName }).token;
+  const services = createServices(store);
   return {
     app,
     store,
-    services: createServices(store),
+    services,
     dataDir,
     token: tokenFor("acme", "demo"),
     tokenFor,
     listen: () => app.listen({ port: 0, host: "127.0.0.1" }),
     async close() {
       await app.close();
+      await services.close();
       store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
