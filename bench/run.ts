@@ -8,10 +8,13 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> =
   membership: { title: "Audience estimated_count over 1 M devices", run: () => runMembershipBench() },
 };
 
-const chosen = process.argv.slice(2);
-console.log(`node ${process.version}, ${new Date().toISOString()}`);
-for (const [name, bench] of Object.entries(BENCHES)) {
-  if (chosen.length > 0 && !chosen.includes(name)) continue;
-  console.log(`\n## ${bench.title}\n`);
-  console.log((await bench.run()).join("\n"));
+async function main(chosen: string[]): Promise<void> {
+  console.log(`node ${process.version}, ${new Date().toISOString()}`);
+  for (const [name, bench] of Object.entries(BENCHES)) {
+    if (chosen.length > 0 && !chosen.includes(name)) continue;
+    console.log(`\n## ${bench.title}\n`);
+    console.log((await bench.run()).join("\n"));
+  }
 }
+
+void main(process.argv.slice(2));
