@@ -40,35 +40,30 @@ export function columnValue(value: CustomPropertyValue): string | number {
 }
 
 export class DeviceStore {
-  private readonly slotCache = new Map<number, Map<string, Slot>>();
-
   /** `onChange` hears of every committed change to an app's devices (audience counts follow it). */
   constructor(
     private readonly store: Store,
     private readonly onChange: (key: AppKey) => void = () => {},
   ) {}
 
-  /** The app's custom property name → typed column. */
+  /**
+   * The app's custom property name → column, read fresh: another process (a replica, the
+   * generator) may have added properties since, and the lookup is one indexed query.
+   */
   slots(appId: number): Map<string, Slot> {
-    let slots = this.slotCache.get(appId);
-    if (!slots) {
-      const rows = this.store.db.prepare("SELECT name, type, slot FROM custom_property_slots WHERE app_id = ?").all(appId) as unknown as {
-        name: string;
-        type: PropertyType;
-        slot: number;
-      }[];
-      slots = new Map(rows.map((r) => [r.name, { type: r.type, column: slotColumn(r.slot) }]));
-      this.slotCache.set(appId, slots);
-    }
-    return slots;
+    const rows = this.store.db.prepare("SELECT name, type, slot FROM custom_property_slots WHERE app_id = ?").all(appId) as unknown as {
+      name: string;
+      type: PropertyType;
+      slot: number;
+    }[];
+    return new Map(rows.map((r) => [r.name, { type: r.type, column: slotColumn(r.slot) }]));
   }
 
   /** The column for a custom property, assigning a slot on first sight; a type change is rejected. */
-  private slotFor(appId: number, name: string, type: PropertyType, field: string): Slot {
+  private slotFor(appId: number, slots: Map<string, Slot>, name: string, type: PropertyType, field: string): Slot {
     if (isDeviceProperty(name)) {
       throw new ApiError("BadRequest", `${field}: '${name}' is a device property; send it in properties, not custom_properties`);
     }
-    const slots = this.slots(appId);
     const existing = slots.get(name);
     if (existing) {
       if (existing.type !== type) throw new ApiError("BadRequest", `${field}: '${name}' is a ${existing.type} custom property in this app, got a ${type}`);
@@ -99,53 +94,49 @@ export class DeviceStore {
       if (!statement) statements.set(sql, (statement = this.store.db.prepare(sql)));
       return statement;
     };
-    try {
-      const count = this.store.transaction(() => {
-        const appId = this.store.appId(key);
-        devices.forEach((device, index) => {
-          // Identity and push: user_id and push are only overwritten when given.
-          const identity = device.push
-            ? "push_channel = excluded.push_channel, push_token = excluded.push_token, "
-            : "";
-          const { id } = prepared(
-            `INSERT INTO devices (app_id, install_id, user_id, push_channel, push_token, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (app_id, install_id) DO UPDATE SET ${identity}user_id = coalesce(excluded.user_id, user_id), updated_at = excluded.updated_at
-             RETURNING id`,
-          ).get(appId, device.install_id, device.user_id ?? null, device.push?.channel ?? null, device.push?.token ?? null, now) as { id: number };
+    const count = this.store.transaction(() => {
+      const appId = this.store.appId(key);
+      // Read inside the write transaction, so no other writer can assign a slot meanwhile.
+      const slots = this.slots(appId);
+      devices.forEach((device, index) => {
+        // Identity and push: user_id and push are only overwritten when given.
+        const identity = device.push
+          ? "push_channel = excluded.push_channel, push_token = excluded.push_token, "
+          : "";
+        const { id } = prepared(
+          `INSERT INTO devices (app_id, install_id, user_id, push_channel, push_token, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (app_id, install_id) DO UPDATE SET ${identity}user_id = coalesce(excluded.user_id, user_id), updated_at = excluded.updated_at
+           RETURNING id`,
+        ).get(appId, device.install_id, device.user_id ?? null, device.push?.channel ?? null, device.push?.token ?? null, now) as { id: number };
 
-          const columns: string[] = [];
-          const values: (string | number | null)[] = [];
-          for (const [property, value] of Object.entries(device.properties) as [DevicePropertyName, string | number][]) {
-            columns.push(DEVICE_COLUMNS[property]);
-            values.push(value);
-          }
-          for (const [name, value] of Object.entries(device.custom_properties)) {
-            if (value === null) {
-              const slot = this.slots(appId).get(name);
-              if (slot) {
-                columns.push(slot.column);
-                values.push(null);
-              }
-              continue;
+        const columns: string[] = [];
+        const values: (string | number | null)[] = [];
+        for (const [property, value] of Object.entries(device.properties) as [DevicePropertyName, string | number][]) {
+          columns.push(DEVICE_COLUMNS[property]);
+          values.push(value);
+        }
+        for (const [name, value] of Object.entries(device.custom_properties)) {
+          if (value === null) {
+            const slot = slots.get(name);
+            if (slot) {
+              columns.push(slot.column);
+              values.push(null);
             }
-            columns.push(this.slotFor(appId, name, customValueType(value), `${fieldOf(index)}.custom_properties.${name}`).column);
-            values.push(columnValue(value));
+            continue;
           }
-          const update = columns.length > 0 ? `DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
-          prepared(
-            `INSERT INTO device_attributes (app_id, device_id${columns.map((c) => `, ${c}`).join("")}) VALUES (?, ?${", ?".repeat(columns.length)})
-             ON CONFLICT (app_id, device_id) ${update}`,
-          ).run(appId, id, ...values);
-        });
-        return devices.length;
+          columns.push(this.slotFor(appId, slots, name, customValueType(value), `${fieldOf(index)}.custom_properties.${name}`).column);
+          values.push(columnValue(value));
+        }
+        const update = columns.length > 0 ? `DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
+        prepared(
+          `INSERT INTO device_attributes (app_id, device_id${columns.map((c) => `, ${c}`).join("")}) VALUES (?, ?${", ?".repeat(columns.length)})
+           ON CONFLICT (app_id, device_id) ${update}`,
+        ).run(appId, id, ...values);
       });
-      this.onChange(key);
-      return count;
-    } catch (error) {
-      // Slots assigned inside a rolled-back transaction do not exist: forget the cached ones.
-      this.slotCache.clear();
-      throw error;
-    }
+      return devices.length;
+    });
+    this.onChange(key);
+    return count;
   }
 
   delete(key: AppKey, installId: string): boolean {

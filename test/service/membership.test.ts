@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateDefinition, parseDefinition } from "../../domain/index.ts";
 import { compileDefinition } from "../../service/membership.ts";
+import { createServices } from "../../service/services.ts";
 import { CUSTOM_TEST_PROPERTIES, definitionArbitrary, deviceArbitrary } from "../helpers/arbitraries.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
@@ -42,6 +43,18 @@ describe("audience membership in SQL equals brute-force evaluation", () => {
     expect(counter.count(key, "visits eq 3", { visits: "number" }).estimated).toBe(1);
     expect(counter.count(key, "visits eq '3'", { visits: "string" }).estimated).toBe(0);
     expect(counter.count(key, "never-seen eq true", { "never-seen": "boolean" }).estimated).toBe(0);
+  });
+
+  // Regression: slots were cached per process, so a property another process (a replica, the
+  // generator writing to the same data directory) added was invisible to this one's counts.
+  it("counts a custom property that another process added", () => {
+    const key = { owner: "prop", app: "two-writers" };
+    const reader = servicesOf(service);
+    expect(reader.counter.count(key, "late eq true", { late: "boolean" }).estimated).toBe(0);
+    const writer = createServices(service.store);
+    writer.devices.upsert(key, [{ install_id: randomUUID(), properties: {}, custom_properties: { late: true } }]);
+    expect(reader.counter.count(key, "late eq true", { late: "boolean" }).estimated).toBe(1);
+    void writer.close();
   });
 
   it("puts values in parameters, never in the SQL text", () => {
