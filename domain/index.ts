@@ -5,4 +5,5 @@ export * from "./resources.ts";
 export * from "./device.ts";
 export * from "./notification.ts";
 export * from "./push-config.ts";
+export * from "./storage.ts";
 export * from "./definition/index.ts";

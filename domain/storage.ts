@@ -1,0 +1,39 @@
+// Blob storage facts shared by provider, service and policies: container names (Azure's rules),
+// SAS permissions, and the defaults that bound SAS tokens and retention.
+import { z } from "zod";
+
+/** Azure: 3–63 characters, lowercase letters, digits and single hyphens, starting with a letter or digit. */
+export const containerNameSchema = z
+  .string()
+  .regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, "must be 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit (Azure container naming rules)");
+
+/** SAS permission letters in the order Azure writes them. */
+export const SAS_PERMISSIONS = ["r", "a", "c", "w", "d", "l"] as const;
+export type SasPermission = (typeof SAS_PERMISSIONS)[number];
+export const SAS_PERMISSION_NAMES: Record<SasPermission, string> = { r: "read", a: "add", c: "create", w: "write", d: "delete", l: "list" };
+
+/** Parses "cw" into ["c", "w"]; undefined when a letter is not a SAS permission or repeats. */
+export function parseSasPermissions(text: string): SasPermission[] | undefined {
+  const letters = [...text];
+  if (letters.some((l) => !(SAS_PERMISSIONS as readonly string[]).includes(l)) || new Set(letters).size !== letters.length) return undefined;
+  return SAS_PERMISSIONS.filter((p) => letters.includes(p));
+}
+
+export const STORAGE_DEFAULTS = {
+  /** What writing exports needs: create and write blobs. */
+  exportSasPermissions: "cw",
+  /** What a SAS token may be granted at most unless `pushplane:sasAllowedPermissions` says otherwise. */
+  sasAllowedPermissions: "acwl",
+  sasLifetimeDays: 7,
+  /** Longest lifetime unless `pushplane:sasMaxLifetimeDays` says otherwise. */
+  sasMaxLifetimeDays: 30,
+  /** Renew a SAS token when less than this is left. */
+  sasRotationDays: 2,
+  retentionDays: 30,
+} as const;
+
+/** Container metadata key that carries the retention the service honours. */
+export const RETENTION_METADATA_KEY = "pushplaneretentiondays";
+
+export const EXPORT_KINDS = ["device_export"] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
