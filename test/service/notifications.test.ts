@@ -198,6 +198,21 @@ describe("notifications_config", () => {
   });
 });
 
+describe("isolation", () => {
+  it("another app's token sees none of this app's notifications or credentials", async () => {
+    await call("PUT", `${PUSH}/notifications_config`, { type: "gcm_config", server_key: FCM_KEY });
+    const id = (await call("POST", `${PUSH}/notifications`, { notification_content: content() })).json().notification_id;
+    const other = service.tokenFor("acme", "other");
+    const as = (method: "GET" | "HEAD", url: string) => service.app.inject({ method, url, headers: { "x-api-token": other } });
+    expect((await as("GET", `${PUSH}/notifications/${id}`)).statusCode).toBe(404);
+    expect((await as("GET", `${PUSH}/notifications_config`)).statusCode).toBe(404);
+    // Its own app has no such notification either.
+    expect((await as("GET", `/v0.1/apps/acme/other/push/notifications/${id}`)).statusCode).toBe(404);
+    expect((await as("GET", "/v0.1/apps/acme/other/push/notifications")).json().values).toEqual([]);
+    expect((await as("HEAD", "/v0.1/apps/acme/other/push/notifications_config")).statusCode).toBe(404);
+  });
+});
+
 describe("outbox", () => {
   it("a send interrupted mid-way is finished by the next dispatcher, each device once", async () => {
     await call("PUT", `${PUSH}/notifications_config`, { type: "gcm_config", server_key: FCM_KEY });
