@@ -6,6 +6,7 @@ import { authenticate } from "./auth.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { exportRoutes } from "./routes/exports.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import type { PushSender } from "./notifications.ts";
 import { createServices } from "./services.ts";
@@ -29,6 +30,8 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** How notifications reach devices; the local sender records outcomes without a network. */
   sender?: PushSender;
+  /** How often the export scheduler looks for due jobs; default 1 s. */
+  schedulerTickMs?: number;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -77,12 +80,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const services = createServices(options.store, options.sender);
   app.addHook("onClose", () => services.close());
-  // Notifications a previous run accepted but did not finish are delivered now.
-  app.addHook("onReady", async () => void services.notifications.kick());
+  // Notifications a previous run accepted but did not finish are delivered now; the export
+  // scheduler recovers interrupted runs and starts ticking.
+  app.addHook("onReady", async () => {
+    void services.notifications.kick();
+    services.exports.start(options.schedulerTickMs);
+  });
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
   const appPrefix = "/v0.1/apps/:owner_name/:app_name";
   await app.register(audienceRoutes(services), { prefix: `${appPrefix}/analytics/audiences` });
   await app.register(ingestRoutes(services), { prefix: appPrefix });
   await app.register(notificationRoutes(services), { prefix: `${appPrefix}/push` });
+  await app.register(exportRoutes(services), { prefix: appPrefix });
   return app;
 }

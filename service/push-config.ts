@@ -1,9 +1,4 @@
-// Push credentials at rest: the secret field is encrypted with AES-256-GCM under a key kept outside
-// the database (PUSHPLANE_SECRET_KEY, or a 0600 key file created in the data directory), and only
-// ever answered masked.
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// Push credentials at rest: the secret field sealed by the SecretBox, only ever answered masked.
 import {
   maskSecret,
   PUSH_CONFIG_SECRET_FIELD,
@@ -12,40 +7,14 @@ import {
   type PushConfigResult,
   type PushConfigType,
 } from "../domain/index.ts";
+import type { SecretBox } from "./secret-box.ts";
 import type { AppKey, Store } from "./store.ts";
 
-function loadKey(dataDir: string): Buffer {
-  const fromEnv = process.env.PUSHPLANE_SECRET_KEY;
-  if (fromEnv) {
-    const key = Buffer.from(fromEnv, "base64");
-    if (key.length !== 32) throw new Error("PUSHPLANE_SECRET_KEY must be 32 bytes, base64-encoded");
-    return key;
-  }
-  const file = join(dataDir, "secret.key");
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });
-  return Buffer.from(readFileSync(file, "utf8"), "base64");
-}
-
 export class PushConfigStore {
-  private readonly key: Buffer;
-
-  constructor(private readonly store: Store) {
-    this.key = loadKey(store.dataDir);
-  }
-
-  private encrypt(plaintext: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
-    const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64");
-  }
-
-  private decrypt(stored: string): string {
-    const raw = Buffer.from(stored, "base64");
-    const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
-  }
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+  ) {}
 
   set(key: AppKey, config: PushConfig): PushConfigResult {
     const secretField = PUSH_CONFIG_SECRET_FIELD[config.type];
@@ -57,7 +26,7 @@ export class PushConfigStore {
          ON CONFLICT (app_id) DO UPDATE SET type = excluded.type, public_fields = excluded.public_fields,
            secret_ciphertext = excluded.secret_ciphertext, secret_fingerprint = excluded.secret_fingerprint, updated_at = excluded.updated_at`,
       )
-      .run(this.store.appId(key), config.type, JSON.stringify(publicFields), this.encrypt(secret), secretFingerprint(secret), Date.now());
+      .run(this.store.appId(key), config.type, JSON.stringify(publicFields), this.box.seal(secret), secretFingerprint(secret), Date.now());
     return this.get(key)!;
   }
 
@@ -75,7 +44,7 @@ export class PushConfigStore {
     return {
       type: row.type,
       ...(JSON.parse(row.public_fields) as Record<string, string>),
-      [secretField]: maskSecret(this.decrypt(row.secret_ciphertext)),
+      [secretField]: maskSecret(this.box.open(row.secret_ciphertext)),
       secret_fingerprint: row.secret_fingerprint,
     };
   }
@@ -84,7 +53,7 @@ export class PushConfigStore {
   credentials(key: AppKey): PushConfig | undefined {
     const row = this.row(key);
     if (!row) return undefined;
-    return { type: row.type, ...(JSON.parse(row.public_fields) as object), [PUSH_CONFIG_SECRET_FIELD[row.type]]: this.decrypt(row.secret_ciphertext) } as PushConfig;
+    return { type: row.type, ...(JSON.parse(row.public_fields) as object), [PUSH_CONFIG_SECRET_FIELD[row.type]]: this.box.open(row.secret_ciphertext) } as PushConfig;
   }
 
   delete(key: AppKey): boolean {

@@ -1,8 +1,10 @@
 // The service's parts, built once per app instance and handed to the route modules.
 import { AudienceCounter } from "./audience-counts.ts";
 import { DeviceStore } from "./devices.ts";
+import { ExportService } from "./exports/jobs.ts";
 import { NotificationService, type PushSender } from "./notifications.ts";
 import { PushConfigStore } from "./push-config.ts";
+import { SecretBox } from "./secret-box.ts";
 import type { Store } from "./store.ts";
 
 export interface Services {
@@ -11,6 +13,7 @@ export interface Services {
   readonly counter: AudienceCounter;
   readonly pushConfigs: PushConfigStore;
   readonly notifications: NotificationService;
+  readonly exports: ExportService;
   /** Stops background work (recounts, deliveries) so the store can close. */
   close(): Promise<void>;
 }
@@ -22,17 +25,21 @@ export function createServices(store: Store, sender?: PushSender): Services {
     counter.schedule(key);
   });
   const counter = new AudienceCounter(store, devices);
-  const pushConfigs = new PushConfigStore(store);
+  const box = new SecretBox(store.dataDir);
+  const pushConfigs = new PushConfigStore(store, box);
   const notifications = new NotificationService(store, counter, pushConfigs, sender);
+  const exports = new ExportService(store, devices, box);
   return {
     store,
     devices,
     counter,
     pushConfigs,
     notifications,
+    exports,
     async close() {
       counter.close();
       await notifications.close();
+      await exports.close();
     },
   };
 }

@@ -103,6 +103,32 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE TABLE notification_outbox (notification_id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, enqueued_at INTEGER NOT NULL);
    CREATE TABLE push_configs (app_id INTEGER PRIMARY KEY, type TEXT NOT NULL, public_fields TEXT NOT NULL, secret_ciphertext TEXT NOT NULL, secret_fingerprint TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  // Exports: jobs (one-off or cron) with their SAS URL sealed, and every run with its progress.
+  `CREATE TABLE export_jobs (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     schedule TEXT,
+     sas_sealed TEXT NOT NULL,
+     prefix TEXT NOT NULL DEFAULT '',
+     next_run_at INTEGER,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX export_jobs_due ON export_jobs (next_run_at) WHERE next_run_at IS NOT NULL;
+   CREATE TABLE export_runs (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     job_id TEXT,
+     kind TEXT NOT NULL,
+     state TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     rows_written INTEGER NOT NULL DEFAULT 0,
+     total_rows INTEGER,
+     blob_name TEXT,
+     error TEXT
+   );
+   CREATE INDEX export_runs_by_job ON export_runs (job_id, started_at);`,
 ];
 
 export interface AppKey {

@@ -1,0 +1,150 @@
+import { BlobServiceClient, ContainerSASPermissions, type ContainerClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ExportService } from "../../service/exports/jobs.ts";
+import { SecretBox } from "../../service/secret-box.ts";
+import { generateApp } from "../../service/synthetic.ts";
+import { startAzurite, type Azurite } from "../helpers/azurite.ts";
+import { startService, type TestService } from "../helpers/service.ts";
+
+const APP = "/v0.1/apps/acme/demo";
+const key = { owner: "acme", app: "demo" };
+let azurite: Azurite;
+let service: TestService;
+let container: ContainerClient;
+
+const sasFor = (client: ContainerClient, permissions = "cw", expiresOn = new Date(Date.now() + 3_600_000)) =>
+  client.generateSasUrl({ permissions: ContainerSASPermissions.parse(permissions), expiresOn });
+const call = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: object) =>
+  service.app.inject({ method, url, headers: { "x-api-token": service.token }, ...(payload ? { payload } : {}) });
+
+async function finished(url: string) {
+  for (let i = 0; i < 300; i++) {
+    const run = (await call("GET", url)).json();
+    if (run.status !== "InProgress") return run;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("export did not finish");
+}
+
+async function download(blobName: string): Promise<string> {
+  return (await container.getBlockBlobClient(blobName).downloadToBuffer()).toString("utf8");
+}
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("exports");
+  await container.create();
+  service = await startService({ schedulerTickMs: 60_000 });
+  generateApp(service.services.devices, key, { devices: 2_500, eventsPerDevice: 0, seed: 3 });
+}, 60_000);
+afterAll(async () => {
+  await service?.close();
+  await azurite?.stop();
+});
+
+describe("App Center device export into blob storage (Azurite)", () => {
+  it("writes every device as one JSON object per line, with progress", async () => {
+    const started = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: await sasFor(container) });
+    expect(started.statusCode).toBe(202);
+    const run = await finished(`${APP}/push/device_exports/${started.json().export_id}`);
+    expect(run).toMatchObject({ status: "Completed", rows_written: 2_500, total_rows: 2_500, percent: 100, error: null });
+    const text = await download(run.blob_name);
+    const lines = text.trimEnd().split("\n");
+    expect(lines).toHaveLength(2_500);
+    const first = JSON.parse(lines[0]!);
+    expect(first).toMatchObject({ install_id: expect.any(String), properties: expect.any(Object), custom_properties: { visits: expect.any(Number), "signed-up": expect.stringMatching(/^\d{4}-/) } });
+    // The file as a whole is not JSON (seeds: Export Push Data).
+    expect(() => JSON.parse(text)).toThrow();
+  });
+
+  it.each([
+    ["r", "the SAS allows 'r' but writing exports needs create (c) and write (w)"],
+    ["c", "needs write (w)"],
+  ])("refuses a SAS with permissions '%s'", async (permissions, message) => {
+    const response = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: await sasFor(container, permissions) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain(message);
+  });
+
+  it("refuses an expired SAS and a URL without a signature", async () => {
+    const expired = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: await sasFor(container, "cw", new Date(Date.now() - 60_000)) });
+    expect(expired.json().error.message).toMatch(/blob_container_sas_uri: the SAS expired at /);
+    const unsigned = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: container.url });
+    expect(unsigned.json().error.message).toBe("blob_container_sas_uri: the URL carries no SAS signature (sig)");
+  });
+
+  it("fails the run, with the reason and without the signature, when the container does not exist", async () => {
+    const missing = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("no-such-container");
+    const started = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: await sasFor(missing) });
+    const run = await finished(`${APP}/push/device_exports/${started.json().export_id}`);
+    expect(run.status).toBe("Failed");
+    expect(run.error).toContain("container http://127.0.0.1:");
+    expect(run.error).toContain("/no-such-container does not exist");
+    expect(run.error).not.toContain("sig=");
+  });
+
+  it("fails, not hangs, when the storage service cannot be reached", { timeout: 30_000 }, async () => {
+    const sas = new URL(await sasFor(container));
+    sas.port = "9"; // discard port: nothing listens
+    const started = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: sas.toString() });
+    const run = await finished(`${APP}/push/device_exports/${started.json().export_id}`);
+    expect(run).toMatchObject({ status: "Failed", error: expect.stringContaining("could not reach the storage service at http://127.0.0.1:9") });
+  });
+});
+
+describe("export jobs", () => {
+  it("a one-off job runs at the next tick, once", async () => {
+    const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", blob_container_sas_uri: await sasFor(container), prefix: "backfill/" })).json();
+    expect(job).toMatchObject({ kind: "device_export", schedule: null, container: container.url });
+    expect(JSON.stringify(job)).not.toContain("sig=");
+    const [runId] = service.services.exports.tick();
+    expect(service.services.exports.tick()).toEqual([]);
+    await service.services.exports.idle();
+    const run = (await call("GET", `${APP}/export_runs/${runId}`)).json();
+    expect(run).toMatchObject({ status: "Completed", job_id: job.id, rows_written: 2_500 });
+    expect(run.blob_name).toMatch(/^backfill\/device-exports\/\d{4}-\d{2}-\d{2}\/.+\.jsonl$/);
+    expect((await call("GET", `${APP}/export_jobs/${job.id}`)).json()).toMatchObject({ next_run_time: null, last_run: { export_id: runId } });
+  });
+
+  it("a cron job runs when due and is rescheduled; a bad cron expression is a 400", async () => {
+    const bad = await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "every night", blob_container_sas_uri: await sasFor(container) });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/^schedule: 'every night' is not a cron expression/);
+    const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 2 * * *", blob_container_sas_uri: await sasFor(container) })).json();
+    const next = Date.parse(job.next_run_time);
+    expect(new Date(next).getUTCHours()).toBe(2);
+    expect(service.services.exports.tick(next - 1)).toEqual([]);
+    expect(service.services.exports.tick(next)).toHaveLength(1);
+    await service.services.exports.idle();
+    const after = (await call("GET", `${APP}/export_jobs/${job.id}`)).json();
+    expect(Date.parse(after.next_run_time) - next).toBe(86_400_000);
+    expect(after.last_run.status).toBe("Completed");
+    await call("DELETE", `${APP}/export_jobs/${job.id}`);
+  });
+
+  it("two schedulers on one store never start the same run twice", async () => {
+    const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "*/5 * * * *", blob_container_sas_uri: await sasFor(container) })).json();
+    const due = Date.parse(job.next_run_time);
+    const other = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir));
+    const started = [...service.services.exports.tick(due), ...other.tick(due), ...other.tick(due), ...service.services.exports.tick(due)];
+    expect(started).toHaveLength(1);
+    await Promise.all([service.services.exports.idle(), other.idle()]);
+    expect((await call("GET", `${APP}/export_jobs/${job.id}/runs`)).json().values).toHaveLength(1);
+    await call("DELETE", `${APP}/export_jobs/${job.id}`);
+  });
+
+  it("a run in progress when the service died is marked Failed with the reason at start-up", async () => {
+    service.store.db
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('crashed-run', ?, NULL, 'device_export', 'InProgress', ?)")
+      .run(service.store.appId(key), Date.now());
+    const restarted = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir));
+    restarted.start(60_000);
+    await restarted.close();
+    expect((await call("GET", `${APP}/export_runs/crashed-run`)).json()).toMatchObject({ status: "Failed", error: expect.stringContaining("the service stopped while this run was in progress") });
+  });
+
+  it("keeps the SAS sealed in the store", () => {
+    const rows = JSON.stringify(service.store.db.prepare("SELECT * FROM export_jobs").all());
+    expect(rows).not.toContain("sig=");
+  });
+});
