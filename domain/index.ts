@@ -6,4 +6,5 @@ export * from "./device.ts";
 export * from "./notification.ts";
 export * from "./push-config.ts";
 export * from "./storage.ts";
+export * from "./schedule.ts";
 export * from "./definition/index.ts";

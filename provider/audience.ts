@@ -7,6 +7,7 @@ import { checkDefinition, propertyTypeSchema, RESOURCE_MODULE, validateAudience,
 import type { AppRef } from "./client.ts";
 import { settings } from "./settings.ts";
 import { dynamicProvider } from "./stub.ts";
+import { isUnknown } from "./unknown.ts";
 
 // ---- inputs / outputs ----
 
@@ -112,7 +113,8 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   const app = given.app ?? defaults.app;
   if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
   if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
-  const { issues } = validateAudience(
+  // A definition or name computed from another resource is checked once it is known.
+  const { issues } = isUnknown(given.definition) || isUnknown(given.name) ? { issues: [] } : validateAudience(
     given.name,
     { definition: given.definition, description: given.description, enabled: given.enabled, custom_properties: given.customProperties },
     { name: "name", definition: "definition", description: "description", customProperties: "customProperties" },

@@ -40,6 +40,34 @@ export class PushplaneApiError extends Error {
   }
 }
 
+const exportRunSchema = z.object({
+  export_id: z.string(),
+  job_id: z.string().nullable(),
+  status: z.enum(["InProgress", "Completed", "Failed"]),
+  rows_written: z.number(),
+  total_rows: z.number().nullable(),
+  percent: z.number().nullable(),
+  blob_name: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type ExportRunResult = z.infer<typeof exportRunSchema>;
+const exportJobSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  schedule: z.string().nullable(),
+  prefix: z.string(),
+  container: z.string(),
+  next_run_time: z.string().nullable(),
+  last_run: exportRunSchema.nullable(),
+});
+export type ExportJobResult = z.infer<typeof exportJobSchema>;
+export interface ExportJobBody {
+  kind: string;
+  schedule?: string;
+  blob_container_sas_uri: string;
+  prefix?: string;
+}
+
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 export class PushplaneClient {
@@ -142,6 +170,43 @@ export class PushplaneClient {
     const path = PushplaneClient.path(ref, "push", "notifications_config");
     const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
     return response.status !== 404;
+  }
+
+  async createExportJob(ref: AppRef, body: ExportJobBody): Promise<ExportJobResult> {
+    const path = PushplaneClient.path(ref, "export_jobs");
+    // POST is not retried (not idempotent); a lost answer surfaces as an error, never a duplicate job.
+    return exportJobSchema.parse(await this.call("POST", path, () => this.http.post(path, { json: body }).json()));
+  }
+
+  async getExportJob(ref: AppRef, id: string): Promise<ExportJobResult | undefined> {
+    const path = PushplaneClient.path(ref, "export_jobs", id);
+    try {
+      return exportJobSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
+    } catch (error) {
+      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async updateExportJob(ref: AppRef, id: string, body: ExportJobBody): Promise<ExportJobResult> {
+    const path = PushplaneClient.path(ref, "export_jobs", id);
+    return exportJobSchema.parse(await this.call("PUT", path, () => this.http.put(path, { json: body }).json()));
+  }
+
+  async deleteExportJob(ref: AppRef, id: string): Promise<boolean> {
+    const path = PushplaneClient.path(ref, "export_jobs", id);
+    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
+    return response.status !== 404;
+  }
+
+  async getExportRun(ref: AppRef, runId: string): Promise<ExportRunResult | undefined> {
+    const path = PushplaneClient.path(ref, "export_runs", runId);
+    try {
+      return exportRunSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
+    } catch (error) {
+      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   async testDefinition(ref: AppRef, body: AudienceDefinitionBody) {

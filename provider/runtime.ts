@@ -2,12 +2,18 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ResourceKind } from "../domain/index.ts";
 import { audienceProvider } from "./audience.ts";
+import { containerSasTokenProvider } from "./container-sas-token.ts";
+import { exportJobProvider } from "./export-job.ts";
 import { pushConfigProvider } from "./push-config.ts";
+import { storageContainerProvider } from "./storage-container.ts";
 import { configure } from "./settings.ts";
 
 const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
   Audience: audienceProvider,
   PushConfig: pushConfigProvider,
+  StorageContainer: storageContainerProvider,
+  ContainerSasToken: containerSasTokenProvider,
+  ExportJob: exportJobProvider,
 };
 
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {

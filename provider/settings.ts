@@ -1,6 +1,7 @@
 // Provider settings from Pulumi stack config (never from captured variables: whatever a dynamic
 // provider captures is serialized into state). Read once, in the provider process, at `configure`.
 import type * as pulumi from "@pulumi/pulumi";
+import { STORAGE_DEFAULTS } from "../domain/index.ts";
 import { PushplaneClient } from "./client.ts";
 
 export interface Settings {
@@ -9,6 +10,11 @@ export interface Settings {
   /** Defaults for resources that do not name their owner/app. */
   readonly owner: string | undefined;
   readonly app: string | undefined;
+  /** Blob storage account for StorageContainer / ContainerSasToken (secret config). */
+  readonly storageConnectionString: string | undefined;
+  /** The most a ContainerSasToken may grant and for how long. */
+  readonly sasAllowedPermissions: string;
+  readonly sasMaxLifetimeDays: number;
 }
 
 let current: Settings | undefined;
@@ -23,6 +29,9 @@ export function configure(config: pulumi.dynamic.Config): void {
     client: new PushplaneClient({ endpoint, apiToken }),
     owner: config.get("pushplane:owner") || undefined,
     app: config.get("pushplane:app") || undefined,
+    storageConnectionString: config.get("pushplane:storageConnectionString") || undefined,
+    sasAllowedPermissions: config.get("pushplane:sasAllowedPermissions") || STORAGE_DEFAULTS.sasAllowedPermissions,
+    sasMaxLifetimeDays: Number(config.get("pushplane:sasMaxLifetimeDays") || STORAGE_DEFAULTS.sasMaxLifetimeDays),
   };
 }
 

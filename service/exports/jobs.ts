@@ -3,8 +3,7 @@
 // inside a write transaction, so two schedulers (or replicas) never start the same run twice. A run
 // that was in progress when the service died is marked Failed with the reason on start-up.
 import { randomUUID } from "node:crypto";
-import { Cron } from "croner";
-import type { ExportKind } from "../../domain/index.ts";
+import { nextRun, type ExportKind } from "../../domain/index.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError } from "../errors.ts";
 import type { SecretBox } from "../secret-box.ts";
@@ -88,14 +87,9 @@ function toRun(row: RunRow): ExportRun {
 
 /** The next time a cron expression fires after `after` (UTC), or a 400 naming the field. */
 export function nextCronTime(schedule: string, after: Date, field = "schedule"): number {
-  let next: Date | null;
-  try {
-    next = new Cron(schedule, { paused: true, timezone: "Etc/UTC" }).nextRun(after);
-  } catch (error) {
-    throw new ApiError("BadRequest", `${field}: '${schedule}' is not a cron expression (${(error as Error).message})`);
-  }
-  if (!next) throw new ApiError("BadRequest", `${field}: '${schedule}' never fires`);
-  return next.getTime();
+  const next = nextRun(schedule, after);
+  if ("problem" in next) throw new ApiError("BadRequest", `${field}: ${next.problem}`);
+  return next.at.getTime();
 }
 
 export class ExportService {

@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, requireEngine, TestStack } from "../helpers/pulumi.ts";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { generateApp } from "../../service/synthetic.ts";
+import { startAzurite, type Azurite } from "../helpers/azurite.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const E2E_TIMEOUT = 180_000;
@@ -182,6 +184,63 @@ describe("dog-lovers-campaign: push credentials and audiences over synthetic dev
     await stack.ok("destroy", "--yes");
     expect(service.services.pushConfigs.get(key)).toBeUndefined();
     expect(service.store.getAudience(key, "golden-retriever-owners")).toBeUndefined();
+  });
+});
+
+describe("nightly-device-export: container, rotating SAS and export jobs on Azurite", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "nightly-device-export"));
+  const key = { owner: "acme", app: "demo" };
+  let azurite: Azurite;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    generateApp(service.services.devices, key, { devices: 1_000, eventsPerDevice: 0, seed: 11 });
+  }, E2E_TIMEOUT);
+  afterAll(async () => {
+    stack.dispose();
+    await azurite?.stop();
+  });
+
+  it("up creates a private container, the SAS and the jobs; the backfill lands JSON lines", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    await stack.init(config, { ...secrets, "pushplane:storageConnectionString": azurite.connectionString });
+    await stack.ok("up", "--yes");
+    const outputs = JSON.parse((await stack.ok("stack", "output", "--json", "--show-secrets")).stdout) as {
+      nightlyJob: { id: string; nextRunTime: string };
+      backfillJob: string;
+      sasRenewAfter: string;
+    };
+    expect(new Date(outputs.nightlyJob.nextRunTime).getUTCHours()).toBe(2);
+    expect(Date.parse(outputs.sasRenewAfter) - Date.now()).toBeGreaterThan(4 * 86_400_000);
+
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports");
+    const properties = await container.getProperties();
+    expect(properties.blobPublicAccess).toBeUndefined();
+    expect(properties.metadata).toEqual({ pushplaneretentiondays: "30" });
+
+    let job = service.services.exports.getJob(key, outputs.backfillJob)!;
+    for (let i = 0; i < 100 && job.last_run?.status !== "Completed"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await service.services.exports.idle();
+      job = service.services.exports.getJob(key, outputs.backfillJob)!;
+    }
+    expect(job.last_run).toMatchObject({ status: "Completed" });
+    const blob = (await container.getBlockBlobClient(job.last_run!.blob_name!).downloadToBuffer()).toString("utf8");
+    const devices = (service.store.db.prepare("SELECT count(*) AS n FROM devices WHERE app_id = ?").get(service.store.appId(key)) as { n: number }).n;
+    expect(blob.trimEnd().split("\n")).toHaveLength(devices);
+  });
+
+  it("keeps the SAS signature and the account key out of the state; preview is empty", { timeout: E2E_TIMEOUT }, async () => {
+    const state = await stack.exportState();
+    expect(state).not.toMatch(/sig=[A-Za-z0-9%]/);
+    expect(state).not.toContain(azurite.connectionString.split("AccountKey=")[1]!.split(";")[0]!);
+    await stack.ok("preview", "--expect-no-changes");
+  });
+
+  it("destroy removes the jobs and the container", { timeout: E2E_TIMEOUT }, async () => {
+    await stack.ok("destroy", "--yes");
+    expect(service.store.db.prepare("SELECT count(*) AS n FROM export_jobs").get()).toEqual({ n: 0 });
+    const exists = await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports").exists();
+    expect(exists).toBe(false);
   });
 });
 

@@ -55,9 +55,14 @@ export async function startAzurite(): Promise<Azurite> {
     blobEndpoint,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=${blobEndpoint};`,
     async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill();
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill();
+        // Azurite waits for open keep-alive connections on SIGTERM; do not wait for it long.
+        const force = setTimeout(() => child.kill("SIGKILL"), 2_000);
+        await exited;
+        clearTimeout(force);
+      }
       rmSync(location, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,33 @@
+// Nightly device exports into blob storage, declared: the container (private, 30-day retention so
+// an erasure reaches exported copies), a create+write SAS that rotates two days before it expires,
+// a nightly export at 02:00 UTC and a one-off backfill that runs right away.
+// Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`: an
+// Azure storage account's (Access keys) or Azurite's development one.
+import { ContainerSasToken, ExportJob, StorageContainer } from "../../provider/index.ts";
+
+const exportsContainer = new StorageContainer("device-exports", { retentionDays: 30 });
+
+const writeOnly = new ContainerSasToken("device-exports-writer", {
+  containerName: exportsContainer.name,
+  permissions: "cw",
+  lifetimeDays: 7,
+  rotationDays: 2,
+});
+
+const nightly = new ExportJob("nightly-device-export", {
+  kind: "device_export",
+  schedule: "0 2 * * *",
+  containerSasUrl: writeOnly.sasUrl,
+  prefix: "nightly/",
+});
+
+const backfill = new ExportJob("device-export-backfill", {
+  kind: "device_export",
+  containerSasUrl: writeOnly.sasUrl,
+  prefix: "backfill/",
+});
+
+export const container = exportsContainer.url;
+export const sasRenewAfter = writeOnly.renewAfter;
+export const nightlyJob = { id: nightly.jobId, nextRunTime: nightly.nextRunTime };
+export const backfillJob = backfill.jobId;

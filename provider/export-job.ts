@@ -1,0 +1,141 @@
+// The ExportJob resource: a one-off or cron-scheduled export into a container through a SAS URL.
+// The schedule lives in the service, which runs it durably; outputs show the last run and the next.
+// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { EXPORT_KINDS, nextRun, RESOURCE_MODULE, type ExportKind } from "../domain/index.ts";
+import type { AppRef, ExportJobBody, ExportJobResult } from "./client.ts";
+import { settings } from "./settings.ts";
+import { dynamicProvider } from "./stub.ts";
+import { isUnknown } from "./unknown.ts";
+
+export interface ExportJobInputs {
+  owner: string;
+  app: string;
+  kind: ExportKind;
+  /** Cron (UTC); absent: run once, right after creation. */
+  schedule?: string;
+  containerSasUrl: string;
+  prefix: string;
+}
+export interface ExportJobOutputs extends ExportJobInputs {
+  jobId: string;
+  nextRunTime: string | null;
+  lastRunId: string | null;
+  lastStatus: string | null;
+}
+
+const inputSchema = z.object({
+  owner: z.string().min(1).optional(),
+  app: z.string().min(1).optional(),
+  kind: z.enum(EXPORT_KINDS),
+  schedule: z.string().min(1).optional(),
+  containerSasUrl: z.string().refine((v) => isUnknown(v) || URL.canParse(v), "must be a container SAS URL"),
+  prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "must be empty or path segments ending with '/'").default(""),
+});
+
+async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportJobInputs>> {
+  const parsed = inputSchema.safeParse(news);
+  if (!parsed.success) {
+    // containerSasUrl is a secret: name the field, never echo the value.
+    return { failures: parsed.error.issues.map((i) => ({ property: String(i.path[0] ?? ""), reason: `${i.path.join(".")}: ${i.message}` })) };
+  }
+  const given = parsed.data;
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  if (given.schedule) {
+    const next = nextRun(given.schedule, new Date());
+    if ("problem" in next) failures.push({ property: "schedule", reason: `schedule: ${next.problem}` });
+  }
+  const owner = given.owner ?? settings().owner;
+  const app = given.app ?? settings().app;
+  if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
+  if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
+  if (failures.length > 0) return { failures };
+  return { inputs: { owner: owner!, app: app!, kind: given.kind, ...(given.schedule ? { schedule: given.schedule } : {}), containerSasUrl: given.containerSasUrl, prefix: given.prefix } };
+}
+
+async function diff(_id: string, olds: ExportJobOutputs, news: ExportJobInputs): Promise<pulumi.dynamic.DiffResult> {
+  const replaces = (["owner", "app"] as const).filter((field) => olds[field] !== news[field]);
+  const changes =
+    replaces.length > 0 ||
+    olds.kind !== news.kind ||
+    (olds.schedule ?? "") !== (news.schedule ?? "") ||
+    olds.containerSasUrl !== news.containerSasUrl ||
+    olds.prefix !== news.prefix;
+  return { changes, replaces: [...replaces], deleteBeforeReplace: false };
+}
+
+const body = (inputs: ExportJobInputs): ExportJobBody => ({
+  kind: inputs.kind,
+  ...(inputs.schedule ? { schedule: inputs.schedule } : {}),
+  blob_container_sas_uri: inputs.containerSasUrl,
+  ...(inputs.prefix ? { prefix: inputs.prefix } : {}),
+});
+
+const outputsFrom = (inputs: ExportJobInputs, job: ExportJobResult): ExportJobOutputs => ({
+  ...inputs,
+  jobId: job.id,
+  nextRunTime: job.next_run_time,
+  lastRunId: job.last_run?.export_id ?? null,
+  lastStatus: job.last_run?.status ?? null,
+});
+
+function parseId(id: string): AppRef & { jobId: string } {
+  const [owner, app, jobId, ...rest] = id.split("/");
+  if (!owner || !app || !jobId || rest.length > 0) throw new Error(`'${id}' is not an export job id: expected owner/app/job-id`);
+  return { owner, app, jobId };
+}
+
+async function create(inputs: ExportJobInputs): Promise<pulumi.dynamic.CreateResult<ExportJobOutputs>> {
+  const job = await settings().client.createExportJob(inputs, body(inputs));
+  return { id: `${inputs.owner}/${inputs.app}/${job.id}`, outs: outputsFrom(inputs, job) };
+}
+
+async function read(id: string, props?: ExportJobOutputs): Promise<pulumi.dynamic.ReadResult<ExportJobOutputs>> {
+  const ref = parseId(id);
+  const job = await settings().client.getExportJob(ref, ref.jobId);
+  if (!job || !props) return {};
+  return { id, props: outputsFrom(props, job) };
+}
+
+async function update(id: string, _olds: ExportJobOutputs, news: ExportJobInputs): Promise<pulumi.dynamic.UpdateResult<ExportJobOutputs>> {
+  const ref = parseId(id);
+  return { outs: outputsFrom(news, await settings().client.updateExportJob(ref, ref.jobId, body(news))) };
+}
+
+async function remove(id: string): Promise<void> {
+  const ref = parseId(id);
+  await settings().client.deleteExportJob(ref, ref.jobId);
+}
+
+export const exportJobProvider = { check, diff, create, read, update, delete: remove };
+
+export interface ExportJobArgs {
+  kind: pulumi.Input<ExportKind>;
+  /** Cron expression in UTC, e.g. "0 2 * * *"; leave out for a one-off export that runs right away. */
+  schedule?: pulumi.Input<string>;
+  /** A container SAS URL with create and write permission (e.g. a ContainerSasToken's sasUrl). */
+  containerSasUrl: pulumi.Input<string>;
+  /** Blob name prefix ("nightly/"). */
+  prefix?: pulumi.Input<string>;
+  owner?: pulumi.Input<string>;
+  app?: pulumi.Input<string>;
+}
+
+export class ExportJob extends pulumi.dynamic.Resource {
+  declare readonly jobId: pulumi.Output<string>;
+  declare readonly nextRunTime: pulumi.Output<string | null>;
+  declare readonly lastRunId: pulumi.Output<string | null>;
+  declare readonly lastStatus: pulumi.Output<string | null>;
+
+  constructor(name: string, args: ExportJobArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      dynamicProvider("ExportJob"),
+      name,
+      { ...args, containerSasUrl: pulumi.secret(args.containerSasUrl), jobId: undefined, nextRunTime: undefined, lastRunId: undefined, lastStatus: undefined },
+      { ...opts, additionalSecretOutputs: ["containerSasUrl", ...(opts?.additionalSecretOutputs ?? [])] },
+      RESOURCE_MODULE,
+      "ExportJob",
+    );
+  }
+}
