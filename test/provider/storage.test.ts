@@ -1,0 +1,100 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { containerSasTokenProvider, type ContainerSasTokenOutputs } from "../../provider/container-sas-token.ts";
+import { exportJobProvider } from "../../provider/export-job.ts";
+import { configure } from "../../provider/settings.ts";
+import { storageContainerProvider } from "../../provider/storage-container.ts";
+import { isUnknown } from "../../provider/unknown.ts";
+
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+beforeAll(() => {
+  const values: Record<string, string> = {
+    "pushplane:endpoint": "http://127.0.0.1:9",
+    "pushplane:apiToken": "pp_x",
+    "pushplane:owner": "acme",
+    "pushplane:app": "demo",
+    "pushplane:sasMaxLifetimeDays": "14",
+  };
+  configure({ get: (k) => values[k], require: (k) => values[k]! });
+});
+
+describe("StorageContainer check", () => {
+  it("defaults retention to 30 days", async () => {
+    expect(await storageContainerProvider.check({}, { name: "exports" })).toEqual({ inputs: { name: "exports", retentionDays: 30, adopt: false } });
+  });
+  it.each([
+    [{ name: "Exports" }, "name: must be 3–63 lowercase letters"],
+    [{ name: "ab" }, "name: must be 3–63"],
+    [{ name: "a--b" }, "name: must be 3–63"],
+    [{ name: "exports", retentionDays: 0 }, "retentionDays: Too small"],
+  ])("%j → %s", async (news, reason) => {
+    expect((await storageContainerProvider.check({}, news)).failures?.[0]?.reason).toContain(reason);
+  });
+});
+
+describe("ContainerSasToken check and rotation", () => {
+  it("normalizes permissions and applies defaults", async () => {
+    expect(await containerSasTokenProvider.check({}, { containerName: "exports", permissions: "wc" })).toEqual({
+      inputs: { containerName: "exports", permissions: "cw", lifetimeDays: 7, rotationDays: 2 },
+    });
+  });
+  it.each([
+    [{ permissions: "rwd" }, "permissions", "read (r), delete (d) exceeds what tokens may grant ('acwl', pushplane:sasAllowedPermissions)"],
+    [{ permissions: "cwx" }, "permissions", "is not a set of SAS permission letters"],
+    [{ lifetimeDays: 15 }, "lifetimeDays", "lifetimeDays must be at most 14 days (got 15; pushplane:sasMaxLifetimeDays)"],
+    [{ lifetimeDays: 3, rotationDays: 3 }, "rotationDays", "rotationDays must be shorter than lifetimeDays"],
+  ])("%j fails on %s", async (change, property, reason) => {
+    const { failures } = await containerSasTokenProvider.check({}, { containerName: "exports", ...change });
+    expect(failures).toEqual([{ property, reason: expect.stringContaining(reason) }]);
+  });
+  it("accepts a container name not known until up", async () => {
+    expect(isUnknown(UNKNOWN)).toBe(true);
+    expect((await containerSasTokenProvider.check({}, { containerName: UNKNOWN })).failures).toBeUndefined();
+  });
+
+  const token = (renewAfter: number): ContainerSasTokenOutputs => ({
+    containerName: "exports",
+    permissions: "cw",
+    lifetimeDays: 7,
+    rotationDays: 2,
+    sasUrl: "https://a.blob.core.windows.net/exports?sig=x",
+    expiresOn: new Date(renewAfter + 2 * 86_400_000).toISOString(),
+    renewAfter: new Date(renewAfter).toISOString(),
+  });
+  const inputs = { containerName: "exports", permissions: "cw", lifetimeDays: 7, rotationDays: 2 };
+
+  it("leaves a token alone before its renewal time", async () => {
+    expect(await containerSasTokenProvider.diff("id", token(Date.now() + 60_000), inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+  it("replaces a token inside its rotation window, creating the new one first", async () => {
+    expect(await containerSasTokenProvider.diff("id", token(Date.now() - 1), inputs)).toEqual({ changes: true, replaces: ["renewAfter"], deleteBeforeReplace: false });
+  });
+  it("replaces a token whose permissions change", async () => {
+    expect((await containerSasTokenProvider.diff("id", token(Date.now() + 60_000), { ...inputs, permissions: "acw" })).replaces).toEqual(["permissions"]);
+  });
+  it("reads an expired token as gone", async () => {
+    expect(await containerSasTokenProvider.read!("id", token(Date.now() - 3 * 86_400_000))).toEqual({});
+  });
+});
+
+describe("ExportJob check", () => {
+  const sas = "https://a.blob.core.windows.net/exports?sp=cw&sig=secret-signature";
+  it("fills owner and app; a schedule is optional", async () => {
+    expect(await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas })).toEqual({
+      inputs: { owner: "acme", app: "demo", kind: "device_export", containerSasUrl: sas, prefix: "" },
+    });
+  });
+  it.each([
+    [{ schedule: "every night" }, "schedule", "schedule: 'every night' is not a cron expression"],
+    [{ kind: "everything" }, "kind", "kind: Invalid input: expected \"device_export\""],
+    [{ prefix: "no-slash" }, "prefix", "prefix: must be empty or path segments ending with '/'"],
+    [{ containerSasUrl: "not a url" }, "containerSasUrl", "containerSasUrl: must be a container SAS URL"],
+  ])("%j fails on %s, never echoing the SAS", async (change, property, reason) => {
+    const { failures } = await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas, ...change });
+    expect(failures).toEqual([{ property, reason: expect.stringContaining(reason) }]);
+    expect(JSON.stringify(failures)).not.toContain("secret-signature");
+  });
+  it("waits for a SAS URL not known until up", async () => {
+    expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: UNKNOWN })).failures).toBeUndefined();
+  });
+});
