@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { buildApp } from "./app.ts";
 import { createApiToken } from "./auth.ts";
+import { followExport } from "./follow.ts";
 import { createServices } from "./services.ts";
 import { Store } from "./store.ts";
 import { generateApp } from "./synthetic.ts";
@@ -9,6 +10,7 @@ import { generateApp } from "./synthetic.ts";
 const USAGE = `usage:
   pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200]
   pushplane-service token create --owner <owner> --app <app> [--description text] [--data-dir .pushplane/data]
+  PUSHPLANE_API_TOKEN=<token> pushplane-service export follow --endpoint http://127.0.0.1:8787 --app owner/app (--run <id> | --job <id>)
   pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--seed 42] [--data-dir .pushplane/data]`;
 
 async function main(argv: string[]): Promise<void> {
@@ -26,6 +28,9 @@ async function main(argv: string[]): Promise<void> {
       devices: { type: "string", default: "10000" },
       "events-per-device": { type: "string", default: "2" },
       seed: { type: "string", default: "42" },
+      endpoint: { type: "string", default: "http://127.0.0.1:8787" },
+      run: { type: "string" },
+      job: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -47,6 +52,17 @@ async function main(argv: string[]): Promise<void> {
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    return;
+  }
+  if (command === "export" && sub === "follow") {
+    const [owner, app] = (values.app?.[0] ?? "").split("/");
+    const apiToken = process.env.PUSHPLANE_API_TOKEN;
+    if (!owner || !app) throw new Error("export follow needs --app owner/app");
+    if (!apiToken) throw new Error("export follow reads the API token from PUSHPLANE_API_TOKEN (kept out of the process list)");
+    if (!values.run === !values.job) throw new Error("export follow needs one of --run <id> or --job <id>");
+    const run = await followExport({ endpoint: values.endpoint, apiToken, owner, app, ...(values.run ? { runId: values.run } : { jobId: values.job! }) });
+    console.log(`${run.export_id}: ${run.status}, ${run.rows_written} rows${run.blob_name ? ` → ${run.blob_name}` : ""}${run.error ? ` (${run.error})` : ""}`);
+    process.exitCode = run.status === "Completed" ? 0 : 1;
     return;
   }
   if (command === "generate") {

@@ -1,9 +1,11 @@
 import { BlobServiceClient, ContainerSASPermissions, type ContainerClient } from "@azure/storage-blob";
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportService } from "../../service/exports/jobs.ts";
 import { SecretBox } from "../../service/secret-box.ts";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
+import { REPO_ROOT } from "../helpers/pulumi.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const APP = "/v0.1/apps/acme/demo";
@@ -55,6 +57,27 @@ describe("App Center device export into blob storage (Azurite)", () => {
     expect(first).toMatchObject({ install_id: expect.any(String), properties: expect.any(Object), custom_properties: { visits: expect.any(Number), "signed-up": expect.stringMatching(/^\d{4}-/) } });
     // The file as a whole is not JSON (seeds: Export Push Data).
     expect(() => JSON.parse(text)).toThrow();
+  });
+
+  it("`export follow` shows the run's progress and exits 0 when it completes", { timeout: 30_000 }, async () => {
+    const endpoint = await service.listen();
+    const started = await call("POST", `${APP}/push/device_exports`, { blob_container_sas_uri: await sasFor(container) });
+    const runId = started.json().export_id;
+    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
+      const child = spawn("tsx", ["service/cli.ts", "export", "follow", "--endpoint", endpoint, "--app", "acme/demo", "--run", runId], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PUSHPLANE_API_TOKEN: service.token },
+      });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      child.on("exit", (exitCode) => resolve({ stdout: out, stderr: err, code: exitCode }));
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${runId}: Completed, 2500 rows → device-exports/`);
+    expect(stderr).toMatch(/export [0-9a-f]{8} \|.*\| 100% 2500\/2500 rows Completed/);
+    expect(`${stdout}${stderr}`).not.toContain(service.token);
   });
 
   it.each([

@@ -1,0 +1,44 @@
+// `pushplane-service export follow`: follows an export run over the API with a progress bar, so a
+// long export shows how far it is; exits 0 when it completes, 1 when it fails (with the reason).
+import { SingleBar } from "cli-progress";
+import { PushplaneClient, type ExportRunResult } from "../provider/client.ts";
+
+export interface FollowOptions {
+  endpoint: string;
+  apiToken: string;
+  owner: string;
+  app: string;
+  /** A run id, or a job id whose latest run is followed. */
+  runId?: string;
+  jobId?: string;
+  intervalMs?: number;
+  out?: NodeJS.WriteStream;
+}
+
+export async function followExport(options: FollowOptions): Promise<ExportRunResult> {
+  const client = new PushplaneClient({ endpoint: options.endpoint, apiToken: options.apiToken });
+  const ref = { owner: options.owner, app: options.app };
+  const current = async (): Promise<ExportRunResult> => {
+    if (options.runId) {
+      const run = await client.getExportRun(ref, options.runId);
+      if (!run) throw new Error(`export run '${options.runId}' not found in ${ref.owner}/${ref.app}`);
+      return run;
+    }
+    const job = await client.getExportJob(ref, options.jobId!);
+    if (!job) throw new Error(`export job '${options.jobId}' not found in ${ref.owner}/${ref.app}`);
+    if (!job.last_run) throw new Error(`export job '${options.jobId}' has not run yet; next run at ${job.next_run_time ?? "never"}`);
+    return job.last_run;
+  };
+  const bar = new SingleBar({ format: "export {run} |{bar}| {percentage}% {value}/{total} rows {status}", stream: options.out ?? process.stderr, noTTYOutput: true, notTTYSchedule: 1000 });
+  let run = await current();
+  bar.start(run.total_rows ?? 0, run.rows_written, { run: run.export_id.slice(0, 8), status: run.status });
+  while (run.status === "InProgress") {
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    run = await current();
+    bar.setTotal(run.total_rows ?? 0);
+    bar.update(run.rows_written, { status: run.status });
+  }
+  bar.update(run.rows_written, { status: run.status });
+  bar.stop();
+  return run;
+}
