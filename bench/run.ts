@@ -1,11 +1,13 @@
 // Runs the benchmarks and prints Markdown (copied into bench/RESULTS.md by hand).
 // `npm run bench` runs all; `npm run bench -- membership` one of them.
 import { runDefinitionBench } from "./definition.ts";
+import { runExportBench } from "./export.ts";
 import { runMembershipBench } from "./membership.ts";
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> = {
   definition: { title: "Audience definition check (parse + type-check + print)", run: async () => runDefinitionBench().rows },
   membership: { title: "Audience estimated_count over 1 M devices", run: () => runMembershipBench() },
+  export: { title: "Device export into Azurite", run: () => runExportBench() },
 };
 
 async function main(chosen: string[]): Promise<void> {

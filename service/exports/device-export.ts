@@ -20,12 +20,14 @@ function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage:
   const page = store.db.prepare(
     `SELECT d.id, d.install_id, d.user_id, d.push_channel, d.push_token, d.updated_at, a.*
      FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
-     WHERE d.app_id = ? AND d.id > ? ORDER BY d.id LIMIT ?`,
+     WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`,
   );
+  // `+d.app_id` keeps the planner off the (app_id, install_id) index: walking the rowid from the
+  // last page's id makes each page O(page), where that index made each page sort the whole app.
   let after = 0;
   let written = 0;
   for (;;) {
-    const rows = page.all(appId, after, PAGE) as unknown as Record<string, string | number | null>[];
+    const rows = page.all(after, appId, PAGE) as unknown as Record<string, string | number | null>[];
     if (rows.length === 0) return;
     let chunk = "";
     for (const row of rows) {
