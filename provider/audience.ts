@@ -6,6 +6,7 @@ import { z } from "zod";
 import { checkDefinition, propertyTypeSchema, RESOURCE_MODULE, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
 import type { AppRef } from "./client.ts";
 import { settings } from "./settings.ts";
+import { resolveApp, zodFailures } from "./checks.ts";
 import { dynamicProvider } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
@@ -98,21 +99,10 @@ async function putAndCount(inputs: AudienceInputs): Promise<ApiAudience> {
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
   const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) {
-    return {
-      failures: parsed.error.issues.map((issue) => ({
-        property: String(issue.path[0] ?? ""),
-        reason: `${issue.path.join(".") || "inputs"}: ${issue.message}`,
-      })),
-    };
-  }
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
-  const defaults = settings();
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const owner = given.owner ?? defaults.owner;
-  const app = given.app ?? defaults.app;
-  if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
-  if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
+  const { owner, app } = resolveApp(given, failures);
   // A definition or name computed from another resource is checked once it is known.
   const { issues } = isUnknown(given.definition) || isUnknown(given.name) ? { issues: [] } : validateAudience(
     given.name,
@@ -123,8 +113,8 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   if (failures.length > 0) return { failures };
   return {
     inputs: {
-      owner: owner!,
-      app: app!,
+      owner,
+      app,
       name: given.name,
       definition: given.definition,
       description: given.description ?? "",

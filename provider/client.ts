@@ -109,14 +109,24 @@ export class PushplaneClient {
     }
   }
 
-  async getAudience(ref: AppRef, name: string): Promise<Audience | undefined> {
-    const path = PushplaneClient.path(ref, "analytics", "audiences", name);
+  /** GET and parse; a 404 is "absent", not an error. */
+  private async getIfExists<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
     try {
-      return audienceSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
+      return schema.parse(await this.call("GET", path, () => this.http.get(path).json()));
     } catch (error) {
       if (error instanceof PushplaneApiError && error.status === 404) return undefined;
       throw error;
     }
+  }
+
+  /** DELETE; true when deleted, false when it was already gone (404). */
+  private async deleteIfExists(path: string): Promise<boolean> {
+    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
+    return response.status !== 404;
+  }
+
+  getAudience(ref: AppRef, name: string): Promise<Audience | undefined> {
+    return this.getIfExists(PushplaneClient.path(ref, "analytics", "audiences", name), audienceSchema);
   }
 
   async audienceExists(ref: AppRef, name: string): Promise<boolean> {
@@ -144,20 +154,12 @@ export class PushplaneClient {
   }
 
   /** True when deleted, false when it was already gone. */
-  async deleteAudience(ref: AppRef, name: string): Promise<boolean> {
-    const path = PushplaneClient.path(ref, "analytics", "audiences", name);
-    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
-    return response.status !== 404;
+  deleteAudience(ref: AppRef, name: string): Promise<boolean> {
+    return this.deleteIfExists(PushplaneClient.path(ref, "analytics", "audiences", name));
   }
 
-  async getPushConfig(ref: AppRef): Promise<PushConfigResult | undefined> {
-    const path = PushplaneClient.path(ref, "push", "notifications_config");
-    try {
-      return pushConfigResultSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
-    } catch (error) {
-      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
-      throw error;
-    }
+  getPushConfig(ref: AppRef): Promise<PushConfigResult | undefined> {
+    return this.getIfExists(PushplaneClient.path(ref, "push", "notifications_config"), pushConfigResultSchema);
   }
 
   async putPushConfig(ref: AppRef, config: PushConfig): Promise<PushConfigResult> {
@@ -166,10 +168,8 @@ export class PushplaneClient {
   }
 
   /** True when deleted, false when there was none. */
-  async deletePushConfig(ref: AppRef): Promise<boolean> {
-    const path = PushplaneClient.path(ref, "push", "notifications_config");
-    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
-    return response.status !== 404;
+  deletePushConfig(ref: AppRef): Promise<boolean> {
+    return this.deleteIfExists(PushplaneClient.path(ref, "push", "notifications_config"));
   }
 
   async createExportJob(ref: AppRef, body: ExportJobBody): Promise<ExportJobResult> {
@@ -178,14 +178,8 @@ export class PushplaneClient {
     return exportJobSchema.parse(await this.call("POST", path, () => this.http.post(path, { json: body }).json()));
   }
 
-  async getExportJob(ref: AppRef, id: string): Promise<ExportJobResult | undefined> {
-    const path = PushplaneClient.path(ref, "export_jobs", id);
-    try {
-      return exportJobSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
-    } catch (error) {
-      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
-      throw error;
-    }
+  getExportJob(ref: AppRef, id: string): Promise<ExportJobResult | undefined> {
+    return this.getIfExists(PushplaneClient.path(ref, "export_jobs", id), exportJobSchema);
   }
 
   async updateExportJob(ref: AppRef, id: string, body: ExportJobBody): Promise<ExportJobResult> {
@@ -193,20 +187,12 @@ export class PushplaneClient {
     return exportJobSchema.parse(await this.call("PUT", path, () => this.http.put(path, { json: body }).json()));
   }
 
-  async deleteExportJob(ref: AppRef, id: string): Promise<boolean> {
-    const path = PushplaneClient.path(ref, "export_jobs", id);
-    const response = await this.call("DELETE", path, () => this.http.delete(path, { throwHttpErrors: (status) => status !== 404 }));
-    return response.status !== 404;
+  deleteExportJob(ref: AppRef, id: string): Promise<boolean> {
+    return this.deleteIfExists(PushplaneClient.path(ref, "export_jobs", id));
   }
 
-  async getExportRun(ref: AppRef, runId: string): Promise<ExportRunResult | undefined> {
-    const path = PushplaneClient.path(ref, "export_runs", runId);
-    try {
-      return exportRunSchema.parse(await this.call("GET", path, () => this.http.get(path).json()));
-    } catch (error) {
-      if (error instanceof PushplaneApiError && error.status === 404) return undefined;
-      throw error;
-    }
+  getExportRun(ref: AppRef, runId: string): Promise<ExportRunResult | undefined> {
+    return this.getIfExists(PushplaneClient.path(ref, "export_runs", runId), exportRunSchema);
   }
 
   async testDefinition(ref: AppRef, body: AudienceDefinitionBody) {

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { containerNameSchema, parseSasPermissions, RESOURCE_MODULE, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { settings } from "./settings.ts";
 import { container } from "./storage.ts";
+import { zodFailures } from "./checks.ts";
 import { dynamicProvider } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
@@ -36,7 +37,7 @@ const inputSchema = z.object({
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ContainerSasTokenInputs>> {
   const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return { failures: parsed.error.issues.map((i) => ({ property: String(i.path[0] ?? ""), reason: `${i.path.join(".")}: ${i.message}` })) };
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const inputs = parsed.data;
   const { sasAllowedPermissions, sasMaxLifetimeDays } = settings();
   const failures: pulumi.dynamic.CheckFailure[] = [];

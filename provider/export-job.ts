@@ -6,6 +6,7 @@ import { z } from "zod";
 import { EXPORT_KINDS, nextRun, RESOURCE_MODULE, type ExportKind } from "../domain/index.ts";
 import type { AppRef, ExportJobBody, ExportJobResult } from "./client.ts";
 import { settings } from "./settings.ts";
+import { resolveApp, zodFailures } from "./checks.ts";
 import { dynamicProvider } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
@@ -36,22 +37,16 @@ const inputSchema = z.object({
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportJobInputs>> {
   const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) {
-    // containerSasUrl is a secret: name the field, never echo the value.
-    return { failures: parsed.error.issues.map((i) => ({ property: String(i.path[0] ?? ""), reason: `${i.path.join(".")}: ${i.message}` })) };
-  }
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
   const failures: pulumi.dynamic.CheckFailure[] = [];
   if (given.schedule) {
     const next = nextRun(given.schedule, new Date());
     if ("problem" in next) failures.push({ property: "schedule", reason: `schedule: ${next.problem}` });
   }
-  const owner = given.owner ?? settings().owner;
-  const app = given.app ?? settings().app;
-  if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
-  if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
+  const { owner, app } = resolveApp(given, failures);
   if (failures.length > 0) return { failures };
-  return { inputs: { owner: owner!, app: app!, kind: given.kind, ...(given.schedule ? { schedule: given.schedule } : {}), containerSasUrl: given.containerSasUrl, prefix: given.prefix } };
+  return { inputs: { owner, app, kind: given.kind, ...(given.schedule ? { schedule: given.schedule } : {}), containerSasUrl: given.containerSasUrl, prefix: given.prefix } };
 }
 
 async function diff(_id: string, olds: ExportJobOutputs, news: ExportJobInputs): Promise<pulumi.dynamic.DiffResult> {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { maskSecret, pushConfigSchema, RESOURCE_MODULE, secretFingerprint, type PushConfig as ApiPushConfig, type PushConfigResult } from "../domain/index.ts";
 import type { AppRef } from "./client.ts";
 import { settings } from "./settings.ts";
+import { resolveApp, zodFailures } from "./checks.ts";
 import { dynamicProvider } from "./stub.ts";
 
 // ---- inputs / outputs ----
@@ -66,16 +67,10 @@ function outputsFrom(inputs: PushConfigInputs, result: PushConfigResult): PushCo
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<PushConfigInputs>> {
   const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) {
-    return { failures: parsed.error.issues.map((i) => ({ property: String(i.path[0] ?? ""), reason: `${i.path.join(".")}: ${i.message}` })) };
-  }
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
-  const defaults = settings();
-  const owner = given.owner ?? defaults.owner;
-  const app = given.app ?? defaults.app;
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
-  if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
+  const { owner, app } = resolveApp(given, failures);
   if (Boolean(given.apns) === Boolean(given.fcm)) {
     failures.push({ property: given.apns ? "fcm" : "apns", reason: "set exactly one of apns or fcm: an app has one push configuration (contract: swagger NotificationConfig)" });
   } else {
@@ -90,7 +85,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
     }
   }
   if (failures.length > 0) return { failures };
-  return { inputs: { owner: owner!, app: app!, ...(given.apns ? { apns: given.apns } : { fcm: given.fcm! }), adopt: given.adopt ?? false } };
+  return { inputs: { owner, app, ...(given.apns ? { apns: given.apns } : { fcm: given.fcm! }), adopt: given.adopt ?? false } };
 }
 
 // ---- diff ----

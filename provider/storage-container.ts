@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { containerNameSchema, RESOURCE_MODULE, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { accountName, container } from "./storage.ts";
+import { zodFailures } from "./checks.ts";
 import { dynamicProvider } from "./stub.ts";
 
 export interface StorageContainerInputs {
@@ -27,7 +28,7 @@ const inputSchema = z.object({
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<StorageContainerInputs>> {
   const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return { failures: parsed.error.issues.map((i) => ({ property: String(i.path[0] ?? ""), reason: `${i.path.join(".")}: ${i.message}` })) };
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
   return { inputs: parsed.data };
 }
 
