@@ -4,7 +4,7 @@
 import { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { DeviceStore } from "../devices.ts";
-import { DEVICE_COLUMNS } from "../devices.ts";
+import { DEVICE_COLUMNS, type Slot } from "../devices.ts";
 import type { Store } from "../store.ts";
 
 const PAGE = 5_000;
@@ -13,12 +13,35 @@ export interface ExportProgress {
   (rowsWritten: number, totalRows: number): void;
 }
 
-/** The app's devices, a page at a time, as JSON-lines chunks. */
+/** A JSON value expression for one custom property column, typed as its slot says. */
+function slotJson(slot: Slot): string {
+  switch (slot.type) {
+    case "boolean":
+      return `CASE a.${slot.column} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END`;
+    case "date_time":
+      return `strftime('%Y-%m-%dT%H:%M:%fZ', a.${slot.column} / 1000.0, 'unixepoch')`;
+    default:
+      return `a.${slot.column}`;
+  }
+}
+
+const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * The app's devices, a page at a time, as JSON-lines chunks. SQLite builds each line (json_object;
+ * json_patch onto '{}' drops the null members), which is several times faster than building
+ * objects in JavaScript. Names in the SQL are the fixed device columns and the app's own custom
+ * property names, quoted; no request value reaches it.
+ */
 function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage: (rows: number) => void): Generator<string> {
-  const slots = [...devices.slots(appId)];
-  const propertyColumns = Object.entries(DEVICE_COLUMNS);
+  const properties = Object.entries(DEVICE_COLUMNS).map(([name, column]) => `${quote(name)}, a.${column}`);
+  const custom = [...devices.slots(appId)].map(([name, slot]) => `${quote(name)}, ${slotJson(slot)}`);
   const page = store.db.prepare(
-    `SELECT d.id, d.install_id, d.user_id, d.push_channel, d.push_token, d.updated_at, a.*
+    `SELECT d.id, json_patch('{}', json_object(
+        'install_id', d.install_id, 'user_id', d.user_id, 'push_channel', d.push_channel, 'push_token', d.push_token,
+        'properties', json_patch('{}', json_object(${properties.join(", ")})),
+        'custom_properties', json_patch('{}', json_object(${custom.join(", ")})),
+        'updated_at', strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_at / 1000.0, 'unixepoch'))) AS line
      FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
      WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`,
   );
@@ -27,33 +50,12 @@ function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage:
   let after = 0;
   let written = 0;
   for (;;) {
-    const rows = page.all(after, appId, PAGE) as unknown as Record<string, string | number | null>[];
+    const rows = page.all(after, appId, PAGE) as unknown as { id: number; line: string }[];
     if (rows.length === 0) return;
-    let chunk = "";
-    for (const row of rows) {
-      const properties: Record<string, string | number> = {};
-      for (const [name, column] of propertyColumns) if (row[column] != null) properties[name] = row[column]!;
-      const custom: Record<string, unknown> = {};
-      for (const [name, slot] of slots) {
-        const value = row[slot.column];
-        if (value == null) continue;
-        custom[name] = slot.type === "boolean" ? value === 1 : slot.type === "date_time" ? new Date(Number(value)).toISOString() : value;
-      }
-      chunk +=
-        JSON.stringify({
-          install_id: row.install_id,
-          user_id: row.user_id ?? undefined,
-          push_channel: row.push_channel ?? undefined,
-          push_token: row.push_token ?? undefined,
-          properties,
-          custom_properties: custom,
-          updated_at: new Date(Number(row.updated_at)).toISOString(),
-        }) + "\n";
-    }
     written += rows.length;
-    after = Number(rows.at(-1)!.id);
+    after = rows.at(-1)!.id;
     onPage(written);
-    yield chunk;
+    yield `${rows.map((r) => r.line).join("\n")}\n`;
   }
 }
 
