@@ -7,4 +7,5 @@ export * from "./notification.ts";
 export * from "./push-config.ts";
 export * from "./storage.ts";
 export * from "./schedule.ts";
+export * from "./data-export-token.ts";
 export * from "./definition/index.ts";

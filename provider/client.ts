@@ -9,6 +9,7 @@ import {
   pushConfigResultSchema,
   type Audience,
   type AudienceDefinitionBody,
+  type DataExportTokenRequest,
   type PushConfig,
   type PushConfigResult,
 } from "../domain/index.ts";
@@ -67,6 +68,18 @@ export interface ExportJobBody {
   blob_container_sas_uri: string;
   prefix?: string;
 }
+
+const dataExportTokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  bundle_id: z.string(),
+  dataset: z.string(),
+  expires_at: z.string(),
+  created_at: z.string(),
+  token: z.string().optional(),
+});
+export type DataExportTokenResult = z.infer<typeof dataExportTokenSchema>;
 
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -193,6 +206,19 @@ export class PushplaneClient {
 
   getExportRun(ref: AppRef, runId: string): Promise<ExportRunResult | undefined> {
     return this.getIfExists(PushplaneClient.path(ref, "export_runs", runId), exportRunSchema);
+  }
+
+  async createDataExportToken(ref: AppRef, body: DataExportTokenRequest): Promise<DataExportTokenResult> {
+    const path = PushplaneClient.path(ref, "data_export_tokens");
+    return dataExportTokenSchema.parse(await this.call("POST", path, () => this.http.post(path, { json: body }).json()));
+  }
+
+  getDataExportToken(ref: AppRef, id: string): Promise<DataExportTokenResult | undefined> {
+    return this.getIfExists(PushplaneClient.path(ref, "data_export_tokens", id), dataExportTokenSchema);
+  }
+
+  deleteDataExportToken(ref: AppRef, id: string): Promise<boolean> {
+    return this.deleteIfExists(PushplaneClient.path(ref, "data_export_tokens", id));
   }
 
   async testDefinition(ref: AppRef, body: AudienceDefinitionBody) {

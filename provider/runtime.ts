@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ResourceKind } from "../domain/index.ts";
 import { audienceProvider } from "./audience.ts";
 import { containerSasTokenProvider } from "./container-sas-token.ts";
+import { dataExportTokenProvider } from "./data-export-token.ts";
 import { exportJobProvider } from "./export-job.ts";
 import { pushConfigProvider } from "./push-config.ts";
 import { storageContainerProvider } from "./storage-container.ts";
@@ -14,6 +15,7 @@ const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider
   StorageContainer: storageContainerProvider,
   ContainerSasToken: containerSasTokenProvider,
   ExportJob: exportJobProvider,
+  DataExportToken: dataExportTokenProvider,
 };
 
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {

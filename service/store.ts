@@ -129,6 +129,18 @@ const MIGRATIONS: readonly string[] = [
      error TEXT
    );
    CREATE INDEX export_runs_by_job ON export_runs (job_id, started_at);`,
+  // CloudKit-style data export tokens: stored as hashes, the value is shown once.
+  `CREATE TABLE data_export_tokens (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     token_hash TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     description TEXT,
+     bundle_id TEXT NOT NULL,
+     dataset TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];
 
 export interface AppKey {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { containerSasTokenProvider, type ContainerSasTokenOutputs } from "../../provider/container-sas-token.ts";
+import { dataExportTokenProvider } from "../../provider/data-export-token.ts";
 import { exportJobProvider } from "../../provider/export-job.ts";
 import { configure } from "../../provider/settings.ts";
 import { storageContainerProvider } from "../../provider/storage-container.ts";
@@ -96,5 +97,24 @@ describe("ExportJob check", () => {
   });
   it("waits for a SAS URL not known until up", async () => {
     expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: UNKNOWN })).failures).toBeUndefined();
+  });
+});
+
+describe("DataExportToken check", () => {
+  const valid = { name: "metrics", bundleId: "com.example.app", dataset: "broadcast_channel_metrics" as const, expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString() };
+  it("accepts an expiry within six months", async () => {
+    expect((await dataExportTokenProvider.check({}, valid)).inputs).toMatchObject({ owner: "acme", app: "demo", description: "" });
+  });
+  it("refuses one beyond six months, naming the limit and its source", async () => {
+    const { failures } = await dataExportTokenProvider.check({}, { ...valid, expiresAt: new Date(Date.now() + 200 * 86_400_000).toISOString() });
+    expect(failures).toEqual([{ property: "expiresAt", reason: expect.stringMatching(/^expiresAt must be at most 6 months ahead.*seeds: CloudKit broadcast-metrics export\)$/) }]);
+  });
+  it("keeps an existing token's expiry valid as time passes", async () => {
+    const past = new Date(Date.now() - 1000).toISOString();
+    expect((await dataExportTokenProvider.check({ expiresAt: past }, { ...valid, expiresAt: past })).failures).toBeUndefined();
+  });
+  it("replaces on any change", async () => {
+    const outputs = { ...valid, owner: "acme", app: "demo", description: "", tokenId: "t", token: "dxt_x" } as const;
+    expect((await dataExportTokenProvider.diff("id", outputs, { ...outputs, dataset: "broadcast_application_metrics" })).replaces).toEqual(["dataset"]);
   });
 });

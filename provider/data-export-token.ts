@@ -1,0 +1,119 @@
+// The DataExportToken resource (seeds: CloudKit broadcast-metrics export): a token for one app's
+// broadcast-metrics dataset, expiring at most six months ahead. Its value exists once, in the
+// create answer: it becomes a secret output, encrypted in state. Any change makes a new token.
+// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { DATA_EXPORT_DATASETS, RESOURCE_MODULE, tokenExpiryProblem, type DataExportDataset } from "../domain/index.ts";
+import { resolveApp, zodFailures } from "./checks.ts";
+import { settings } from "./settings.ts";
+import { dynamicProvider } from "./stub.ts";
+
+export interface DataExportTokenInputs {
+  owner: string;
+  app: string;
+  name: string;
+  description: string;
+  bundleId: string;
+  dataset: DataExportDataset;
+  expiresAt: string;
+}
+export interface DataExportTokenOutputs extends DataExportTokenInputs {
+  tokenId: string;
+  token: string;
+}
+
+const inputSchema = z.object({
+  owner: z.string().min(1).optional(),
+  app: z.string().min(1).optional(),
+  name: z.string().min(1).max(128),
+  description: z.string().max(512).default(""),
+  bundleId: z.string().regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, "must be a bundle identifier such as com.example.app"),
+  dataset: z.enum(DATA_EXPORT_DATASETS),
+  expiresAt: z.string(),
+});
+
+async function check(olds: Partial<DataExportTokenInputs>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<DataExportTokenInputs>> {
+  const parsed = inputSchema.safeParse(news);
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
+  const given = parsed.data;
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const { owner, app } = resolveApp(given, failures);
+  // An existing token keeps the expiry it was created with; a new one must be within six months.
+  if (given.expiresAt !== olds.expiresAt) {
+    const problem = tokenExpiryProblem(given.expiresAt);
+    if (problem) failures.push({ property: "expiresAt", reason: `expiresAt ${problem}` });
+  }
+  if (failures.length > 0) return { failures };
+  return { inputs: { owner, app, ...given } };
+}
+
+const FIELDS = ["owner", "app", "name", "description", "bundleId", "dataset", "expiresAt"] as const;
+
+async function diff(_id: string, olds: DataExportTokenOutputs, news: DataExportTokenInputs): Promise<pulumi.dynamic.DiffResult> {
+  const replaces = FIELDS.filter((field) => olds[field] !== news[field]);
+  return { changes: replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
+}
+
+function parseId(id: string) {
+  const [owner, app, tokenId, ...rest] = id.split("/");
+  if (!owner || !app || !tokenId || rest.length > 0) throw new Error(`'${id}' is not a data export token id: expected owner/app/token-id`);
+  return { owner, app, tokenId };
+}
+
+async function create(inputs: DataExportTokenInputs): Promise<pulumi.dynamic.CreateResult<DataExportTokenOutputs>> {
+  const created = await settings().client.createDataExportToken(inputs, {
+    name: inputs.name,
+    ...(inputs.description ? { description: inputs.description } : {}),
+    bundle_id: inputs.bundleId,
+    dataset: inputs.dataset,
+    expires_at: inputs.expiresAt,
+  });
+  if (!created.token) throw new Error("the service created the token but did not return its value");
+  return { id: `${inputs.owner}/${inputs.app}/${created.id}`, outs: { ...inputs, tokenId: created.id, token: created.token } };
+}
+
+/** Gone once revoked or expired; the value itself is never read back. */
+async function read(id: string, props?: DataExportTokenOutputs): Promise<pulumi.dynamic.ReadResult<DataExportTokenOutputs>> {
+  const ref = parseId(id);
+  const found = await settings().client.getDataExportToken(ref, ref.tokenId);
+  if (!found || !props) return {};
+  return { id, props };
+}
+
+async function remove(id: string): Promise<void> {
+  const ref = parseId(id);
+  await settings().client.deleteDataExportToken(ref, ref.tokenId);
+}
+
+export const dataExportTokenProvider = { check, diff, create, read, delete: remove };
+
+export interface DataExportTokenArgs {
+  /** Defaults to the resource name. */
+  name?: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  /** The app's bundle identifier, e.g. com.example.app. */
+  bundleId: pulumi.Input<string>;
+  /** broadcast_application_metrics (all channels) or broadcast_channel_metrics (per channel). */
+  dataset: pulumi.Input<DataExportDataset>;
+  /** ISO-8601 expiry, at most six months ahead. */
+  expiresAt: pulumi.Input<string>;
+  owner?: pulumi.Input<string>;
+  app?: pulumi.Input<string>;
+}
+
+export class DataExportToken extends pulumi.dynamic.Resource {
+  declare readonly tokenId: pulumi.Output<string>;
+  declare readonly token: pulumi.Output<string>;
+
+  constructor(name: string, args: DataExportTokenArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      dynamicProvider("DataExportToken"),
+      name,
+      { ...args, name: args.name ?? name, tokenId: undefined, token: undefined },
+      { ...opts, additionalSecretOutputs: ["token", ...(opts?.additionalSecretOutputs ?? [])] },
+      RESOURCE_MODULE,
+      "DataExportToken",
+    );
+  }
+}
