@@ -81,6 +81,16 @@ const dataExportTokenSchema = z.object({
 });
 export type DataExportTokenResult = z.infer<typeof dataExportTokenSchema>;
 
+const retentionPolicySchema = z.object({
+  container: z.string(),
+  retention_days: z.number(),
+  grant_expires_at: z.string().nullable(),
+  last_sweep_at: z.string().nullable(),
+  last_sweep_deleted: z.number(),
+  last_sweep_error: z.string().nullable(),
+});
+export type RetentionPolicyResult = z.infer<typeof retentionPolicySchema>;
+
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 export class PushplaneClient {
@@ -219,6 +229,21 @@ export class PushplaneClient {
 
   deleteDataExportToken(ref: AppRef, id: string): Promise<boolean> {
     return this.deleteIfExists(PushplaneClient.path(ref, "data_export_tokens", id));
+  }
+
+  async putRetentionPolicy(ref: AppRef, grantSasUrl: string, retentionDays: number): Promise<RetentionPolicyResult> {
+    const path = PushplaneClient.path(ref, "retention_policies");
+    return retentionPolicySchema.parse(
+      await this.call("PUT", path, () => this.http.put(path, { json: { blob_container_sas_uri: grantSasUrl, retention_days: retentionDays } }).json()),
+    );
+  }
+
+  getRetentionPolicy(ref: AppRef, containerUrl: string): Promise<RetentionPolicyResult | undefined> {
+    return this.getIfExists(`${PushplaneClient.path(ref, "retention_policies")}?container=${encodeURIComponent(containerUrl)}`, retentionPolicySchema);
+  }
+
+  deleteRetentionPolicy(ref: AppRef, containerUrl: string): Promise<boolean> {
+    return this.deleteIfExists(`${PushplaneClient.path(ref, "retention_policies")}?container=${encodeURIComponent(containerUrl)}`);
   }
 
   async testDefinition(ref: AppRef, body: AudienceDefinitionBody) {

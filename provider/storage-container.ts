@@ -1,14 +1,20 @@
 // The StorageContainer resource: a private blob container for exports, with the retention period
-// (days) the service honours when it cleans up export blobs, kept in the container's metadata.
+// (days) the service honours when it cleans up export blobs: kept in the container's metadata and
+// registered with the service together with a list+delete SAS granted for that purpose only,
+// renewed by `up` a week before it expires.
 // Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { containerNameSchema, RESOURCE_MODULE, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
+import { resolveApp, zodFailures } from "./checks.ts";
+import { settings } from "./settings.ts";
 import { accountName, container } from "./storage.ts";
-import { zodFailures } from "./checks.ts";
 import { dynamicProvider } from "./stub.ts";
 
 export interface StorageContainerInputs {
+  owner: string;
+  app: string;
   name: string;
   retentionDays: number;
   adopt: boolean;
@@ -18,9 +24,18 @@ export interface StorageContainerOutputs extends StorageContainerInputs {
   url: string;
   /** Anything but "none" means someone opened the container to anonymous reads. */
   publicAccess: string;
+  /** From then on, `up` renews the service's retention grant. */
+  retentionGrantRenewAfter: string;
 }
 
+const DAY = 86_400_000;
+/** The service's list+delete grant: long enough between ups, renewed a week ahead. */
+const GRANT_LIFETIME_DAYS = 30;
+const GRANT_RENEW_DAYS = 7;
+
 const inputSchema = z.object({
+  owner: z.string().min(1).optional(),
+  app: z.string().min(1).optional(),
   name: containerNameSchema,
   retentionDays: z.number().int().min(1).max(3650).default(STORAGE_DEFAULTS.retentionDays),
   adopt: z.boolean().default(false),
@@ -29,16 +44,39 @@ const inputSchema = z.object({
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<StorageContainerInputs>> {
   const parsed = inputSchema.safeParse(news);
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
-  return { inputs: parsed.data };
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const { owner, app } = resolveApp(parsed.data, failures);
+  if (failures.length > 0) return { failures };
+  return { inputs: { ...parsed.data, owner, app } };
 }
 
 async function diff(_id: string, olds: StorageContainerOutputs, news: StorageContainerInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = olds.name !== news.name ? ["name"] : [];
-  const changes = replaces.length > 0 || olds.retentionDays !== news.retentionDays || (olds.publicAccess ?? "none") !== "none";
+  const changes =
+    replaces.length > 0 ||
+    olds.retentionDays !== news.retentionDays ||
+    olds.owner !== news.owner ||
+    olds.app !== news.app ||
+    (olds.publicAccess ?? "none") !== "none" ||
+    Date.now() >= Date.parse(olds.retentionGrantRenewAfter ?? "1970-01-01T00:00:00Z");
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
 const metadata = (inputs: StorageContainerInputs) => ({ [RETENTION_METADATA_KEY]: String(inputs.retentionDays) });
+
+/** Grants the service list+delete on this container and registers the retention; returns when to renew. */
+async function registerRetention(inputs: StorageContainerInputs): Promise<string> {
+  const now = Date.now();
+  const client = container(inputs.name);
+  const grant = await client.generateSasUrl({
+    permissions: ContainerSASPermissions.parse("dl"),
+    startsOn: new Date(now - 5 * 60_000),
+    expiresOn: new Date(now + GRANT_LIFETIME_DAYS * DAY),
+    protocol: client.url.startsWith("https:") ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
+  });
+  await settings().client.putRetentionPolicy(inputs, grant, inputs.retentionDays);
+  return new Date(now + (GRANT_LIFETIME_DAYS - GRANT_RENEW_DAYS) * DAY).toISOString();
+}
 
 async function create(inputs: StorageContainerInputs): Promise<pulumi.dynamic.CreateResult<StorageContainerOutputs>> {
   const client = container(inputs.name);
@@ -49,7 +87,8 @@ async function create(inputs: StorageContainerInputs): Promise<pulumi.dynamic.Cr
     await client.setAccessPolicy(undefined);
     await client.setMetadata(metadata(inputs));
   }
-  return { id: `${accountName()}/${inputs.name}`, outs: { ...inputs, account: accountName(), url: client.url, publicAccess: "none" } };
+  const retentionGrantRenewAfter = await registerRetention(inputs);
+  return { id: `${accountName()}/${inputs.name}`, outs: { ...inputs, account: accountName(), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
 }
 
 async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi.dynamic.ReadResult<StorageContainerOutputs>> {
@@ -64,23 +103,36 @@ async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi
   }
   const retention = Number(properties.metadata?.[RETENTION_METADATA_KEY]);
   const inputs: StorageContainerInputs = {
+    owner: props?.owner ?? "",
+    app: props?.app ?? "",
     name,
     retentionDays: Number.isInteger(retention) && retention > 0 ? retention : (props?.retentionDays ?? STORAGE_DEFAULTS.retentionDays),
     adopt: props?.adopt ?? false,
   };
-  return { id, props: { ...inputs, account: accountName(), url: client.url, publicAccess: properties.blobPublicAccess ?? "none" }, inputs } as pulumi.dynamic.ReadResult<StorageContainerOutputs>;
+  // A registration removed out of band reads as a grant due for renewal, so the next up restores it.
+  const policy = props?.owner ? await settings().client.getRetentionPolicy(props, client.url) : undefined;
+  const retentionGrantRenewAfter = policy ? (props?.retentionGrantRenewAfter ?? new Date(0).toISOString()) : new Date(0).toISOString();
+  return {
+    id,
+    props: { ...inputs, account: accountName(), url: client.url, publicAccess: properties.blobPublicAccess ?? "none", retentionGrantRenewAfter },
+    inputs,
+  } as pulumi.dynamic.ReadResult<StorageContainerOutputs>;
 }
 
-async function update(_id: string, _olds: StorageContainerOutputs, news: StorageContainerInputs): Promise<pulumi.dynamic.UpdateResult<StorageContainerOutputs>> {
+async function update(_id: string, olds: StorageContainerOutputs, news: StorageContainerInputs): Promise<pulumi.dynamic.UpdateResult<StorageContainerOutputs>> {
   const client = container(news.name);
   // Setting no access policy also closes a container someone opened to anonymous reads.
   await client.setAccessPolicy(undefined);
   await client.setMetadata(metadata(news));
-  return { outs: { ...news, account: accountName(), url: client.url, publicAccess: "none" } };
+  if (olds.owner && (olds.owner !== news.owner || olds.app !== news.app)) await settings().client.deleteRetentionPolicy(olds, client.url);
+  const retentionGrantRenewAfter = await registerRetention(news);
+  return { outs: { ...news, account: accountName(), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
 }
 
-async function remove(id: string): Promise<void> {
-  await container(id.split("/").at(-1)!).deleteIfExists();
+async function remove(id: string, props: StorageContainerOutputs): Promise<void> {
+  const client = container(id.split("/").at(-1)!);
+  if (props.owner) await settings().client.deleteRetentionPolicy(props, client.url);
+  await client.deleteIfExists();
 }
 
 export const storageContainerProvider = { check, diff, create, read, update, delete: remove };
@@ -91,6 +143,9 @@ export interface StorageContainerArgs {
   /** Export blobs older than this many days are deleted by the service (default 30). */
   retentionDays?: pulumi.Input<number>;
   adopt?: pulumi.Input<boolean>;
+  /** The app whose service enforces the retention; defaults to pushplane:owner / pushplane:app. */
+  owner?: pulumi.Input<string>;
+  app?: pulumi.Input<string>;
 }
 
 export class StorageContainer extends pulumi.dynamic.Resource {
@@ -104,7 +159,7 @@ export class StorageContainer extends pulumi.dynamic.Resource {
     super(
       dynamicProvider("StorageContainer"),
       name,
-      { ...args, name: args.name ?? name, account: undefined, url: undefined, publicAccess: undefined },
+      { ...args, name: args.name ?? name, account: undefined, url: undefined, publicAccess: undefined, retentionGrantRenewAfter: undefined },
       opts,
       RESOURCE_MODULE,
       "StorageContainer",

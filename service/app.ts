@@ -86,6 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onReady", async () => {
     void services.notifications.kick();
     services.exports.start(options.schedulerTickMs);
+    services.retention.start();
   });
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
   const appPrefix = "/v0.1/apps/:owner_name/:app_name";

@@ -2,6 +2,7 @@
 import { AudienceCounter } from "./audience-counts.ts";
 import { DeviceStore } from "./devices.ts";
 import { ExportService } from "./exports/jobs.ts";
+import { RetentionService } from "./exports/retention.ts";
 import { NotificationService, type PushSender } from "./notifications.ts";
 import { PushConfigStore } from "./push-config.ts";
 import { SecretBox } from "./secret-box.ts";
@@ -14,6 +15,7 @@ export interface Services {
   readonly pushConfigs: PushConfigStore;
   readonly notifications: NotificationService;
   readonly exports: ExportService;
+  readonly retention: RetentionService;
   /** Stops background work (recounts, deliveries) so the store can close. */
   close(): Promise<void>;
 }
@@ -29,6 +31,7 @@ export function createServices(store: Store, sender?: PushSender): Services {
   const pushConfigs = new PushConfigStore(store, box);
   const notifications = new NotificationService(store, counter, pushConfigs, sender);
   const exports = new ExportService(store, devices, box);
+  const retention = new RetentionService(store, box);
   return {
     store,
     devices,
@@ -36,7 +39,9 @@ export function createServices(store: Store, sender?: PushSender): Services {
     pushConfigs,
     notifications,
     exports,
+    retention,
     async close() {
+      retention.close();
       counter.close();
       await notifications.close();
       await exports.close();

@@ -141,6 +141,19 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // Retention: containers whose export blobs the service deletes once older than the retention,
+  // through a list+delete SAS their owner granted for that purpose only.
+  `CREATE TABLE retention_policies (
+     app_id INTEGER NOT NULL,
+     container_url TEXT NOT NULL,
+     sas_sealed TEXT NOT NULL,
+     sas_expires_at INTEGER,
+     retention_days INTEGER NOT NULL,
+     last_sweep_at INTEGER,
+     last_sweep_deleted INTEGER NOT NULL DEFAULT 0,
+     last_sweep_error TEXT,
+     PRIMARY KEY (app_id, container_url)
+   );`,
 ];
 
 export interface AppKey {

@@ -19,7 +19,8 @@ export function checkSasUrl(field: string, text: string, needs: readonly SasPerm
   const granted = parseSasPermissions(params.get("sp") ?? "") ?? [];
   const missing = needs.filter((p) => !granted.includes(p));
   if (missing.length > 0) {
-    throw new ApiError("BadRequest", `${field}: the SAS allows '${params.get("sp") ?? ""}' but writing exports needs ${missing.map((p) => `${SAS_PERMISSION_NAMES[p]} (${p})`).join(" and ")}`);
+    const purpose = needs.includes("d") ? "enforcing retention" : "writing exports";
+    throw new ApiError("BadRequest", `${field}: the SAS allows '${params.get("sp") ?? ""}' but ${purpose} needs ${missing.map((p) => `${SAS_PERMISSION_NAMES[p]} (${p})`).join(" and ")}`);
   }
   return url;
 }

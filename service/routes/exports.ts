@@ -17,7 +17,28 @@ const jobBody = z
   })
   .strict();
 
-export const exportRoutes = ({ exports }: Services): FastifyPluginAsync => async (app) => {
+const retentionBody = z.object({ blob_container_sas_uri: z.string(), retention_days: z.number().int().min(1).max(3650) }).strict();
+const containerQuery = z.object({ container: z.string().url() });
+
+export const exportRoutes = ({ exports, retention }: Services): FastifyPluginAsync => async (app) => {
+  // Retention policies, one per container (named by its URL without the SAS query).
+  app.put("/retention_policies", async (request) => {
+    const key = scopedApp(request);
+    const body = parseOr400(retentionBody, request.body);
+    return retention.set(key, body.blob_container_sas_uri, body.retention_days);
+  });
+  app.get("/retention_policies", async (request) => {
+    const key = scopedApp(request);
+    const { container } = parseOr400(containerQuery, request.query);
+    return retention.get(key, container) ?? Promise.reject(new ApiError("NotFound", `no retention policy for ${container}`));
+  });
+  app.delete("/retention_policies", async (request, reply) => {
+    const key = scopedApp(request);
+    const { container } = parseOr400(containerQuery, request.query);
+    if (!retention.delete(key, container)) throw new ApiError("NotFound", `no retention policy for ${container}`);
+    return reply.code(204).send();
+  });
+
   app.post("/push/device_exports", async (request, reply) => {
     const key = scopedApp(request);
     const { blob_container_sas_uri: sas } = parseOr400(exportConfig, request.body);

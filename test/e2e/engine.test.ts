@@ -216,6 +216,8 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     const properties = await container.getProperties();
     expect(properties.blobPublicAccess).toBeUndefined();
     expect(properties.metadata).toEqual({ pushplaneretentiondays: "30" });
+    // The service holds a retention grant for the container, to delete exports older than 30 days.
+    expect(service.services.retention.get(key, container.url)).toMatchObject({ retention_days: 30 });
 
     let job = service.services.exports.getJob(key, outputs.backfillJob)!;
     for (let i = 0; i < 100 && job.last_run?.status !== "Completed"; i++) {
@@ -239,6 +241,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
   it("destroy removes the jobs and the container", { timeout: E2E_TIMEOUT }, async () => {
     await stack.ok("destroy", "--yes");
     expect(service.store.db.prepare("SELECT count(*) AS n FROM export_jobs").get()).toEqual({ n: 0 });
+    expect(service.store.db.prepare("SELECT count(*) AS n FROM retention_policies").get()).toEqual({ n: 0 });
     const exists = await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports").exists();
     expect(exists).toBe(false);
   });

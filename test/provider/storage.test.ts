@@ -21,7 +21,7 @@ beforeAll(() => {
 
 describe("StorageContainer check", () => {
   it("defaults retention to 30 days", async () => {
-    expect(await storageContainerProvider.check({}, { name: "exports" })).toEqual({ inputs: { name: "exports", retentionDays: 30, adopt: false } });
+    expect(await storageContainerProvider.check({}, { name: "exports" })).toEqual({ inputs: { owner: "acme", app: "demo", name: "exports", retentionDays: 30, adopt: false } });
   });
   it.each([
     [{ name: "Exports" }, "name: must be 3–63 lowercase letters"],
@@ -31,6 +31,26 @@ describe("StorageContainer check", () => {
   ])("%j → %s", async (news, reason) => {
     expect((await storageContainerProvider.check({}, news)).failures?.[0]?.reason).toContain(reason);
   });
+});
+
+describe("StorageContainer diff", () => {
+  const outputs = {
+    owner: "acme",
+    app: "demo",
+    name: "exports",
+    retentionDays: 30,
+    adopt: false,
+    account: "devstoreaccount1",
+    url: "http://127.0.0.1/devstoreaccount1/exports",
+    publicAccess: "none",
+    retentionGrantRenewAfter: new Date(Date.now() + 86_400_000).toISOString(),
+  };
+  const inputs = { owner: "acme", app: "demo", name: "exports", retentionDays: 30, adopt: false };
+  it("no change while the retention grant is fresh", async () => expect(await storageContainerProvider.diff("id", outputs, inputs)).toMatchObject({ changes: false }));
+  it("renews the retention grant in place when due", async () =>
+    expect(await storageContainerProvider.diff("id", { ...outputs, retentionGrantRenewAfter: new Date(Date.now() - 1).toISOString() }, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false }));
+  it("closes a container opened to the public", async () => expect(await storageContainerProvider.diff("id", { ...outputs, publicAccess: "container" }, inputs)).toMatchObject({ changes: true, replaces: [] }));
+  it("a new name is a new container", async () => expect((await storageContainerProvider.diff("id", outputs, { ...inputs, name: "other" })).replaces).toEqual(["name"]));
 });
 
 describe("ContainerSasToken check and rotation", () => {

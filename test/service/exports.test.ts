@@ -115,6 +115,27 @@ describe("App Center device export into blob storage (Azurite)", () => {
   });
 });
 
+describe("retention", () => {
+  it("deletes blobs older than the retention through the owner's list+delete grant", async () => {
+    const grant = await sasFor(container, "dl");
+    const registered = await call("PUT", `${APP}/retention_policies`, { blob_container_sas_uri: grant, retention_days: 30 });
+    expect(registered.json()).toMatchObject({ container: container.url, retention_days: 30, last_sweep_at: null });
+    await container.getBlockBlobClient("old/one.jsonl").upload("x", 1);
+    const before = (await Array.fromAsync(container.listBlobsFlat())).length;
+    await service.services.retention.sweepAll(Date.now());
+    expect((await Array.fromAsync(container.listBlobsFlat())).length).toBe(before);
+    await service.services.retention.sweepAll(Date.now() + 31 * 86_400_000);
+    expect(await Array.fromAsync(container.listBlobsFlat())).toEqual([]);
+    const after = (await call("GET", `${APP}/retention_policies?container=${encodeURIComponent(container.url)}`)).json();
+    expect(after).toMatchObject({ last_sweep_deleted: before, last_sweep_error: null });
+  });
+
+  it("refuses a grant without list and delete", async () => {
+    const response = await call("PUT", `${APP}/retention_policies`, { blob_container_sas_uri: await sasFor(container, "cw"), retention_days: 30 });
+    expect(response.json().error.message).toContain("needs delete (d) and list (l)");
+  });
+});
+
 describe("export jobs", () => {
   it("a one-off job runs at the next tick, once", async () => {
     const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", blob_container_sas_uri: await sasFor(container), prefix: "backfill/" })).json();
