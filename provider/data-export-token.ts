@@ -16,11 +16,15 @@ export interface DataExportTokenInputs {
   description: string;
   bundleId: string;
   dataset: DataExportDataset;
-  expiresAt: string;
+  /** A fixed expiry, or … */
+  expiresAt?: string;
+  /** … a lifetime from creation (default 90 days when neither is given). */
+  lifetimeDays?: number;
 }
 export interface DataExportTokenOutputs extends DataExportTokenInputs {
   tokenId: string;
   token: string;
+  expiresOn: string;
 }
 
 const inputSchema = z.object({
@@ -30,8 +34,12 @@ const inputSchema = z.object({
   description: z.string().max(512).default(""),
   bundleId: z.string().regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, "must be a bundle identifier such as com.example.app"),
   dataset: z.enum(DATA_EXPORT_DATASETS),
-  expiresAt: z.string(),
+  expiresAt: z.string().optional(),
+  lifetimeDays: z.number().positive().optional(),
 });
+
+const DAY = 86_400_000;
+const DEFAULT_LIFETIME_DAYS = 90;
 
 async function check(olds: Partial<DataExportTokenInputs>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<DataExportTokenInputs>> {
   const parsed = inputSchema.safeParse(news);
@@ -39,16 +47,24 @@ async function check(olds: Partial<DataExportTokenInputs>, news: Record<string, 
   const given = parsed.data;
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const { owner, app } = resolveApp(given, failures);
+  if (given.expiresAt !== undefined && given.lifetimeDays !== undefined) {
+    failures.push({ property: "lifetimeDays", reason: "set expiresAt or lifetimeDays, not both" });
+  }
   // An existing token keeps the expiry it was created with; a new one must be within six months.
-  if (given.expiresAt !== olds.expiresAt) {
+  if (given.expiresAt !== undefined && given.expiresAt !== olds.expiresAt) {
     const problem = tokenExpiryProblem(given.expiresAt);
     if (problem) failures.push({ property: "expiresAt", reason: `expiresAt ${problem}` });
   }
+  if (given.lifetimeDays !== undefined && given.lifetimeDays !== olds.lifetimeDays) {
+    const problem = tokenExpiryProblem(new Date(Date.now() + given.lifetimeDays * DAY).toISOString());
+    if (problem) failures.push({ property: "lifetimeDays", reason: `lifetimeDays of ${given.lifetimeDays}: the expiry ${problem}` });
+  }
   if (failures.length > 0) return { failures };
-  return { inputs: { owner, app, ...given } };
+  const lifetime = given.expiresAt === undefined ? { lifetimeDays: given.lifetimeDays ?? DEFAULT_LIFETIME_DAYS } : {};
+  return { inputs: { owner, app, ...given, ...lifetime } };
 }
 
-const FIELDS = ["owner", "app", "name", "description", "bundleId", "dataset", "expiresAt"] as const;
+const FIELDS = ["owner", "app", "name", "description", "bundleId", "dataset", "expiresAt", "lifetimeDays"] as const;
 
 async function diff(_id: string, olds: DataExportTokenOutputs, news: DataExportTokenInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = FIELDS.filter((field) => olds[field] !== news[field]);
@@ -67,10 +83,10 @@ async function create(inputs: DataExportTokenInputs): Promise<pulumi.dynamic.Cre
     ...(inputs.description ? { description: inputs.description } : {}),
     bundle_id: inputs.bundleId,
     dataset: inputs.dataset,
-    expires_at: inputs.expiresAt,
+    expires_at: inputs.expiresAt ?? new Date(Date.now() + (inputs.lifetimeDays ?? DEFAULT_LIFETIME_DAYS) * DAY).toISOString(),
   });
   if (!created.token) throw new Error("the service created the token but did not return its value");
-  return { id: `${inputs.owner}/${inputs.app}/${created.id}`, outs: { ...inputs, tokenId: created.id, token: created.token } };
+  return { id: `${inputs.owner}/${inputs.app}/${created.id}`, outs: { ...inputs, tokenId: created.id, token: created.token, expiresOn: created.expires_at } };
 }
 
 /** Gone once revoked or expired; the value itself is never read back. */
@@ -96,8 +112,10 @@ export interface DataExportTokenArgs {
   bundleId: pulumi.Input<string>;
   /** broadcast_application_metrics (all channels) or broadcast_channel_metrics (per channel). */
   dataset: pulumi.Input<DataExportDataset>;
-  /** ISO-8601 expiry, at most six months ahead. */
-  expiresAt: pulumi.Input<string>;
+  /** ISO-8601 expiry, at most six months ahead; or use lifetimeDays. */
+  expiresAt?: pulumi.Input<string>;
+  /** Days from creation (default 90); the expiry then stays what it was at creation. */
+  lifetimeDays?: pulumi.Input<number>;
   owner?: pulumi.Input<string>;
   app?: pulumi.Input<string>;
 }
@@ -105,12 +123,13 @@ export interface DataExportTokenArgs {
 export class DataExportToken extends pulumi.dynamic.Resource {
   declare readonly tokenId: pulumi.Output<string>;
   declare readonly token: pulumi.Output<string>;
+  declare readonly expiresOn: pulumi.Output<string>;
 
   constructor(name: string, args: DataExportTokenArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       dynamicProvider("DataExportToken"),
       name,
-      { ...args, name: args.name ?? name, tokenId: undefined, token: undefined },
+      { ...args, name: args.name ?? name, tokenId: undefined, token: undefined, expiresOn: undefined },
       { ...opts, additionalSecretOutputs: ["token", ...(opts?.additionalSecretOutputs ?? [])] },
       RESOURCE_MODULE,
       "DataExportToken",

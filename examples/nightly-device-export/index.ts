@@ -3,7 +3,7 @@
 // a nightly export at 02:00 UTC and a one-off backfill that runs right away.
 // Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`: an
 // Azure storage account's (Access keys) or Azurite's development one.
-import { ContainerSasToken, ExportJob, StorageContainer } from "../../provider/index.ts";
+import { ContainerSasToken, DataExportToken, ExportJob, StorageContainer } from "../../provider/index.ts";
 
 const exportsContainer = new StorageContainer("device-exports", { retentionDays: 30 });
 
@@ -27,7 +27,17 @@ const backfill = new ExportJob("device-export-backfill", {
   prefix: "backfill/",
 });
 
+// The analytics team's token for the broadcast-metrics dataset (CloudKit style): 90 days from
+// creation, a secret output.
+const metricsToken = new DataExportToken("broadcast-metrics", {
+  bundleId: "com.acme.demo",
+  dataset: "broadcast_application_metrics",
+  description: "Broadcast metrics for the analytics team",
+  lifetimeDays: 90,
+});
+
 export const container = exportsContainer.url;
+export const metricsTokenId = metricsToken.tokenId;
 export const sasRenewAfter = writeOnly.renewAfter;
 export const nightlyJob = { id: nightly.jobId, nextRunTime: nightly.nextRunTime };
 export const backfillJob = backfill.jobId;

@@ -234,6 +234,8 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
   it("keeps the SAS signature and the account key out of the state; preview is empty", { timeout: E2E_TIMEOUT }, async () => {
     const state = await stack.exportState();
     expect(state).not.toMatch(/sig=[A-Za-z0-9%]/);
+    expect(state).not.toContain("dxt_");
+    expect(service.store.db.prepare("SELECT bundle_id, dataset FROM data_export_tokens").all()).toEqual([{ bundle_id: "com.acme.demo", dataset: "broadcast_application_metrics" }]);
     expect(state).not.toContain(azurite.connectionString.split("AccountKey=")[1]!.split(";")[0]!);
     await stack.ok("preview", "--expect-no-changes");
   });
@@ -242,6 +244,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     await stack.ok("destroy", "--yes");
     expect(service.store.db.prepare("SELECT count(*) AS n FROM export_jobs").get()).toEqual({ n: 0 });
     expect(service.store.db.prepare("SELECT count(*) AS n FROM retention_policies").get()).toEqual({ n: 0 });
+    expect(service.store.db.prepare("SELECT count(*) AS n FROM data_export_tokens").get()).toEqual({ n: 0 });
     const exists = await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports").exists();
     expect(exists).toBe(false);
   });

@@ -133,8 +133,14 @@ describe("DataExportToken check", () => {
     const past = new Date(Date.now() - 1000).toISOString();
     expect((await dataExportTokenProvider.check({ expiresAt: past }, { ...valid, expiresAt: past })).failures).toBeUndefined();
   });
+  it("defaults to 90 days from creation; refuses a lifetime past six months or both ways at once", async () => {
+    expect((await dataExportTokenProvider.check({}, { ...valid, expiresAt: undefined })).inputs?.lifetimeDays).toBe(90);
+    expect((await dataExportTokenProvider.check({}, { ...valid, expiresAt: undefined, lifetimeDays: 200 })).failures?.[0]?.reason).toContain("lifetimeDays of 200: the expiry must be at most 6 months ahead");
+    expect((await dataExportTokenProvider.check({}, { ...valid, lifetimeDays: 10 })).failures?.[0]?.reason).toBe("set expiresAt or lifetimeDays, not both");
+  });
+
   it("replaces on any change", async () => {
-    const outputs = { ...valid, owner: "acme", app: "demo", description: "", tokenId: "t", token: "dxt_x" } as const;
+    const outputs = { ...valid, owner: "acme", app: "demo", description: "", tokenId: "t", token: "dxt_x", expiresOn: valid.expiresAt } as const;
     expect((await dataExportTokenProvider.diff("id", outputs, { ...outputs, dataset: "broadcast_application_metrics" })).replaces).toEqual(["dataset"]);
   });
 });
