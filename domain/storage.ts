@@ -35,5 +35,16 @@ export const STORAGE_DEFAULTS = {
 /** Container metadata key that carries the retention the service honours. */
 export const RETENTION_METADATA_KEY = "pushplaneretentiondays";
 
-export const EXPORT_KINDS = ["device_export"] as const;
+export const EXPORT_KINDS = ["device_export", "segment_export"] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+/** Options of a segment export (seeds: Braze export, Users by Segment): the segment is an audience. */
+export const segmentExportOptionsSchema = z
+  .object({
+    segment_id: z.string().min(1),
+    output_format: z.enum(["zip", "gzip"]).default("zip"),
+    fields_to_export: z.array(z.string()).optional(),
+    callback_endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict();
+export type SegmentExportOptions = z.infer<typeof segmentExportOptionsSchema>;

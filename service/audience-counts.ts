@@ -41,6 +41,23 @@ export class AudienceCounter {
       .all(appId, ...condition.params, limit) as unknown as { id: number; installId: string }[];
   }
 
+  /** The distinct external (user) ids among an audience's members, in ordered pages. */
+  *memberUserIds(key: AppKey, definition: string, customProperties: CustomProperties, pageSize = 10_000): Generator<string[]> {
+    const appId = this.store.appId(key);
+    const condition = compileDefinition(parseDefinition(definition), this.devices.slots(appId), customProperties);
+    const page = this.store.db.prepare(
+      `SELECT DISTINCT d.user_id AS userId FROM device_attributes a JOIN devices d ON d.id = a.device_id
+       WHERE a.app_id = ? AND ${condition.sql} AND d.user_id > ? ORDER BY d.user_id LIMIT ?`,
+    );
+    let after = "";
+    for (;;) {
+      const rows = page.all(appId, ...condition.params, after, pageSize) as unknown as { userId: string }[];
+      if (rows.length === 0) return;
+      after = rows.at(-1)!.userId;
+      yield rows.map((r) => r.userId);
+    }
+  }
+
   /** Recounts the app's audiences soon (coalescing bursts of changes into one pass). */
   schedule(key: AppKey): void {
     this.pending.set(`${key.owner}/${key.app}`, key);

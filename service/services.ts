@@ -30,7 +30,7 @@ export function createServices(store: Store, sender?: PushSender): Services {
   const box = new SecretBox(store.dataDir);
   const pushConfigs = new PushConfigStore(store, box);
   const notifications = new NotificationService(store, counter, pushConfigs, sender);
-  const exports = new ExportService(store, devices, box);
+  const exports = new ExportService(store, devices, box, counter);
   const retention = new RetentionService(store, box);
   return {
     store,

@@ -154,6 +154,9 @@ const MIGRATIONS: readonly string[] = [
      last_sweep_error TEXT,
      PRIMARY KEY (app_id, container_url)
    );`,
+  // Export kinds with options (segment exports: segment, format, fields, callback).
+  `ALTER TABLE export_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE export_runs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';`,
 ];
 
 export interface AppKey {

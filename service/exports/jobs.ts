@@ -3,12 +3,15 @@
 // inside a write transaction, so two schedulers (or replicas) never start the same run twice. A run
 // that was in progress when the service died is marked Failed with the reason on start-up.
 import { randomUUID } from "node:crypto";
-import { nextRun, type ExportKind } from "../../domain/index.ts";
+import { nextRun, segmentExportOptionsSchema, type ExportKind, type SegmentExportOptions } from "../../domain/index.ts";
+import type { AudienceCounter } from "../audience-counts.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError } from "../errors.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
+import { badRequest, zodIssues } from "../errors.ts";
 import { exportDevices } from "./device-export.ts";
+import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
 
 export type RunState = "InProgress" | "Completed" | "Failed";
@@ -30,6 +33,7 @@ export interface ExportRun {
 export interface ExportJob {
   id: string;
   kind: ExportKind;
+  options: Record<string, unknown>;
   schedule: string | null;
   prefix: string;
   /** Where exports go, without the SAS query. */
@@ -40,6 +44,8 @@ export interface ExportJob {
 
 export interface JobSpec {
   kind: ExportKind;
+  /** Kind-specific options (segment_export: SegmentExportOptions). */
+  options?: Record<string, unknown> | undefined;
   schedule?: string | undefined;
   sasUrl: string;
   prefix?: string | undefined;
@@ -47,6 +53,7 @@ export interface JobSpec {
 
 interface RunRow {
   id: string;
+  options: string;
   job_id: string | null;
   kind: ExportKind;
   state: RunState;
@@ -59,6 +66,7 @@ interface RunRow {
 }
 interface JobRow {
   id: string;
+  options: string;
   app_id: number;
   kind: ExportKind;
   schedule: string | null;
@@ -101,7 +109,33 @@ export class ExportService {
     private readonly store: Store,
     private readonly devices: DeviceStore,
     private readonly box: SecretBox,
+    private readonly counter: AudienceCounter,
   ) {}
+
+  /** Checks a kind's options; answers them normalized (defaults filled) or throws a 400 naming the field. */
+  private options(kind: ExportKind, options: Record<string, unknown> | undefined): Record<string, unknown> {
+    if (kind === "device_export") return {};
+    const parsed = segmentExportOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw badRequest(zodIssues(parsed.error, "options"));
+    const unknown = (parsed.data.fields_to_export ?? []).filter((f) => !(USER_EXPORT_FIELDS as readonly string[]).includes(f));
+    if (unknown.length > 0) throw new ApiError("BadRequest", `options.fields_to_export: unknown field(s) ${unknown.join(", ")}; known: ${USER_EXPORT_FIELDS.join(", ")}`);
+    return parsed.data;
+  }
+
+  // ---- one-off Braze-style segment export (seeds: Braze export, Users by Segment) ----
+
+  startSegmentExport(key: AppKey, sasUrl: string, options: Record<string, unknown>): { runId: string; objectPrefix: string } {
+    checkSasUrl("blob_container_sas_uri", sasUrl, ["c", "w"]);
+    const checked = this.options("segment_export", options) as SegmentExportOptions;
+    if (!this.store.getAudience(key, checked.segment_id)) throw new ApiError("BadRequest", `segment_id: audience '${checked.segment_id}' not found in app '${key.owner}/${key.app}'`);
+    const appId = this.store.appId(key);
+    const runId = randomUUID();
+    this.store.db
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options) VALUES (?, ?, NULL, 'segment_export', 'InProgress', ?, ?)")
+      .run(runId, appId, Date.now(), JSON.stringify(checked));
+    const objectPrefix = this.launch(runId, appId, "segment_export", sasUrl, "", checked);
+    return { runId, objectPrefix };
+  }
 
   /** Recovers interrupted runs and starts the scheduler's tick. */
   start(tickMs = 1_000): void {
@@ -121,7 +155,7 @@ export class ExportService {
     this.store.db
       .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES (?, ?, NULL, 'device_export', 'InProgress', ?)")
       .run(runId, appId, Date.now());
-    this.launch(runId, appId, "device_export", sasUrl, "");
+    this.launch(runId, appId, "device_export", sasUrl, "", {});
     return runId;
   }
 
@@ -129,6 +163,7 @@ export class ExportService {
 
   private validate(spec: JobSpec): number | null {
     checkSasUrl("blob_container_sas_uri", spec.sasUrl, ["c", "w"]);
+    this.options(spec.kind, spec.options);
     // A one-off job runs now; a scheduled one at its next time.
     return spec.schedule ? nextCronTime(spec.schedule, new Date()) : Date.now();
   }
@@ -137,8 +172,8 @@ export class ExportService {
     const nextRunAt = this.validate(spec);
     const id = randomUUID();
     this.store.db
-      .prepare("INSERT INTO export_jobs (id, app_id, kind, schedule, sas_sealed, prefix, next_run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(id, this.store.appId(key), spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, Date.now());
+      .prepare("INSERT INTO export_jobs (id, app_id, kind, schedule, sas_sealed, prefix, next_run_at, created_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(id, this.store.appId(key), spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, Date.now(), JSON.stringify(this.options(spec.kind, spec.options)));
     return this.getJob(key, id)!;
   }
 
@@ -150,8 +185,8 @@ export class ExportService {
     // A one-off job keeps its state: it either ran already or is still due.
     const nextRunAt = spec.schedule ? scheduledNext : job.next_run_at;
     this.store.db
-      .prepare("UPDATE export_jobs SET kind = ?, schedule = ?, sas_sealed = ?, prefix = ?, next_run_at = ? WHERE id = ?")
-      .run(spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, id);
+      .prepare("UPDATE export_jobs SET kind = ?, schedule = ?, sas_sealed = ?, prefix = ?, next_run_at = ?, options = ? WHERE id = ?")
+      .run(spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, JSON.stringify(this.options(spec.kind, spec.options)), id);
     return this.getJob(key, id);
   }
 
@@ -170,6 +205,7 @@ export class ExportService {
     return {
       id: row.id,
       kind: row.kind,
+      options: JSON.parse(row.options) as Record<string, unknown>,
       schedule: row.schedule,
       prefix: row.prefix,
       container: redactSas(new URL(this.box.open(row.sas_sealed))),
@@ -204,32 +240,76 @@ export class ExportService {
         if (Number(won) !== 1) continue;
         const runId = randomUUID();
         this.store.db
-          .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES (?, ?, ?, ?, 'InProgress', ?)")
-          .run(runId, job.app_id, job.id, job.kind, now);
+          .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options) VALUES (?, ?, ?, ?, 'InProgress', ?, ?)")
+          .run(runId, job.app_id, job.id, job.kind, now, job.options);
         runs.push({ runId, job });
       }
       return runs;
     });
-    for (const { runId, job } of claimed) this.launch(runId, job.app_id, job.kind, this.box.open(job.sas_sealed), job.prefix);
+    for (const { runId, job } of claimed) this.launch(runId, job.app_id, job.kind, this.box.open(job.sas_sealed), job.prefix, JSON.parse(job.options) as Record<string, unknown>);
     return claimed.map((c) => c.runId);
   }
 
-  private launch(runId: string, appId: number, kind: ExportKind, sasUrl: string, prefix: string): void {
-    const work = this.execute(runId, appId, kind, sasUrl, prefix).finally(() => this.running.delete(work));
+  /** Starts a run in the background; answers where its output goes (a blob, or a folder of parts). */
+  private launch(runId: string, appId: number, kind: ExportKind, sasUrl: string, prefix: string, options: Record<string, unknown>): string {
+    const day = new Date().toISOString().slice(0, 10);
+    const target =
+      kind === "device_export"
+        ? `${prefix}device-exports/${day}/${runId}.jsonl`
+        : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
+    this.store.db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(target, runId);
+    const work = this.execute(runId, appId, kind, sasUrl, target, options).finally(() => this.running.delete(work));
     this.running.add(work);
+    return target.split("/").at(-2) ?? target;
   }
 
-  private async execute(runId: string, appId: number, kind: ExportKind, sasUrl: string, prefix: string): Promise<void> {
+  private async execute(runId: string, appId: number, kind: ExportKind, sasUrl: string, target: string, options: Record<string, unknown>): Promise<void> {
     const db = this.store.db;
     const url = new URL(sasUrl);
-    const blobName = `${prefix}${kind.replace("_", "-")}s/${new Date().toISOString().slice(0, 10)}/${runId}.jsonl`;
-    db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(blobName, runId);
     const progress = db.prepare("UPDATE export_runs SET rows_written = ?, total_rows = ? WHERE id = ?");
     try {
-      const written = await exportDevices(this.store, this.devices, appId, containerClient(url), blobName, (rows, total) => progress.run(rows, total, runId));
-      db.prepare("UPDATE export_runs SET state = 'Completed', finished_at = ?, rows_written = ? WHERE id = ?").run(Date.now(), written, runId);
+      let written: number;
+      let note: string | null = null;
+      if (kind === "device_export") {
+        written = await exportDevices(this.store, this.devices, appId, containerClient(url), target, (rows, total) => progress.run(rows, total, runId));
+      } else {
+        const segment = options as SegmentExportOptions;
+        const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;
+        const audience = this.store.getAudience(app, segment.segment_id);
+        if (!audience) throw new RunError(`segment (audience) '${segment.segment_id}' no longer exists in app '${app.owner}/${app.app}'`);
+        const result = await exportSegmentUsers(
+          this.store,
+          this.devices,
+          appId,
+          `${app.owner}/${app.app}`,
+          () => this.counter.memberUserIds(app, audience.definition, audience.customProperties),
+          containerClient(url),
+          target,
+          segment.output_format,
+          segment.fields_to_export as UserExportField[] | undefined,
+          (users) => progress.run(users, null, runId),
+        );
+        written = result.users;
+        if (segment.callback_endpoint) note = await this.callBack(segment.callback_endpoint, target, result.files);
+      }
+      db.prepare("UPDATE export_runs SET state = 'Completed', finished_at = ?, rows_written = ?, error = ? WHERE id = ?").run(Date.now(), written, note, runId);
     } catch (error) {
       db.prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE id = ?").run(Date.now(), describeStorageError(error, url), runId);
+    }
+  }
+
+  /** Tells the callback endpoint the export is ready (seeds: Braze export); a failure is noted, not fatal. */
+  private async callBack(endpoint: string, target: string, files: string[]): Promise<string | null> {
+    try {
+      const response = await fetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ success: true, object_prefix: target.split("/").at(-2), files }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return response.ok ? null : `callback to ${new URL(endpoint).origin} answered ${response.status}`;
+    } catch (error) {
+      return `callback to ${new URL(endpoint).origin} failed: ${(error as Error).message}`;
     }
   }
 
@@ -245,8 +325,12 @@ export class ExportService {
   }
 }
 
+/** A run failure whose message is already the sentence to show. */
+class RunError extends Error {}
+
 /** One sentence a person can act on, without the SAS signature. */
 function describeStorageError(error: unknown, url: URL): string {
+  if (error instanceof RunError) return error.message;
   const e = error as { statusCode?: number; code?: string; message?: string; cause?: { code?: string } };
   const where = redactSas(url);
   if (e.statusCode === 404 || e.code === "ContainerNotFound") return `container ${where} does not exist`;

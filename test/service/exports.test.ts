@@ -1,5 +1,8 @@
 import { BlobServiceClient, ContainerSASPermissions, type ContainerClient } from "@azure/storage-blob";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { gunzipSync } from "node:zlib";
+import yauzl from "yauzl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportService } from "../../service/exports/jobs.ts";
 import { SecretBox } from "../../service/secret-box.ts";
@@ -115,6 +118,91 @@ describe("App Center device export into blob storage (Azurite)", () => {
   });
 });
 
+describe("Braze-style user exports (seeds: Braze export)", () => {
+  const userIds = () => (service.store.db.prepare("SELECT DISTINCT user_id AS id FROM devices WHERE user_id IS NOT NULL ORDER BY user_id LIMIT 60").all() as { id: string }[]).map((r) => r.id);
+
+  it("exports up to 50 users by external id, naming the unknown ones", async () => {
+    const ids = userIds().slice(0, 49);
+    const response = await call("POST", `${APP}/users/export/ids`, { external_ids: [...ids, "nobody@example.com"], fields_to_export: ["devices", "push_tokens"] });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.message).toBe("success");
+    expect(body.users).toHaveLength(49);
+    expect(Object.keys(body.users[0]).sort()).toEqual(["devices", "external_id", "push_tokens"]);
+    expect(body.invalid_user_ids).toEqual(["nobody@example.com"]);
+  });
+
+  it("refuses 51 external ids, a foreign app_group_id and an unknown field", async () => {
+    const over = await call("POST", `${APP}/users/export/ids`, { external_ids: userIds().slice(0, 51) });
+    expect(over.json().error.message).toBe("external_ids must be at most 50 external ids per users export request (got 51; seeds: Braze export)");
+    const foreign = await call("POST", `${APP}/users/export/ids`, { app_group_id: "acme/other", external_ids: ["x"] });
+    expect(foreign.json().error.message).toContain("app_group_id 'acme/other' is not this app");
+    expect((await call("POST", `${APP}/users/export/ids`, { external_ids: ["x"], fields_to_export: ["ssn"] })).statusCode).toBe(400);
+  });
+
+  it.each(["zip", "gzip"] as const)("exports a segment (audience) as %s NDJSON parts and calls back", async (format) => {
+    await call("PUT", `${APP}/analytics/audiences/dog-lovers`, { definition: "dog-lover eq true", custom_properties: { "dog-lover": "boolean" } });
+    const callbacks: unknown[] = [];
+    const receiver = createServer((request, response) => {
+      let text = "";
+      request.on("data", (c: Buffer) => (text += c.toString()));
+      request.on("end", () => {
+        callbacks.push(JSON.parse(text));
+        response.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const started = await call("POST", `${APP}/users/export/segment`, {
+        segment_id: "dog-lovers",
+        output_format: format,
+        callback_endpoint: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/ready`,
+        blob_container_sas_uri: await sasFor(container),
+      });
+      expect(started.statusCode).toBe(202);
+      const { object_prefix: prefix, export_id: runId } = started.json();
+      expect(prefix).toMatch(/^[0-9a-f-]{36}-\d{10}$/);
+      const run = await finished(`${APP}/export_runs/${runId}`);
+      expect(run).toMatchObject({ status: "Completed", error: null });
+      expect(run.blob_name).toMatch(new RegExp(`^segment-export/dog-lovers/\\d{4}-\\d{2}-\\d{2}/${prefix}/$`));
+      const expected = [...service.services.counter.memberUserIds({ owner: "acme", app: "demo" }, "dog-lover eq true", { "dog-lover": "boolean" })].flat();
+      const parts = (await Array.fromAsync(container.listBlobsFlat({ prefix: run.blob_name }))).map((b) => b.name);
+      expect(parts[0]).toBe(`${run.blob_name}part-00000.json.${format === "zip" ? "zip" : "gz"}`);
+      const lines: string[] = [];
+      for (const part of parts) {
+        const packed = await container.getBlockBlobClient(part).downloadToBuffer();
+        const text = format === "gzip" ? gunzipSync(packed).toString("utf8") : await unzipSingle(packed);
+        lines.push(...text.trimEnd().split("\n").filter(Boolean));
+      }
+      expect(lines).toHaveLength(expected.length);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ external_id: expected[0], custom_attributes: { "dog-lover": true } });
+      expect(callbacks).toEqual([{ success: true, object_prefix: prefix, files: parts }]);
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it("refuses a segment that is not an audience", async () => {
+    const response = await call("POST", `${APP}/users/export/segment`, { segment_id: "nope", blob_container_sas_uri: await sasFor(container) });
+    expect(response.json().error.message).toBe("segment_id: audience 'nope' not found in app 'acme/demo'");
+  });
+});
+
+async function unzipSingle(buffer: Buffer): Promise<string> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))));
+  return new Promise((resolve, reject) => {
+    zip.readEntry();
+    zip.on("entry", (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, async (error, stream) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        resolve(Buffer.concat(chunks).toString("utf8"));
+      });
+    });
+  });
+}
+
 describe("retention", () => {
   it("deletes blobs older than the retention through the owner's list+delete grant", async () => {
     const grant = await sasFor(container, "dl");
@@ -169,7 +257,7 @@ describe("export jobs", () => {
   it("two schedulers on one store never start the same run twice", async () => {
     const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "*/5 * * * *", blob_container_sas_uri: await sasFor(container) })).json();
     const due = Date.parse(job.next_run_time);
-    const other = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir));
+    const other = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir), service.services.counter);
     const started = [...service.services.exports.tick(due), ...other.tick(due), ...other.tick(due), ...service.services.exports.tick(due)];
     expect(started).toHaveLength(1);
     await Promise.all([service.services.exports.idle(), other.idle()]);
@@ -181,7 +269,7 @@ describe("export jobs", () => {
     service.store.db
       .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('crashed-run', ?, NULL, 'device_export', 'InProgress', ?)")
       .run(service.store.appId(key), Date.now());
-    const restarted = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir));
+    const restarted = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir), service.services.counter);
     restarted.start(60_000);
     await restarted.close();
     expect((await call("GET", `${APP}/export_runs/crashed-run`)).json()).toMatchObject({ status: "Failed", error: expect.stringContaining("the service stopped while this run was in progress") });
