@@ -55,6 +55,7 @@ export type ExportRunResult = z.infer<typeof exportRunSchema>;
 const exportJobSchema = z.object({
   id: z.string(),
   kind: z.string(),
+  options: z.record(z.string(), z.unknown()),
   schedule: z.string().nullable(),
   prefix: z.string(),
   container: z.string(),
@@ -64,6 +65,7 @@ const exportJobSchema = z.object({
 export type ExportJobResult = z.infer<typeof exportJobSchema>;
 export interface ExportJobBody {
   kind: string;
+  options?: Record<string, unknown>;
   schedule?: string;
   blob_container_sas_uri: string;
   prefix?: string;

@@ -18,6 +18,8 @@ export interface ExportJobInputs {
   schedule?: string;
   containerSasUrl: string;
   prefix: string;
+  /** segment_export only: which audience, how packed, which fields, whom to tell. */
+  segment?: { segmentId: string; format: "zip" | "gzip"; fields?: string[]; callbackEndpoint?: string };
 }
 export interface ExportJobOutputs extends ExportJobInputs {
   jobId: string;
@@ -33,6 +35,15 @@ const inputSchema = z.object({
   schedule: z.string().min(1).optional(),
   containerSasUrl: z.string().refine((v) => isUnknown(v) || URL.canParse(v), "must be a container SAS URL"),
   prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "must be empty or path segments ending with '/'").default(""),
+  segment: z
+    .object({
+      segmentId: z.string().min(1),
+      format: z.enum(["zip", "gzip"]).default("zip"),
+      fields: z.array(z.string()).optional(),
+      callbackEndpoint: z.string().optional(),
+    })
+    .strict()
+    .optional(),
 });
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportJobInputs>> {
@@ -44,9 +55,21 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
     const next = nextRun(given.schedule, new Date());
     if ("problem" in next) failures.push({ property: "schedule", reason: `schedule: ${next.problem}` });
   }
+  if (given.kind === "segment_export" && !given.segment) failures.push({ property: "segment", reason: "segment is required for a segment_export: which audience to export ({ segmentId })" });
+  if (given.kind !== "segment_export" && given.segment) failures.push({ property: "segment", reason: `segment applies to segment_export only, not ${given.kind}` });
   const { owner, app } = resolveApp(given, failures);
   if (failures.length > 0) return { failures };
-  return { inputs: { owner, app, kind: given.kind, ...(given.schedule ? { schedule: given.schedule } : {}), containerSasUrl: given.containerSasUrl, prefix: given.prefix } };
+  return {
+    inputs: {
+      owner,
+      app,
+      kind: given.kind,
+      ...(given.schedule ? { schedule: given.schedule } : {}),
+      containerSasUrl: given.containerSasUrl,
+      prefix: given.prefix,
+      ...(given.segment ? { segment: given.segment } : {}),
+    },
+  };
 }
 
 async function diff(_id: string, olds: ExportJobOutputs, news: ExportJobInputs): Promise<pulumi.dynamic.DiffResult> {
@@ -56,12 +79,23 @@ async function diff(_id: string, olds: ExportJobOutputs, news: ExportJobInputs):
     olds.kind !== news.kind ||
     (olds.schedule ?? "") !== (news.schedule ?? "") ||
     olds.containerSasUrl !== news.containerSasUrl ||
-    olds.prefix !== news.prefix;
+    olds.prefix !== news.prefix ||
+    JSON.stringify(olds.segment ?? null) !== JSON.stringify(news.segment ?? null);
   return { changes, replaces: [...replaces], deleteBeforeReplace: false };
 }
 
 const body = (inputs: ExportJobInputs): ExportJobBody => ({
   kind: inputs.kind,
+  ...(inputs.segment
+    ? {
+        options: {
+          segment_id: inputs.segment.segmentId,
+          output_format: inputs.segment.format,
+          ...(inputs.segment.fields ? { fields_to_export: inputs.segment.fields } : {}),
+          ...(inputs.segment.callbackEndpoint ? { callback_endpoint: inputs.segment.callbackEndpoint } : {}),
+        },
+      }
+    : {}),
   ...(inputs.schedule ? { schedule: inputs.schedule } : {}),
   blob_container_sas_uri: inputs.containerSasUrl,
   ...(inputs.prefix ? { prefix: inputs.prefix } : {}),
@@ -113,6 +147,8 @@ export interface ExportJobArgs {
   containerSasUrl: pulumi.Input<string>;
   /** Blob name prefix ("nightly/"). */
   prefix?: pulumi.Input<string>;
+  /** For kind segment_export: the audience to export (Braze's segment) and how. */
+  segment?: pulumi.Input<{ segmentId: pulumi.Input<string>; format?: pulumi.Input<"zip" | "gzip">; fields?: pulumi.Input<string[]>; callbackEndpoint?: pulumi.Input<string> }>;
   owner?: pulumi.Input<string>;
   app?: pulumi.Input<string>;
 }

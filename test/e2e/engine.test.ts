@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, requireEngine, TestStack } from "../helpers/pulumi.ts";
+import { gunzipSync } from "node:zlib";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
@@ -247,6 +248,46 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     expect(service.store.db.prepare("SELECT count(*) AS n FROM data_export_tokens").get()).toEqual({ n: 0 });
     const exists = await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports").exists();
     expect(exists).toBe(false);
+  });
+});
+
+describe("weekly-segment-export: a Braze-style segment export job on Azurite", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "weekly-segment-export"));
+  const key = { owner: "acme", app: "demo" };
+  let azurite: Azurite;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    generateApp(service.services.devices, key, { devices: 2_000, eventsPerDevice: 0, seed: 21 });
+  }, E2E_TIMEOUT);
+  afterAll(async () => {
+    stack.dispose();
+    await azurite?.stop();
+  });
+
+  it("up schedules Mondays 06:00 and the first run lands gzipped users of the audience", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    await stack.init(config, { ...secrets, "pushplane:storageConnectionString": azurite.connectionString });
+    await stack.ok("up", "--yes");
+    const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as { weeklyJob: { nextRunTime: string }; firstRunJob: string; audienceSize: number };
+    const next = new Date(outputs.weeklyJob.nextRunTime);
+    expect([next.getUTCDay(), next.getUTCHours()]).toEqual([1, 6]);
+    expect(outputs.audienceSize).toBeGreaterThan(0);
+
+    let job = service.services.exports.getJob(key, outputs.firstRunJob)!;
+    for (let i = 0; i < 100 && job.last_run?.status !== "Completed"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await service.services.exports.idle();
+      job = service.services.exports.getJob(key, outputs.firstRunJob)!;
+    }
+    expect(job.last_run).toMatchObject({ status: "Completed" });
+    expect(job.last_run!.blob_name).toMatch(/^first\/segment-export\/lapsed-plus\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}-\d{10}\/$/);
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("crm-exports");
+    const parts = await Array.fromAsync(container.listBlobsFlat({ prefix: job.last_run!.blob_name! }));
+    const text = gunzipSync(await container.getBlockBlobClient(parts[0]!.name).downloadToBuffer()).toString("utf8");
+    const first = JSON.parse(text.split("\n")[0]!);
+    expect(Object.keys(first).sort()).toEqual(["devices", "external_id", "push_tokens"]);
+    await stack.ok("preview", "--expect-no-changes");
+    await stack.ok("destroy", "--yes");
   });
 });
 

@@ -115,6 +115,12 @@ describe("ExportJob check", () => {
     expect(failures).toEqual([{ property, reason: expect.stringContaining(reason) }]);
     expect(JSON.stringify(failures)).not.toContain("secret-signature");
   });
+  it("a segment export needs a segment, and only it takes one", async () => {
+    expect((await exportJobProvider.check({}, { kind: "segment_export", containerSasUrl: sas })).failures?.[0]?.reason).toContain("segment is required for a segment_export");
+    expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas, segment: { segmentId: "a" } })).failures?.[0]?.reason).toBe("segment applies to segment_export only, not device_export");
+    expect((await exportJobProvider.check({}, { kind: "segment_export", containerSasUrl: sas, segment: { segmentId: "a" } })).inputs?.segment).toEqual({ segmentId: "a", format: "zip" });
+  });
+
   it("waits for a SAS URL not known until up", async () => {
     expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: UNKNOWN })).failures).toBeUndefined();
   });
