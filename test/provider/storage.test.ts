@@ -107,7 +107,7 @@ describe("ExportJob check", () => {
   });
   it.each([
     [{ schedule: "every night" }, "schedule", "schedule: 'every night' is not a cron expression"],
-    [{ kind: "everything" }, "kind", "kind: Invalid input: expected \"device_export\""],
+    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\""],
     [{ prefix: "no-slash" }, "prefix", "prefix: must be empty or path segments ending with '/'"],
     [{ containerSasUrl: "not a url" }, "containerSasUrl", "containerSasUrl: must be a container SAS URL"],
   ])("%j fails on %s, never echoing the SAS", async (change, property, reason) => {
