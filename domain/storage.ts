@@ -48,3 +48,16 @@ export const segmentExportOptionsSchema = z
   })
   .strict();
 export type SegmentExportOptions = z.infer<typeof segmentExportOptionsSchema>;
+
+/** Raw event export request (seeds: Braze export, Raw Event Stream Export). */
+export const rawEventExportSchema = z
+  .object({
+    app_group_id: z.string().optional(),
+    starting_at: z.iso.datetime({ offset: true }),
+    ending_at: z.iso.datetime({ offset: true }),
+    event_names: z.array(z.string().min(1)).optional(),
+    callback_endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    blob_container_sas_uri: z.string(),
+  })
+  .strict();
+export type RawEventExportRequest = z.infer<typeof rawEventExportSchema>;

@@ -18,16 +18,20 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, message: string) {
+  /** Sent as Retry-After (429). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, retryAfterSeconds?: number) {
     super(message);
     this.code = code;
     this.status = STATUS[code];
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 export const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined) reply.header("Retry-After", String(error.retryAfterSeconds));
   return reply.code(error.status).send(errorBody(error.code, error.message));
 }
 

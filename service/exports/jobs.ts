@@ -3,7 +3,7 @@
 // inside a write transaction, so two schedulers (or replicas) never start the same run twice. A run
 // that was in progress when the service died is marked Failed with the reason on start-up.
 import { randomUUID } from "node:crypto";
-import { nextRun, segmentExportOptionsSchema, type ExportKind, type SegmentExportOptions } from "../../domain/index.ts";
+import { LIMITS, nextRun, segmentExportOptionsSchema, type ExportKind, type RawEventExportRequest, type SegmentExportOptions } from "../../domain/index.ts";
 import type { AudienceCounter } from "../audience-counts.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError } from "../errors.ts";
@@ -11,7 +11,12 @@ import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
 import { badRequest, zodIssues } from "../errors.ts";
 import { exportDevices } from "./device-export.ts";
+import { exportRawEvents } from "./raw-events.ts";
 import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
+
+/** What a run exports: a job kind, or a one-off raw event window. */
+export type RunKind = ExportKind | "raw_event_export";
+const DAY = 86_400_000;
 import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
 
 export type RunState = "InProgress" | "Completed" | "Failed";
@@ -19,7 +24,7 @@ export type RunState = "InProgress" | "Completed" | "Failed";
 export interface ExportRun {
   export_id: string;
   job_id: string | null;
-  kind: ExportKind;
+  kind: RunKind;
   status: RunState;
   started_at: string;
   finished_at: string | null;
@@ -55,7 +60,7 @@ interface RunRow {
   id: string;
   options: string;
   job_id: string | null;
-  kind: ExportKind;
+  kind: RunKind;
   state: RunState;
   started_at: number;
   finished_at: number | null;
@@ -159,6 +164,37 @@ export class ExportService {
     return runId;
   }
 
+  // ---- one-off raw event export (seeds: Braze export, Raw Event Stream Export) ----
+
+  startRawEventExport(key: AppKey, request: RawEventExportRequest, now = Date.now()): string {
+    checkSasUrl("blob_container_sas_uri", request.blob_container_sas_uri, ["c", "w"]);
+    const from = Date.parse(request.starting_at);
+    const to = Date.parse(request.ending_at);
+    const window = LIMITS.rawEventExportWindowDays;
+    const lookback = LIMITS.rawEventExportLookbackDays;
+    if (to <= from) throw new ApiError("BadRequest", `ending_at must be after starting_at (got ${request.starting_at} → ${request.ending_at})`);
+    if (to - from > window.value * DAY) {
+      throw new ApiError("BadRequest", `the window must be at most ${window.value} days (${window.unit}; got ${((to - from) / DAY).toFixed(1)} days; ${window.source}): export longer periods a week at a time`);
+    }
+    if (from < now - lookback.value * DAY) {
+      throw new ApiError("BadRequest", `starting_at must be within the last ${lookback.value} days (${lookback.unit}; got ${request.starting_at}; ${lookback.source})`);
+    }
+    const appId = this.store.appId(key);
+    return this.store.transaction(() => {
+      const running = this.store.db.prepare("SELECT id FROM export_runs WHERE app_id = ? AND kind = 'raw_event_export' AND state = 'InProgress'").get(appId) as { id: string } | undefined;
+      if (running) {
+        throw new ApiError("TooManyRequests", `a raw event export (${running.id}) is already in progress for this app; only one runs at a time (seeds: Braze export)`, 30);
+      }
+      const runId = randomUUID();
+      const options = { starting_at: request.starting_at, ending_at: request.ending_at, event_names: request.event_names, callback_endpoint: request.callback_endpoint };
+      this.store.db
+        .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options) VALUES (?, ?, NULL, 'raw_event_export', 'InProgress', ?, ?)")
+        .run(runId, appId, Date.now(), JSON.stringify(options));
+      this.launch(runId, appId, "raw_event_export", request.blob_container_sas_uri, "", options);
+      return runId;
+    });
+  }
+
   // ---- jobs ----
 
   private validate(spec: JobSpec): number | null {
@@ -251,19 +287,21 @@ export class ExportService {
   }
 
   /** Starts a run in the background; answers where its output goes (a blob, or a folder of parts). */
-  private launch(runId: string, appId: number, kind: ExportKind, sasUrl: string, prefix: string, options: Record<string, unknown>): string {
+  private launch(runId: string, appId: number, kind: RunKind, sasUrl: string, prefix: string, options: Record<string, unknown>): string {
     const day = new Date().toISOString().slice(0, 10);
     const target =
       kind === "device_export"
         ? `${prefix}device-exports/${day}/${runId}.jsonl`
-        : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
+        : kind === "raw_event_export"
+          ? `${prefix}appboy-event-data/`
+          : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
     this.store.db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(target, runId);
     const work = this.execute(runId, appId, kind, sasUrl, target, options).finally(() => this.running.delete(work));
     this.running.add(work);
     return target.split("/").at(-2) ?? target;
   }
 
-  private async execute(runId: string, appId: number, kind: ExportKind, sasUrl: string, target: string, options: Record<string, unknown>): Promise<void> {
+  private async execute(runId: string, appId: number, kind: RunKind, sasUrl: string, target: string, options: Record<string, unknown>): Promise<void> {
     const db = this.store.db;
     const url = new URL(sasUrl);
     const progress = db.prepare("UPDATE export_runs SET rows_written = ?, total_rows = ? WHERE id = ?");
@@ -272,6 +310,22 @@ export class ExportService {
       let note: string | null = null;
       if (kind === "device_export") {
         written = await exportDevices(this.store, this.devices, appId, containerClient(url), target, (rows, total) => progress.run(rows, total, runId));
+      } else if (kind === "raw_event_export") {
+        const raw = options as { starting_at: string; ending_at: string; event_names?: string[]; callback_endpoint?: string };
+        const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;
+        const result = await exportRawEvents(
+          this.store,
+          appId,
+          `${app.owner}-${app.app}`,
+          { from: Date.parse(raw.starting_at), to: Date.parse(raw.ending_at) },
+          raw.event_names,
+          containerClient(url),
+          target.replace(/appboy-event-data\/$/, ""),
+          (rows) => progress.run(rows, null, runId),
+        );
+        written = result.rows;
+        db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(result.files[0]!, runId);
+        if (raw.callback_endpoint) note = await this.callBack(raw.callback_endpoint, target, result.files);
       } else {
         const segment = options as SegmentExportOptions;
         const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;

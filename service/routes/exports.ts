@@ -2,7 +2,7 @@
 // and pushplane's export jobs (one-off or cron) with their runs and progress.
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { atMost, EXPORT_KINDS, LIMITS } from "../../domain/index.ts";
+import { atMost, EXPORT_KINDS, LIMITS, rawEventExportSchema } from "../../domain/index.ts";
 import { scopedApp } from "../auth.ts";
 import { ApiError, parseOr400 } from "../errors.ts";
 import { exportUsers, USER_EXPORT_FIELDS } from "../exports/users.ts";
@@ -61,6 +61,15 @@ export const exportRoutes = ({ exports, retention, store, devices }: Services): 
     const found = new Set(users.map((u) => u.external_id));
     const invalid = body.external_ids.filter((id) => !found.has(id));
     return { message: "success", users, ...(invalid.length > 0 ? { invalid_user_ids: invalid } : {}) };
+  });
+
+  // seeds: Braze export, Raw Event Stream Export: a window of at most a week in the last 3 months, one at a time.
+  app.post("/raw_data/export", async (request, reply) => {
+    const key = scopedApp(request);
+    const body = parseOr400(rawEventExportSchema, request.body);
+    checkAppGroup(key, body.app_group_id);
+    const runId = exports.startRawEventExport(key, body);
+    return reply.code(202).send({ success: true, message: "success", export_id: runId });
   });
 
   // seeds: Braze export, Users by Segment: the segment is an audience; files land in the container.

@@ -188,6 +188,53 @@ describe("Braze-style user exports (seeds: Braze export)", () => {
   });
 });
 
+describe("Braze-style raw event export (seeds: Braze export)", () => {
+  const DAY = 86_400_000;
+  const window = (fromDaysAgo: number, toDaysAgo: number) => ({
+    starting_at: new Date(Date.now() - fromDaysAgo * DAY).toISOString(),
+    ending_at: new Date(Date.now() - toDaysAgo * DAY).toISOString(),
+  });
+
+  it("writes events and event properties as zipped CSV, with Braze's event names", async () => {
+    const installId = (service.store.db.prepare("SELECT install_id AS id FROM devices LIMIT 1").get() as { id: string }).id;
+    const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+    service.services.devices.insertEvents(key, [
+      { type: "session_start", install_id: installId, timestamp: at(30) },
+      { type: "custom", install_id: installId, timestamp: at(29), name: "add_to_cart", properties: { sku: "a-1", qty: 2 } },
+      { type: "purchase", install_id: installId, timestamp: at(28), product_id: "sku-9", amount: 4.5, currency: "EUR" },
+      { type: "session_end", install_id: installId, timestamp: at(27) },
+      { type: "session_start", install_id: installId, timestamp: at(24 * 20) },
+    ]);
+    const started = await call("POST", `${APP}/raw_data/export`, { ...window(3, 0), blob_container_sas_uri: await sasFor(container) });
+    expect(started.statusCode).toBe(202);
+    expect(started.json()).toMatchObject({ success: true, message: "success" });
+    const run = await finished(`${APP}/export_runs/${started.json().export_id}`);
+    expect(run).toMatchObject({ status: "Completed", rows_written: 4 });
+    expect(run.blob_name).toMatch(/^appboy-event-data\/app_groups\/acme-demo\/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-events\.csv\.zip$/);
+    const events = (await unzipSingle(await container.getBlockBlobClient(run.blob_name).downloadToBuffer())).trimEnd().split("\n");
+    expect(events[0]).toBe("id,time,event_name,external_user_id,install_id,notification_id,product_id,price,currency");
+    expect(events.slice(1).map((line) => line.split(",")[2])).toEqual(["$session_started", "add_to_cart", "$iap", "$session_ended"]);
+    const properties = (await unzipSingle(await container.getBlockBlobClient(run.blob_name.replace("-events.csv.zip", "-event_properties.csv.zip")).downloadToBuffer())).trimEnd().split("\n");
+    expect(properties.slice(1).map((line) => line.split(",").slice(1).join("="))).toEqual(["sku=a-1", "qty=2"]);
+  });
+
+  it("refuses a window over a week, one reaching past 3 months, and a second export while one runs (429)", async () => {
+    const sas = await sasFor(container);
+    const long = await call("POST", `${APP}/raw_data/export`, { ...window(9, 1), blob_container_sas_uri: sas });
+    expect(long.json().error.message).toContain("the window must be at most 7 days (days per raw event export request; got 8.0 days; seeds: Braze export)");
+    const old = await call("POST", `${APP}/raw_data/export`, { ...window(100, 95), blob_container_sas_uri: sas });
+    expect(old.json().error.message).toContain("starting_at must be within the last 90 days");
+    service.store.db
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('raw-busy', ?, NULL, 'raw_event_export', 'InProgress', ?)")
+      .run(service.store.appId(key), Date.now());
+    const busy = await call("POST", `${APP}/raw_data/export`, { ...window(2, 1), blob_container_sas_uri: sas });
+    expect(busy.statusCode).toBe(429);
+    expect(busy.headers["retry-after"]).toBe("30");
+    expect(busy.json().error.message).toContain("only one runs at a time");
+    service.store.db.prepare("UPDATE export_runs SET state = 'Failed' WHERE id = 'raw-busy'").run();
+  });
+});
+
 async function unzipSingle(buffer: Buffer): Promise<string> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))));
   return new Promise((resolve, reject) => {

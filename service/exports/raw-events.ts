@@ -1,0 +1,115 @@
+// Braze-style raw event stream export (seeds: Braze export, Raw Event Stream Export): the app's
+// events in a window as two zipped CSV files, events and event properties, streamed a page at a
+// time into "appboy-event-data/app_groups/APP_GROUP_ID/YYYY-mm-dd-HH-MM-events.csv.zip" and
+// "…-event_properties.csv.zip".
+import { PassThrough, Readable } from "node:stream";
+import type { ContainerClient } from "@azure/storage-blob";
+import { stringify } from "csv-stringify/sync";
+import { ZipFile } from "yazl";
+import type { Store } from "../store.ts";
+
+const PAGE = 10_000;
+
+/** Braze's names for the events the SDK sends; custom events keep their own names. */
+export const RAW_EVENT_NAMES: Record<string, string> = {
+  session_start: "$session_started",
+  session_end: "$session_ended",
+  purchase: "$iap",
+  push_opened: "$push_opened",
+};
+
+interface EventRow {
+  id: number;
+  type: string;
+  name: string | null;
+  occurred_at: number;
+  install_id: string;
+  user_id: string | null;
+  notification_id: string | null;
+  product_id: string | null;
+  amount: number | null;
+  currency: string | null;
+  properties: string | null;
+}
+
+/** Both CSV files' chunks, produced together from one pass over the events. */
+function* csvPages(store: Store, appId: number, from: number, to: number, names: readonly string[] | undefined, onRows: (n: number) => void): Generator<[string, string]> {
+  const page = store.db.prepare(
+    `SELECT e.*, d.user_id FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
+     WHERE e.app_id = ? AND e.occurred_at >= ? AND e.occurred_at < ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+  );
+  const wanted = names && names.length > 0 ? new Set(names) : undefined;
+  yield [
+    stringify([["id", "time", "event_name", "external_user_id", "install_id", "notification_id", "product_id", "price", "currency"]]),
+    stringify([["event_id", "key", "value"]]),
+  ];
+  let after = 0;
+  let rows = 0;
+  for (;;) {
+    const batch = page.all(appId, from, to, after, PAGE) as unknown as EventRow[];
+    if (batch.length === 0) return;
+    after = batch.at(-1)!.id;
+    const events: unknown[][] = [];
+    const properties: unknown[][] = [];
+    for (const event of batch) {
+      const name = event.type === "custom" ? event.name! : RAW_EVENT_NAMES[event.type]!;
+      if (wanted && !wanted.has(name)) continue;
+      events.push([event.id, new Date(event.occurred_at).toISOString(), name, event.user_id ?? "", event.install_id, event.notification_id ?? "", event.product_id ?? "", event.amount ?? "", event.currency ?? ""]);
+      for (const [key, value] of Object.entries(JSON.parse(event.properties ?? "{}") as Record<string, unknown>)) properties.push([event.id, key, String(value)]);
+    }
+    rows += events.length;
+    onRows(rows);
+    yield [stringify(events), stringify(properties)];
+  }
+}
+
+/** A zip holding one entry, fed as the entry's content arrives, uploaded as it is produced. */
+function zipUpload(container: ContainerClient, blobName: string, entryName: string) {
+  const zip = new ZipFile();
+  const entry = new PassThrough();
+  zip.addReadStream(entry, entryName);
+  zip.end();
+  const upload = container.getBlockBlobClient(blobName).uploadStream(zip.outputStream as unknown as Readable, 4 * 1024 * 1024, 2, {
+    blobHTTPHeaders: { blobContentType: "application/zip" },
+  });
+  return { entry, upload };
+}
+
+export async function exportRawEvents(
+  store: Store,
+  appId: number,
+  appGroupId: string,
+  window: { from: number; to: number },
+  eventNames: readonly string[] | undefined,
+  container: ContainerClient,
+  prefix: string,
+  progress: (rows: number) => void,
+): Promise<{ rows: number; files: string[] }> {
+  const stamp = new Date(window.from).toISOString().slice(0, 16).replace("T", "-").replace(":", "-");
+  const base = `${prefix}appboy-event-data/app_groups/${appGroupId}/${stamp}`;
+  const files = [`${base}-events.csv.zip`, `${base}-event_properties.csv.zip`];
+  const events = zipUpload(container, files[0]!, `${stamp}-events.csv`);
+  const properties = zipUpload(container, files[1]!, `${stamp}-event_properties.csv`);
+  let rows = 0;
+  const write = async (stream: PassThrough, chunk: string) => {
+    if (!stream.write(chunk)) await new Promise((resolve) => stream.once("drain", resolve));
+  };
+  try {
+    for (const [eventChunk, propertyChunk] of csvPages(store, appId, window.from, window.to, eventNames, (n) => {
+      rows = n;
+      progress(n);
+    })) {
+      await write(events.entry, eventChunk);
+      await write(properties.entry, propertyChunk);
+    }
+    events.entry.end();
+    properties.entry.end();
+    await Promise.all([events.upload, properties.upload]);
+  } catch (error) {
+    events.entry.destroy(error as Error);
+    properties.entry.destroy(error as Error);
+    await Promise.allSettled([events.upload, properties.upload]);
+    throw error;
+  }
+  return { rows, files };
+}
