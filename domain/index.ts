@@ -8,4 +8,5 @@ export * from "./push-config.ts";
 export * from "./storage.ts";
 export * from "./schedule.ts";
 export * from "./data-export-token.ts";
+export * from "./broadcast-metrics.ts";
 export * from "./definition/index.ts";

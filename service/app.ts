@@ -6,6 +6,7 @@ import { authenticate } from "./auth.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { cloudKitRoutes } from "./routes/cloudkit.ts";
 import { dataExportTokenRoutes } from "./routes/data-export-tokens.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
@@ -95,5 +96,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(notificationRoutes(services), { prefix: `${appPrefix}/push` });
   await app.register(exportRoutes(services), { prefix: appPrefix });
   await app.register(dataExportTokenRoutes(services), { prefix: appPrefix });
+  await app.register(cloudKitRoutes(services));
   return app;
 }

@@ -1,7 +1,7 @@
 // Encrypts secrets the service must keep (push credentials, export SAS URLs) with AES-256-GCM under
 // a key kept outside the database: PUSHPLANE_SECRET_KEY (32 bytes, base64), or a key file created
 // with mode 0600 in the data directory.
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -36,6 +36,17 @@ export class SecretBox {
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64");
+  }
+
+  /** An HMAC of `text` for signed URLs (a purpose prefix keeps signatures of different uses apart). */
+  sign(purpose: string, text: string): string {
+    return createHmac("sha256", this.key).update(`${purpose}\n${text}`).digest("base64url");
+  }
+
+  verify(purpose: string, text: string, signature: string): boolean {
+    const expected = Buffer.from(this.sign(purpose, text));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   open(sealed: string): string {

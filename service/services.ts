@@ -10,6 +10,7 @@ import type { Store } from "./store.ts";
 
 export interface Services {
   readonly store: Store;
+  readonly box: SecretBox;
   readonly devices: DeviceStore;
   readonly counter: AudienceCounter;
   readonly pushConfigs: PushConfigStore;
@@ -34,6 +35,7 @@ export function createServices(store: Store, sender?: PushSender): Services {
   const retention = new RetentionService(store, box);
   return {
     store,
+    box,
     devices,
     counter,
     pushConfigs,

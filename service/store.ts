@@ -157,6 +157,21 @@ const MIGRATIONS: readonly string[] = [
   // Export kinds with options (segment exports: segment, format, fields, callback).
   `ALTER TABLE export_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
    ALTER TABLE export_runs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';`,
+  // CloudKit-style broadcast metrics requests and their CSV.
+  `CREATE TABLE broadcast_metric_requests (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     token_id TEXT NOT NULL,
+     dataset TEXT NOT NULL,
+     channel_id TEXT,
+     start_date TEXT NOT NULL,
+     end_date TEXT NOT NULL,
+     status TEXT NOT NULL,
+     csv TEXT,
+     error TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX broadcast_requests_repeat ON broadcast_metric_requests (token_id, dataset, start_date, end_date, created_at);`,
 ];
 
 export interface AppKey {
