@@ -48,6 +48,11 @@ if ! service_running; then
   done
 fi
 
+# Realistic devices, so the audiences have real sizes (seeded: the same 20,000 devices every time).
+if [ ! -f "$demo/generated" ]; then
+  tsx service/cli.ts generate --app acme/demo --devices 20000 --events-per-device 2 --seed 42 --data-dir "$demo/data" 2>/dev/null && touch "$demo/generated"
+fi
+
 if [ ! -f "$demo/token" ]; then
   (umask 077 && tsx service/cli.ts token create --owner acme --app demo --description "quickstart" --data-dir "$demo/data" > "$demo/token")
 fi
