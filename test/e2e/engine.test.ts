@@ -32,6 +32,17 @@ const rest = async (method: string, name: string, body?: unknown) => {
   });
   return { status: response.status, body: response.status === 204 ? undefined : await response.json() };
 };
+/** The job once its first run has finished (the service's scheduler picks it up within a tick). */
+async function finishedJobRun(key: { owner: string; app: string }, jobId: string) {
+  let job = service.services.exports.getJob(key, jobId)!;
+  for (let i = 0; i < 100 && (!job.last_run || job.last_run.status === "InProgress"); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await service.services.exports.idle();
+    job = service.services.exports.getJob(key, jobId)!;
+  }
+  return job;
+}
+
 const providerConfig = () => ({ config: { "pushplane:endpoint": endpoint }, secrets: { "pushplane:apiToken": service.token } });
 
 describe("quickstart stack on the real engine", () => {
@@ -220,12 +231,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     // The service holds a retention grant for the container, to delete exports older than 30 days.
     expect(service.services.retention.get(key, container.url)).toMatchObject({ retention_days: 30 });
 
-    let job = service.services.exports.getJob(key, outputs.backfillJob)!;
-    for (let i = 0; i < 100 && job.last_run?.status !== "Completed"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await service.services.exports.idle();
-      job = service.services.exports.getJob(key, outputs.backfillJob)!;
-    }
+    const job = await finishedJobRun(key, outputs.backfillJob);
     expect(job.last_run).toMatchObject({ status: "Completed" });
     const blob = (await container.getBlockBlobClient(job.last_run!.blob_name!).downloadToBuffer()).toString("utf8");
     const devices = (service.store.db.prepare("SELECT count(*) AS n FROM devices WHERE app_id = ?").get(service.store.appId(key)) as { n: number }).n;
@@ -273,12 +279,7 @@ describe("weekly-segment-export: a Braze-style segment export job on Azurite", (
     expect([next.getUTCDay(), next.getUTCHours()]).toEqual([1, 6]);
     expect(outputs.audienceSize).toBeGreaterThan(0);
 
-    let job = service.services.exports.getJob(key, outputs.firstRunJob)!;
-    for (let i = 0; i < 100 && job.last_run?.status !== "Completed"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await service.services.exports.idle();
-      job = service.services.exports.getJob(key, outputs.firstRunJob)!;
-    }
+    const job = await finishedJobRun(key, outputs.firstRunJob);
     expect(job.last_run).toMatchObject({ status: "Completed" });
     expect(job.last_run!.blob_name).toMatch(/^first\/segment-export\/lapsed-plus\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}-\d{10}\/$/);
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("crm-exports");
