@@ -61,3 +61,27 @@ export const rawEventExportSchema = z
   })
   .strict();
 export type RawEventExportRequest = z.infer<typeof rawEventExportSchema>;
+
+/** App Center continuous export (contract: swagger ExportConfiguration); pushplane writes to blob storage. */
+export const EXPORT_ENTITIES = ["crashes", "errors", "attachments"] as const;
+export const exportConfigurationSchema = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("blob_storage_connection_string"),
+      connection_string: z.string().regex(/AccountName=[^;]+/, "must be a storage account connection string (…;AccountName=…;AccountKey=…)"),
+      export_entities: z.array(z.enum(EXPORT_ENTITIES)).optional(),
+      resource_name: z.string().optional(),
+      resource_group: z.string().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal("application_insights_instrumentation_key") }).passthrough(),
+  z.object({ type: z.literal("blob_storage_linked_subscription") }).passthrough(),
+  z.object({ type: z.literal("application_insights_linked_subscription") }).passthrough(),
+]);
+export type ExportConfigurationBody = z.infer<typeof exportConfigurationSchema>;
+export const exportConfigurationPatchSchema = z
+  .object({
+    connection_string: z.string().regex(/AccountName=[^;]+/, "must be a storage account connection string (…;AccountName=…;AccountKey=…)").optional(),
+    export_entities: z.array(z.enum(EXPORT_ENTITIES)).optional(),
+  })
+  .strict();

@@ -8,6 +8,7 @@ import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { cloudKitRoutes } from "./routes/cloudkit.ts";
 import { dataExportTokenRoutes } from "./routes/data-export-tokens.ts";
+import { exportConfigurationRoutes } from "./routes/export-configurations.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import type { PushSender } from "./notifications.ts";
@@ -88,6 +89,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     void services.notifications.kick();
     services.exports.start(options.schedulerTickMs);
     services.retention.start();
+    services.continuousExports.start();
   });
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
   const appPrefix = "/v0.1/apps/:owner_name/:app_name";
@@ -96,6 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(notificationRoutes(services), { prefix: `${appPrefix}/push` });
   await app.register(exportRoutes(services), { prefix: appPrefix });
   await app.register(dataExportTokenRoutes(services), { prefix: appPrefix });
+  await app.register(exportConfigurationRoutes(services), { prefix: appPrefix });
   await app.register(cloudKitRoutes(services));
   return app;
 }

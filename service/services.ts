@@ -1,6 +1,7 @@
 // The service's parts, built once per app instance and handed to the route modules.
 import { AudienceCounter } from "./audience-counts.ts";
 import { DeviceStore } from "./devices.ts";
+import { ContinuousExports } from "./exports/continuous.ts";
 import { ExportService } from "./exports/jobs.ts";
 import { RetentionService } from "./exports/retention.ts";
 import { NotificationService, type PushSender } from "./notifications.ts";
@@ -17,6 +18,7 @@ export interface Services {
   readonly notifications: NotificationService;
   readonly exports: ExportService;
   readonly retention: RetentionService;
+  readonly continuousExports: ContinuousExports;
   /** Stops background work (recounts, deliveries) so the store can close. */
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export function createServices(store: Store, sender?: PushSender): Services {
   const notifications = new NotificationService(store, counter, pushConfigs, sender);
   const exports = new ExportService(store, devices, box, counter);
   const retention = new RetentionService(store, box);
+  const continuousExports = new ContinuousExports(store, box);
   return {
     store,
     box,
@@ -42,8 +45,10 @@ export function createServices(store: Store, sender?: PushSender): Services {
     notifications,
     exports,
     retention,
+    continuousExports,
     async close() {
       retention.close();
+      await continuousExports.close();
       counter.close();
       await notifications.close();
       await exports.close();

@@ -172,6 +172,21 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX broadcast_requests_repeat ON broadcast_metric_requests (token_id, dataset, start_date, end_date, created_at);`,
+  // App Center continuous export configurations (connection string sealed).
+  `CREATE TABLE export_configurations (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     connection_sealed TEXT NOT NULL,
+     export_entities TEXT NOT NULL,
+     resource_name TEXT,
+     resource_group TEXT,
+     state TEXT NOT NULL,
+     state_info TEXT,
+     creation_time INTEGER NOT NULL,
+     last_run_time INTEGER,
+     exported_until INTEGER NOT NULL
+   );`,
 ];
 
 export interface AppKey {

@@ -250,6 +250,48 @@ async function unzipSingle(buffer: Buffer): Promise<string> {
   });
 }
 
+describe("App Center continuous export configurations (swagger ExportConfigurations_*)", () => {
+  it("creates (202, Pending → Enabled), appends new events, lists, patches, disables, enables and deletes", async () => {
+    const created = await call("POST", `${APP}/export_configurations`, { type: "blob_storage_connection_string", connection_string: azurite.connectionString, export_entities: ["crashes"] });
+    expect(created.statusCode).toBe(202);
+    const config = created.json();
+    expect(config).toMatchObject({ export_type: "BlobStorage", state: "Pending", export_entities: ["crashes"], export_configuration: { type: "blob_storage_connection_string" } });
+    expect(JSON.stringify(config)).not.toContain("AccountKey");
+    await service.services.continuousExports.runAll();
+    const installId = (service.store.db.prepare("SELECT install_id AS id FROM devices LIMIT 1").get() as { id: string }).id;
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: installId, timestamp: new Date().toISOString() }]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await service.services.continuousExports.runAll();
+    const url = `${APP}/export_configurations/${config.id}`;
+    expect((await call("GET", url)).json()).toMatchObject({ state: "Enabled", last_run_time: expect.any(String) });
+    const exported = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("pushplane-export");
+    const blobs = await Array.fromAsync(exported.listBlobsFlat({ prefix: "analytics/" }));
+    expect(blobs).toHaveLength(1);
+    const line = JSON.parse((await exported.getBlockBlobClient(blobs[0]!.name).downloadToBuffer()).toString("utf8").trim());
+    expect(line).toMatchObject({ type: "$session_started", install_id: installId });
+    expect((await call("GET", `${APP}/export_configurations`)).json()).toMatchObject({ total: 1 });
+    expect((await service.app.inject({ method: "PATCH", url, headers: { "x-api-token": service.token }, payload: { export_entities: ["errors"] } })).json().export_entities).toEqual(["errors"]);
+    expect((await call("POST", `${url}/disable`)).statusCode).toBe(200);
+    expect((await call("GET", url)).json().state).toBe("Disabled");
+    expect((await call("POST", `${url}/enable`)).statusCode).toBe(200);
+    expect((await call("DELETE", url)).statusCode).toBe(200);
+    expect((await call("GET", url)).statusCode).toBe(404);
+  });
+
+  it("marks a configuration Invalid, with the reason, when its storage cannot be reached", async () => {
+    const unreachable = azurite.connectionString.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:9");
+    const config = (await call("POST", `${APP}/export_configurations`, { type: "blob_storage_connection_string", connection_string: unreachable })).json();
+    await service.services.continuousExports.runAll();
+    expect((await call("GET", `${APP}/export_configurations/${config.id}`)).json()).toMatchObject({ state: "Invalid", state_info: expect.stringContaining("cannot write to the storage account") });
+    await call("DELETE", `${APP}/export_configurations/${config.id}`);
+  });
+
+  it("refuses Application Insights and linked subscriptions", async () => {
+    const response = await call("POST", `${APP}/export_configurations`, { type: "application_insights_instrumentation_key", instrumentation_key: "k" });
+    expect(response.json().error.message).toBe("type: application_insights_instrumentation_key is not supported by pushplane; use blob_storage_connection_string");
+  });
+});
+
 describe("retention", () => {
   it("deletes blobs older than the retention through the owner's list+delete grant", async () => {
     const grant = await sasFor(container, "dl");

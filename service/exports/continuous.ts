@@ -1,0 +1,169 @@
+// App Center continuous export (contract: swagger ExportConfigurations_*): a configuration points at
+// a storage account (connection string, sealed); while Enabled, the service appends the app's
+// analytics events since the last run as NDJSON blobs under analytics/YYYY/MM/DD/HH/ in the
+// container "pushplane-export". Crashes, errors and attachments (App Center's export_entities) are
+// accepted but this platform collects none of them.
+import { randomUUID } from "node:crypto";
+import { BlobServiceClient } from "@azure/storage-blob";
+import type { ExportConfigurationBody } from "../../domain/index.ts";
+import { ApiError } from "../errors.ts";
+import type { SecretBox } from "../secret-box.ts";
+import type { AppKey, Store } from "../store.ts";
+import { RAW_EVENT_NAMES } from "./raw-events.ts";
+
+export const CONTINUOUS_EXPORT_CONTAINER = "pushplane-export";
+type State = "Enabled" | "Disabled" | "Pending" | "Deleted" | "Invalid";
+
+interface ConfigRow {
+  id: string;
+  app_id: number;
+  type: string;
+  connection_sealed: string;
+  export_entities: string;
+  resource_name: string | null;
+  resource_group: string | null;
+  state: State;
+  state_info: string | null;
+  creation_time: number;
+  last_run_time: number | null;
+  exported_until: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
+
+function view(row: ConfigRow) {
+  const entities = JSON.parse(row.export_entities) as string[];
+  return {
+    id: row.id,
+    export_type: "BlobStorage" as const,
+    creation_time: iso(row.creation_time)!,
+    ...(row.last_run_time ? { last_run_time: iso(row.last_run_time) } : {}),
+    export_entities: entities,
+    state: row.state,
+    ...(row.state_info ? { state_info: row.state_info } : {}),
+    ...(row.resource_group ? { resource_group: row.resource_group } : {}),
+    ...(row.resource_name ? { resource_name: row.resource_name } : {}),
+    // The connection string is never answered.
+    export_configuration: { type: row.type, export_entities: entities },
+  };
+}
+
+export class ContinuousExports {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+  ) {}
+
+  create(key: AppKey, body: ExportConfigurationBody) {
+    if (body.type !== "blob_storage_connection_string") {
+      throw new ApiError("BadRequest", `type: ${body.type} is not supported by pushplane; use blob_storage_connection_string`);
+    }
+    const id = randomUUID();
+    const now = Date.now();
+    this.store.db
+      .prepare(
+        `INSERT INTO export_configurations (id, app_id, type, connection_sealed, export_entities, resource_name, resource_group, state, creation_time, exported_until)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'Pending', ?, ?)`,
+      )
+      .run(id, this.store.appId(key), body.type, this.box.seal(body.connection_string), JSON.stringify(body.export_entities ?? []), body.resource_name ?? null, body.resource_group ?? null, now, now);
+    void this.runOne(id);
+    return this.get(key, id)!;
+  }
+
+  private row(key: AppKey, id: string): ConfigRow | undefined {
+    return this.store.db.prepare("SELECT * FROM export_configurations WHERE id = ? AND app_id = ?").get(id, this.store.appId(key)) as ConfigRow | undefined;
+  }
+
+  get(key: AppKey, id: string) {
+    const row = this.row(key, id);
+    return row ? view(row) : undefined;
+  }
+
+  list(key: AppKey) {
+    const rows = this.store.db.prepare("SELECT * FROM export_configurations WHERE app_id = ? ORDER BY creation_time").all(this.store.appId(key)) as unknown as ConfigRow[];
+    return { values: rows.map(view), total: rows.length };
+  }
+
+  update(key: AppKey, id: string, patch: { connection_string?: string | undefined; export_entities?: string[] | undefined }) {
+    const row = this.row(key, id);
+    if (!row) return undefined;
+    this.store.db
+      .prepare("UPDATE export_configurations SET connection_sealed = ?, export_entities = ?, state = CASE WHEN ? THEN 'Pending' ELSE state END WHERE id = ?")
+      .run(patch.connection_string ? this.box.seal(patch.connection_string) : row.connection_sealed, JSON.stringify(patch.export_entities ?? JSON.parse(row.export_entities)), patch.connection_string ? 1 : 0, id);
+    if (patch.connection_string) void this.runOne(id);
+    return this.get(key, id);
+  }
+
+  setEnabled(key: AppKey, id: string, enabled: boolean): boolean {
+    const row = this.row(key, id);
+    if (!row) return false;
+    this.store.db.prepare("UPDATE export_configurations SET state = ?, state_info = NULL WHERE id = ?").run(enabled ? "Pending" : "Disabled", id);
+    if (enabled) void this.runOne(id);
+    return true;
+  }
+
+  delete(key: AppKey, id: string): boolean {
+    return Number(this.store.db.prepare("DELETE FROM export_configurations WHERE id = ? AND app_id = ?").run(id, this.store.appId(key)).changes) > 0;
+  }
+
+  start(intervalMs = 300_000): void {
+    this.timer = setInterval(() => void this.runAll(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass over every enabled (or pending) configuration. */
+  async runAll(): Promise<void> {
+    const ids = this.store.db.prepare("SELECT id FROM export_configurations WHERE state IN ('Enabled', 'Pending')").all() as unknown as { id: string }[];
+    for (const { id } of ids) await this.runOne(id);
+  }
+
+  /** Appends events since the last run; a configuration that cannot reach its storage becomes Invalid with the reason. */
+  async runOne(id: string): Promise<void> {
+    const previous = this.running ?? Promise.resolve();
+    const work = previous.then(async () => {
+      const row = this.store.db.prepare("SELECT * FROM export_configurations WHERE id = ?").get(id) as ConfigRow | undefined;
+      if (!row || (row.state !== "Enabled" && row.state !== "Pending")) return;
+      const until = Date.now();
+      try {
+        const container = BlobServiceClient.fromConnectionString(this.box.open(row.connection_sealed), {
+          retryOptions: { maxTries: 2, tryTimeoutInMs: 20_000 },
+        }).getContainerClient(CONTINUOUS_EXPORT_CONTAINER);
+        await container.createIfNotExists();
+        const events = this.store.db
+          .prepare("SELECT id, type, name, occurred_at, install_id, notification_id, product_id, amount, currency, properties FROM events WHERE app_id = ? AND occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, id")
+          .all(row.app_id, row.exported_until, until) as unknown as Record<string, string | number | null>[];
+        if (events.length > 0) {
+          const lines = events.map((e) =>
+            JSON.stringify({
+              id: e.id,
+              type: e.type === "custom" ? e.name : RAW_EVENT_NAMES[String(e.type)],
+              timestamp: new Date(Number(e.occurred_at)).toISOString(),
+              install_id: e.install_id,
+              ...(e.notification_id ? { notification_id: e.notification_id } : {}),
+              ...(e.product_id ? { product_id: e.product_id, amount: e.amount, currency: e.currency } : {}),
+              ...(e.properties ? { properties: JSON.parse(String(e.properties)) } : {}),
+            }),
+          );
+          const hour = new Date(until).toISOString().slice(0, 13).replace(/[-T]/g, "/");
+          const body = `${lines.join("\n")}\n`;
+          await container.getBlockBlobClient(`analytics/${hour}/${id}-${until}.ndjson`).upload(body, Buffer.byteLength(body));
+        }
+        this.store.db.prepare("UPDATE export_configurations SET state = 'Enabled', state_info = NULL, last_run_time = ?, exported_until = ? WHERE id = ? AND state IN ('Enabled', 'Pending')").run(until, until, id);
+      } catch (error) {
+        const e = error as { code?: string; message?: string; cause?: { code?: string } };
+        const reason = `cannot write to the storage account: ${e.code ?? e.cause?.code ?? (e.message ?? String(error)).split("\n")[0]}`;
+        this.store.db.prepare("UPDATE export_configurations SET state = 'Invalid', state_info = ? WHERE id = ?").run(reason, id);
+      }
+    });
+    this.running = work.catch(() => {});
+    return work;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}
