@@ -20,7 +20,7 @@ declare module "fastify" {
     apiToken?: TokenRecord;
   }
   interface FastifyContextConfig {
-    /** Set on the few routes that need no X-API-Token (health). */
+    /** Set on routes that do not take X-API-Token: health, and the CloudKit routes (data export token or signed URL). */
     public?: boolean;
   }
 }
