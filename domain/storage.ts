@@ -35,7 +35,7 @@ export const STORAGE_DEFAULTS = {
 /** Container metadata key that carries the retention the service honours. */
 export const RETENTION_METADATA_KEY = "pushplaneretentiondays";
 
-export const EXPORT_KINDS = ["device_export", "segment_export"] as const;
+export const EXPORT_KINDS = ["device_export", "segment_export", "raw_event_export"] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 /** Options of a segment export (seeds: Braze export, Users by Segment): the segment is an audience. */
@@ -48,6 +48,16 @@ export const segmentExportOptionsSchema = z
   })
   .strict();
 export type SegmentExportOptions = z.infer<typeof segmentExportOptionsSchema>;
+
+/** Options of a scheduled raw event export: the window is the last `window_days` before each run. */
+export const rawEventJobOptionsSchema = z
+  .object({
+    window_days: z.number().int().min(1).max(7).default(1),
+    event_names: z.array(z.string().min(1)).optional(),
+    callback_endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict();
+export type RawEventJobOptions = z.infer<typeof rawEventJobOptionsSchema>;
 
 /** Raw event export request (seeds: Braze export, Raw Event Stream Export). */
 export const rawEventExportSchema = z

@@ -20,6 +20,8 @@ export interface ExportJobInputs {
   prefix: string;
   /** segment_export only: which audience, how packed, which fields, whom to tell. */
   segment?: { segmentId: string; format: "zip" | "gzip"; fields?: string[]; callbackEndpoint?: string };
+  /** raw_event_export only: the last `windowDays` (1–7) before each run, optionally only some events. */
+  rawEvents?: { windowDays: number; eventNames?: string[] };
 }
 export interface ExportJobOutputs extends ExportJobInputs {
   jobId: string;
@@ -44,6 +46,10 @@ const inputSchema = z.object({
     })
     .strict()
     .optional(),
+  rawEvents: z
+    .object({ windowDays: z.number().int().min(1).max(7).default(1), eventNames: z.array(z.string().min(1)).optional() })
+    .strict()
+    .optional(),
 });
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportJobInputs>> {
@@ -57,6 +63,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   }
   if (given.kind === "segment_export" && !given.segment) failures.push({ property: "segment", reason: "segment is required for a segment_export: which audience to export ({ segmentId })" });
   if (given.kind !== "segment_export" && given.segment) failures.push({ property: "segment", reason: `segment applies to segment_export only, not ${given.kind}` });
+  if (given.kind !== "raw_event_export" && given.rawEvents) failures.push({ property: "rawEvents", reason: `rawEvents applies to raw_event_export only, not ${given.kind}` });
   const { owner, app } = resolveApp(given, failures);
   if (failures.length > 0) return { failures };
   return {
@@ -68,6 +75,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
       containerSasUrl: given.containerSasUrl,
       prefix: given.prefix,
       ...(given.segment ? { segment: given.segment } : {}),
+      ...(given.kind === "raw_event_export" ? { rawEvents: given.rawEvents ?? { windowDays: 1 } } : {}),
     },
   };
 }
@@ -80,7 +88,8 @@ async function diff(_id: string, olds: ExportJobOutputs, news: ExportJobInputs):
     (olds.schedule ?? "") !== (news.schedule ?? "") ||
     olds.containerSasUrl !== news.containerSasUrl ||
     olds.prefix !== news.prefix ||
-    JSON.stringify(olds.segment ?? null) !== JSON.stringify(news.segment ?? null);
+    JSON.stringify(olds.segment ?? null) !== JSON.stringify(news.segment ?? null) ||
+    JSON.stringify(olds.rawEvents ?? null) !== JSON.stringify(news.rawEvents ?? null);
   return { changes, replaces: [...replaces], deleteBeforeReplace: false };
 }
 
@@ -96,6 +105,7 @@ const body = (inputs: ExportJobInputs): ExportJobBody => ({
         },
       }
     : {}),
+  ...(inputs.rawEvents ? { options: { window_days: inputs.rawEvents.windowDays, ...(inputs.rawEvents.eventNames ? { event_names: inputs.rawEvents.eventNames } : {}) } } : {}),
   ...(inputs.schedule ? { schedule: inputs.schedule } : {}),
   blob_container_sas_uri: inputs.containerSasUrl,
   ...(inputs.prefix ? { prefix: inputs.prefix } : {}),
@@ -147,6 +157,8 @@ export interface ExportJobArgs {
   containerSasUrl: pulumi.Input<string>;
   /** Blob name prefix ("nightly/"). */
   prefix?: pulumi.Input<string>;
+  /** For kind raw_event_export: the last windowDays (1–7, default 1) before each run, and which events. */
+  rawEvents?: pulumi.Input<{ windowDays?: pulumi.Input<number>; eventNames?: pulumi.Input<string[]> }>;
   /** For kind segment_export: the audience to export (Braze's segment) and how. */
   segment?: pulumi.Input<{ segmentId: pulumi.Input<string>; format?: pulumi.Input<"zip" | "gzip">; fields?: pulumi.Input<string[]>; callbackEndpoint?: pulumi.Input<string> }>;
   owner?: pulumi.Input<string>;

@@ -27,6 +27,15 @@ const backfill = new ExportJob("device-export-backfill", {
   prefix: "backfill/",
 });
 
+// Yesterday's raw events (Braze's zipped CSV layout), every day at 03:00 UTC.
+const dailyRawEvents = new ExportJob("daily-raw-events", {
+  kind: "raw_event_export",
+  schedule: "0 3 * * *",
+  containerSasUrl: writeOnly.sasUrl,
+  prefix: "raw/",
+  rawEvents: { windowDays: 1 },
+});
+
 // The analytics team's token for the broadcast-metrics dataset (CloudKit style): 90 days from
 // creation, a secret output.
 const metricsToken = new DataExportToken("broadcast-metrics", {
@@ -41,3 +50,4 @@ export const metricsTokenId = metricsToken.tokenId;
 export const sasRenewAfter = writeOnly.renewAfter;
 export const nightlyJob = { id: nightly.jobId, nextRunTime: nightly.nextRunTime };
 export const backfillJob = backfill.jobId;
+export const rawEventsJob = { id: dailyRawEvents.jobId, nextRunTime: dailyRawEvents.nextRunTime };

@@ -3,7 +3,16 @@
 // inside a write transaction, so two schedulers (or replicas) never start the same run twice. A run
 // that was in progress when the service died is marked Failed with the reason on start-up.
 import { randomUUID } from "node:crypto";
-import { LIMITS, nextRun, segmentExportOptionsSchema, type ExportKind, type RawEventExportRequest, type SegmentExportOptions } from "../../domain/index.ts";
+import {
+  LIMITS,
+  nextRun,
+  rawEventJobOptionsSchema,
+  segmentExportOptionsSchema,
+  type ExportKind,
+  type RawEventExportRequest,
+  type RawEventJobOptions,
+  type SegmentExportOptions,
+} from "../../domain/index.ts";
 import type { AudienceCounter } from "../audience-counts.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError } from "../errors.ts";
@@ -14,8 +23,8 @@ import { exportDevices } from "./device-export.ts";
 import { exportRawEvents } from "./raw-events.ts";
 import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 
-/** What a run exports: a job kind, or a one-off raw event window. */
-export type RunKind = ExportKind | "raw_event_export";
+/** What a run exports (every kind runs one-off or as a job). */
+export type RunKind = ExportKind;
 const DAY = 86_400_000;
 import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
 
@@ -120,6 +129,12 @@ export class ExportService {
   /** Checks a kind's options; answers them normalized (defaults filled) or throws a 400 naming the field. */
   private options(kind: ExportKind, options: Record<string, unknown> | undefined): Record<string, unknown> {
     if (kind === "device_export") return {};
+    if (kind === "raw_event_export") {
+      // A job's window is relative (the last window_days before each run), so it always lies within the last 3 months.
+      const raw = rawEventJobOptionsSchema.safeParse(options ?? {});
+      if (!raw.success) throw badRequest(zodIssues(raw.error, "options"));
+      return raw.data;
+    }
     const parsed = segmentExportOptionsSchema.safeParse(options ?? {});
     if (!parsed.success) throw badRequest(zodIssues(parsed.error, "options"));
     const unknown = (parsed.data.fields_to_export ?? []).filter((f) => !(USER_EXPORT_FIELDS as readonly string[]).includes(f));
@@ -311,13 +326,18 @@ export class ExportService {
       if (kind === "device_export") {
         written = await exportDevices(this.store, this.devices, appId, containerClient(url), target, (rows, total) => progress.run(rows, total, runId));
       } else if (kind === "raw_event_export") {
-        const raw = options as { starting_at: string; ending_at: string; event_names?: string[]; callback_endpoint?: string };
+        const raw = options as { starting_at?: string; ending_at?: string; event_names?: string[]; callback_endpoint?: string } & Partial<RawEventJobOptions>;
         const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;
+        // One raw export at a time per app (seeds: Braze export): a scheduled run that finds another running fails, saying so.
+        const other = db.prepare("SELECT id FROM export_runs WHERE app_id = ? AND kind = 'raw_event_export' AND state = 'InProgress' AND id != ?").get(appId, runId) as { id: string } | undefined;
+        if (other) throw new RunError(`another raw event export (${other.id}) was in progress; only one runs at a time (seeds: Braze export)`);
+        const to = raw.ending_at ? Date.parse(raw.ending_at) : Date.now();
+        const from = raw.starting_at ? Date.parse(raw.starting_at) : to - (raw.window_days ?? 1) * DAY;
         const result = await exportRawEvents(
           this.store,
           appId,
           `${app.owner}-${app.app}`,
-          { from: Date.parse(raw.starting_at), to: Date.parse(raw.ending_at) },
+          { from, to },
           raw.event_names,
           containerClient(url),
           target.replace(/appboy-event-data\/$/, ""),

@@ -107,7 +107,7 @@ describe("ExportJob check", () => {
   });
   it.each([
     [{ schedule: "every night" }, "schedule", "schedule: 'every night' is not a cron expression"],
-    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\""],
+    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\"|\"raw_event_export\""],
     [{ prefix: "no-slash" }, "prefix", "prefix: must be empty or path segments ending with '/'"],
     [{ containerSasUrl: "not a url" }, "containerSasUrl", "containerSasUrl: must be a container SAS URL"],
   ])("%j fails on %s, never echoing the SAS", async (change, property, reason) => {
@@ -119,6 +119,11 @@ describe("ExportJob check", () => {
     expect((await exportJobProvider.check({}, { kind: "segment_export", containerSasUrl: sas })).failures?.[0]?.reason).toContain("segment is required for a segment_export");
     expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas, segment: { segmentId: "a" } })).failures?.[0]?.reason).toBe("segment applies to segment_export only, not device_export");
     expect((await exportJobProvider.check({}, { kind: "segment_export", containerSasUrl: sas, segment: { segmentId: "a" } })).inputs?.segment).toEqual({ segmentId: "a", format: "zip" });
+  });
+
+  it("a raw event export job defaults to the last day and takes at most 7", async () => {
+    expect((await exportJobProvider.check({}, { kind: "raw_event_export", containerSasUrl: sas })).inputs?.rawEvents).toEqual({ windowDays: 1 });
+    expect((await exportJobProvider.check({}, { kind: "raw_event_export", containerSasUrl: sas, rawEvents: { windowDays: 8 } })).failures?.[0]?.reason).toContain("rawEvents.windowDays");
   });
 
   it("waits for a SAS URL not known until up", async () => {

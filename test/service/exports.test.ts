@@ -354,6 +354,27 @@ describe("export jobs", () => {
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
   });
 
+  it("a scheduled raw event export covers the last window_days before each run, and never overlaps another", async () => {
+    const sas = await sasFor(container);
+    const bad = await call("POST", `${APP}/export_jobs`, { kind: "raw_event_export", schedule: "0 3 * * *", options: { window_days: 8 }, blob_container_sas_uri: sas });
+    expect(bad.json().error.message).toContain("options.window_days");
+    const job = (await call("POST", `${APP}/export_jobs`, { kind: "raw_event_export", schedule: "0 3 * * *", options: { window_days: 2 }, blob_container_sas_uri: sas })).json();
+    expect(job.options).toEqual({ window_days: 2 });
+    const due = Date.parse(job.next_run_time);
+    expect(service.services.exports.tick(due)).toHaveLength(1);
+    await service.services.exports.idle();
+    expect((await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run).toMatchObject({ status: "Completed", blob_name: expect.stringMatching(/-events\.csv\.zip$/) });
+
+    service.store.db
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('raw-running', ?, NULL, 'raw_event_export', 'InProgress', ?)")
+      .run(service.store.appId(key), Date.now());
+    expect(service.services.exports.tick(due + 86_400_000)).toHaveLength(1);
+    await service.services.exports.idle();
+    expect((await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run).toMatchObject({ status: "Failed", error: expect.stringContaining("another raw event export (raw-running) was in progress") });
+    service.store.db.prepare("UPDATE export_runs SET state = 'Failed' WHERE id = 'raw-running'").run();
+    await call("DELETE", `${APP}/export_jobs/${job.id}`);
+  });
+
   it("a run in progress when the service died is marked Failed with the reason at start-up", async () => {
     service.store.db
       .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('crashed-run', ?, NULL, 'device_export', 'InProgress', ?)")
