@@ -43,6 +43,29 @@ async function finishedJobRun(key: { owner: string; app: string }, jobId: string
   return job;
 }
 
+/** An example stack over Azurite: starts Azurite and loads synthetic devices before, stops it after; `up` configures storage and runs. */
+function storageExample(example: string, devices: number, seed: number) {
+  const stack = new TestStack(join(REPO_ROOT, "examples", example));
+  let azurite: Azurite | undefined;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    generateApp(service.services.devices, { owner: "acme", app: "demo" }, { devices, eventsPerDevice: 0, seed });
+  }, E2E_TIMEOUT);
+  afterAll(async () => {
+    stack.dispose();
+    await azurite?.stop();
+  });
+  return {
+    stack,
+    azurite: () => azurite!,
+    async up() {
+      const { config, secrets } = providerConfig();
+      await stack.init(config, { ...secrets, "pushplane:storageConnectionString": azurite!.connectionString });
+      await stack.ok("up", "--yes");
+    },
+  };
+}
+
 const providerConfig = () => ({ config: { "pushplane:endpoint": endpoint }, secrets: { "pushplane:apiToken": service.token } });
 
 describe("quickstart stack on the real engine", () => {
@@ -200,22 +223,13 @@ describe("dog-lovers-campaign: push credentials and audiences over synthetic dev
 });
 
 describe("nightly-device-export: container, rotating SAS and export jobs on Azurite", () => {
-  const stack = new TestStack(join(REPO_ROOT, "examples", "nightly-device-export"));
+  const example = storageExample("nightly-device-export", 1_000, 11);
+  const { stack } = example;
   const key = { owner: "acme", app: "demo" };
-  let azurite: Azurite;
-  beforeAll(async () => {
-    azurite = await startAzurite();
-    generateApp(service.services.devices, key, { devices: 1_000, eventsPerDevice: 0, seed: 11 });
-  }, E2E_TIMEOUT);
-  afterAll(async () => {
-    stack.dispose();
-    await azurite?.stop();
-  });
 
   it("up creates a private container, the SAS and the jobs; the backfill lands JSON lines", { timeout: E2E_TIMEOUT }, async () => {
-    const { config, secrets } = providerConfig();
-    await stack.init(config, { ...secrets, "pushplane:storageConnectionString": azurite.connectionString });
-    await stack.ok("up", "--yes");
+    await example.up();
+    const azurite = example.azurite();
     const outputs = JSON.parse((await stack.ok("stack", "output", "--json", "--show-secrets")).stdout) as {
       nightlyJob: { id: string; nextRunTime: string };
       rawEventsJob: { id: string; nextRunTime: string };
@@ -242,6 +256,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
   });
 
   it("keeps the SAS signature and the account key out of the state; preview is empty", { timeout: E2E_TIMEOUT }, async () => {
+    const azurite = example.azurite();
     const state = await stack.exportState();
     expect(state).not.toMatch(/sig=[A-Za-z0-9%]/);
     expect(state).not.toContain("dxt_");
@@ -251,6 +266,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
   });
 
   it("destroy removes the jobs and the container", { timeout: E2E_TIMEOUT }, async () => {
+    const azurite = example.azurite();
     await stack.ok("destroy", "--yes");
     expect(service.store.db.prepare("SELECT count(*) AS n FROM export_jobs").get()).toEqual({ n: 0 });
     expect(service.store.db.prepare("SELECT count(*) AS n FROM retention_policies").get()).toEqual({ n: 0 });
@@ -261,22 +277,13 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
 });
 
 describe("weekly-segment-export: a Braze-style segment export job on Azurite", () => {
-  const stack = new TestStack(join(REPO_ROOT, "examples", "weekly-segment-export"));
+  const example = storageExample("weekly-segment-export", 2_000, 21);
+  const { stack } = example;
   const key = { owner: "acme", app: "demo" };
-  let azurite: Azurite;
-  beforeAll(async () => {
-    azurite = await startAzurite();
-    generateApp(service.services.devices, key, { devices: 2_000, eventsPerDevice: 0, seed: 21 });
-  }, E2E_TIMEOUT);
-  afterAll(async () => {
-    stack.dispose();
-    await azurite?.stop();
-  });
 
   it("up schedules Mondays 06:00 and the first run lands gzipped users of the audience", { timeout: E2E_TIMEOUT }, async () => {
-    const { config, secrets } = providerConfig();
-    await stack.init(config, { ...secrets, "pushplane:storageConnectionString": azurite.connectionString });
-    await stack.ok("up", "--yes");
+    await example.up();
+    const azurite = example.azurite();
     const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as { weeklyJob: { nextRunTime: string }; firstRunJob: string; audienceSize: number };
     const next = new Date(outputs.weeklyJob.nextRunTime);
     expect([next.getUTCDay(), next.getUTCHours()]).toEqual([1, 6]);
