@@ -3,11 +3,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
-import { checkDefinition, propertyTypeSchema, RESOURCE_MODULE, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
+import { checkDefinition, propertyTypeSchema, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
 import type { AppRef } from "./client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import { dynamicProvider } from "./stub.ts";
+import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
 // ---- inputs / outputs ----
@@ -198,7 +198,7 @@ export interface AudienceArgs {
   app?: pulumi.Input<string>;
 }
 
-export class Audience extends pulumi.dynamic.Resource {
+export class Audience extends PushplaneResource {
   declare readonly owner: pulumi.Output<string>;
   declare readonly app: pulumi.Output<string>;
   declare readonly name: pulumi.Output<string>;
@@ -212,13 +212,6 @@ export class Audience extends pulumi.dynamic.Resource {
   declare readonly state: pulumi.Output<string>;
 
   constructor(name: string, args: AudienceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("Audience"),
-      name,
-      { ...args, name: args.name ?? name, normalizedDefinition: undefined, estimatedCount: undefined, state: undefined },
-      opts,
-      RESOURCE_MODULE,
-      "Audience",
-    );
+    super("Audience", name, { ...args, name: args.name ?? name, normalizedDefinition: undefined, estimatedCount: undefined, state: undefined }, opts);
   }
 }

@@ -6,11 +6,11 @@
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { containerNameSchema, parseSasPermissions, RESOURCE_MODULE, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
+import { containerNameSchema, parseSasPermissions, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { settings } from "./settings.ts";
 import { container } from "./storage.ts";
 import { zodFailures } from "./checks.ts";
-import { dynamicProvider } from "./stub.ts";
+import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
 const DAY = 86_400_000;
@@ -109,19 +109,12 @@ export interface ContainerSasTokenArgs {
   rotationDays?: pulumi.Input<number>;
 }
 
-export class ContainerSasToken extends pulumi.dynamic.Resource {
+export class ContainerSasToken extends PushplaneResource {
   declare readonly sasUrl: pulumi.Output<string>;
   declare readonly expiresOn: pulumi.Output<string>;
   declare readonly renewAfter: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerSasTokenArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("ContainerSasToken"),
-      name,
-      { ...args, sasUrl: undefined, expiresOn: undefined, renewAfter: undefined },
-      { ...opts, additionalSecretOutputs: ["sasUrl", ...(opts?.additionalSecretOutputs ?? [])] },
-      RESOURCE_MODULE,
-      "ContainerSasToken",
-    );
+    super("ContainerSasToken", name, { ...args, sasUrl: undefined, expiresOn: undefined, renewAfter: undefined }, opts, ["sasUrl"]);
   }
 }

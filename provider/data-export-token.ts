@@ -4,10 +4,10 @@
 // Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { DATA_EXPORT_DATASETS, RESOURCE_MODULE, tokenExpiryProblem, type DataExportDataset } from "../domain/index.ts";
+import { DATA_EXPORT_DATASETS, tokenExpiryProblem, type DataExportDataset } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { settings } from "./settings.ts";
-import { dynamicProvider } from "./stub.ts";
+import { PushplaneResource } from "./stub.ts";
 
 export interface DataExportTokenInputs {
   owner: string;
@@ -120,19 +120,13 @@ export interface DataExportTokenArgs {
   app?: pulumi.Input<string>;
 }
 
-export class DataExportToken extends pulumi.dynamic.Resource {
+export class DataExportToken extends PushplaneResource {
   declare readonly tokenId: pulumi.Output<string>;
   declare readonly token: pulumi.Output<string>;
   declare readonly expiresOn: pulumi.Output<string>;
 
   constructor(name: string, args: DataExportTokenArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("DataExportToken"),
-      name,
-      { ...args, name: args.name ?? name, tokenId: undefined, token: undefined, expiresOn: undefined },
-      { ...opts, additionalSecretOutputs: ["token", ...(opts?.additionalSecretOutputs ?? [])] },
-      RESOURCE_MODULE,
-      "DataExportToken",
-    );
+    const props = { ...args, name: args.name ?? name, tokenId: undefined, token: undefined, expiresOn: undefined };
+    super("DataExportToken", name, props, opts, ["token"]);
   }
 }

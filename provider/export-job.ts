@@ -3,11 +3,11 @@
 // Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { EXPORT_KINDS, nextRun, RESOURCE_MODULE, type ExportKind } from "../domain/index.ts";
+import { EXPORT_KINDS, nextRun, type ExportKind } from "../domain/index.ts";
 import type { AppRef, ExportJobBody, ExportJobResult } from "./client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import { dynamicProvider } from "./stub.ts";
+import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
 export interface ExportJobInputs {
@@ -165,20 +165,14 @@ export interface ExportJobArgs {
   app?: pulumi.Input<string>;
 }
 
-export class ExportJob extends pulumi.dynamic.Resource {
+export class ExportJob extends PushplaneResource {
   declare readonly jobId: pulumi.Output<string>;
   declare readonly nextRunTime: pulumi.Output<string | null>;
   declare readonly lastRunId: pulumi.Output<string | null>;
   declare readonly lastStatus: pulumi.Output<string | null>;
 
   constructor(name: string, args: ExportJobArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("ExportJob"),
-      name,
-      { ...args, containerSasUrl: pulumi.secret(args.containerSasUrl), jobId: undefined, nextRunTime: undefined, lastRunId: undefined, lastStatus: undefined },
-      { ...opts, additionalSecretOutputs: ["containerSasUrl", ...(opts?.additionalSecretOutputs ?? [])] },
-      RESOURCE_MODULE,
-      "ExportJob",
-    );
+    const props = { ...args, containerSasUrl: pulumi.secret(args.containerSasUrl), jobId: undefined, nextRunTime: undefined, lastRunId: undefined, lastStatus: undefined };
+    super("ExportJob", name, props, opts, ["containerSasUrl"]);
   }
 }

@@ -4,11 +4,11 @@
 // Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { maskSecret, pushConfigSchema, RESOURCE_MODULE, secretFingerprint, type PushConfig as ApiPushConfig, type PushConfigResult } from "../domain/index.ts";
+import { maskSecret, pushConfigSchema, secretFingerprint, type PushConfig as ApiPushConfig, type PushConfigResult } from "../domain/index.ts";
 import type { AppRef } from "./client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import { dynamicProvider } from "./stub.ts";
+import { PushplaneResource } from "./stub.ts";
 
 // ---- inputs / outputs ----
 
@@ -151,7 +151,7 @@ export interface PushConfigArgs {
   app?: pulumi.Input<string>;
 }
 
-export class PushConfig extends pulumi.dynamic.Resource {
+export class PushConfig extends PushplaneResource {
   declare readonly owner: pulumi.Output<string>;
   declare readonly app: pulumi.Output<string>;
   declare readonly type: pulumi.Output<string>;
@@ -159,21 +159,15 @@ export class PushConfig extends pulumi.dynamic.Resource {
   declare readonly secretFingerprint: pulumi.Output<string>;
 
   constructor(name: string, args: PushConfigArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("PushConfig"),
-      name,
-      {
-        ...args,
-        // Secret whatever the caller passed: the credentials are encrypted in state.
-        apns: args.apns === undefined ? undefined : pulumi.secret(args.apns),
-        fcm: args.fcm === undefined ? undefined : pulumi.secret(args.fcm),
-        type: undefined,
-        maskedSecret: undefined,
-        secretFingerprint: undefined,
-      },
-      { ...opts, additionalSecretOutputs: ["apns", "fcm", ...(opts?.additionalSecretOutputs ?? [])] },
-      RESOURCE_MODULE,
-      "PushConfig",
-    );
+    const props = {
+      ...args,
+      // Secret whatever the caller passed: the credentials are encrypted in state.
+      apns: args.apns === undefined ? undefined : pulumi.secret(args.apns),
+      fcm: args.fcm === undefined ? undefined : pulumi.secret(args.fcm),
+      type: undefined,
+      maskedSecret: undefined,
+      secretFingerprint: undefined,
+    };
+    super("PushConfig", name, props, opts, ["apns", "fcm"]);
   }
 }

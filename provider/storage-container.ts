@@ -6,11 +6,11 @@
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { containerNameSchema, RESOURCE_MODULE, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
+import { containerNameSchema, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { settings } from "./settings.ts";
 import { accountName, container } from "./storage.ts";
-import { dynamicProvider } from "./stub.ts";
+import { PushplaneResource } from "./stub.ts";
 
 export interface StorageContainerInputs {
   owner: string;
@@ -148,7 +148,7 @@ export interface StorageContainerArgs {
   app?: pulumi.Input<string>;
 }
 
-export class StorageContainer extends pulumi.dynamic.Resource {
+export class StorageContainer extends PushplaneResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly retentionDays: pulumi.Output<number>;
   declare readonly account: pulumi.Output<string>;
@@ -156,13 +156,7 @@ export class StorageContainer extends pulumi.dynamic.Resource {
   declare readonly publicAccess: pulumi.Output<string>;
 
   constructor(name: string, args: StorageContainerArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("StorageContainer"),
-      name,
-      { ...args, name: args.name ?? name, account: undefined, url: undefined, publicAccess: undefined, retentionGrantRenewAfter: undefined },
-      opts,
-      RESOURCE_MODULE,
-      "StorageContainer",
-    );
+    const props = { ...args, name: args.name ?? name, account: undefined, url: undefined, publicAccess: undefined, retentionGrantRenewAfter: undefined };
+    super("StorageContainer", name, props, opts);
   }
 }

@@ -2,8 +2,8 @@
 // resource kind: at run time, inside the dynamic-provider process, it loads the real
 // implementation (provider/runtime.ts) from the program's node_modules, so no code, endpoint or
 // token is frozen into the stack.
-import type * as pulumi from "@pulumi/pulumi";
-import type { ResourceKind } from "../domain/index.ts";
+import * as pulumi from "@pulumi/pulumi";
+import { RESOURCE_MODULE, type ResourceKind } from "../domain/index.ts";
 
 export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   const load = (): pulumi.dynamic.ResourceProvider => {
@@ -25,4 +25,15 @@ export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProv
     update: (id, olds, news) => load().update!(id, olds, news),
     delete: (id, props) => load().delete!(id, props),
   };
+}
+
+/**
+ * The program side of every pushplane resource: type `pulumi-nodejs:dynamic/pushplane:<kind>`, the
+ * stub provider above, and the outputs that must stay secret in state.
+ */
+export abstract class PushplaneResource extends pulumi.dynamic.Resource {
+  constructor(kind: ResourceKind, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined, secretOutputs: string[] = []) {
+    const merged = secretOutputs.length > 0 ? { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] } : opts;
+    super(dynamicProvider(kind), name, props, merged, RESOURCE_MODULE, kind);
+  }
 }
