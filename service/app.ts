@@ -35,6 +35,8 @@ export interface AppOptions {
   sender?: PushSender;
   /** How often the export scheduler looks for due jobs; default 1 s. */
   schedulerTickMs?: number;
+  /** How often every registered export container is swept for blobs past retention; default 1 h. */
+  retentionSweepIntervalMs?: number;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -88,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onReady", async () => {
     void services.notifications.kick();
     services.exports.start(options.schedulerTickMs);
-    services.retention.start();
+    services.retention.start(options.retentionSweepIntervalMs);
     services.continuousExports.start();
   });
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));

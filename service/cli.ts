@@ -8,7 +8,7 @@ import { Store } from "./store.ts";
 import { generateApp } from "./synthetic.ts";
 
 const USAGE = `usage:
-  pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200]
+  pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200] [--retention-sweep-minutes 60]
   pushplane-service token create --owner <owner> --app <app> [--description text] [--data-dir .pushplane/data]
   PUSHPLANE_API_TOKEN=<token> pushplane-service export follow --endpoint http://127.0.0.1:8787 --app owner/app (--run <id> | --job <id>)
   pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--seed 42] [--data-dir .pushplane/data]`;
@@ -22,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
       host: { type: "string", default: "127.0.0.1" },
       "data-dir": { type: "string", default: ".pushplane/data" },
       "rate-limit": { type: "string", default: "1200" },
+      "retention-sweep-minutes": { type: "string", default: "60" },
       owner: { type: "string" },
       description: { type: "string", default: "" },
       app: { type: "string", multiple: true },
@@ -40,8 +41,15 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === "serve") {
+    const sweepMinutes = Number(values["retention-sweep-minutes"]);
+    if (!(sweepMinutes >= 1)) throw new Error(`--retention-sweep-minutes must be a number of minutes ≥ 1, got '${values["retention-sweep-minutes"]}'`);
     const store = new Store(values["data-dir"]);
-    const app = await buildApp({ store, logger: { level: process.env.PUSHPLANE_LOG_LEVEL ?? "info" }, rateLimitPerMinute: Number(values["rate-limit"]) });
+    const app = await buildApp({
+      store,
+      logger: { level: process.env.PUSHPLANE_LOG_LEVEL ?? "info" },
+      rateLimitPerMinute: Number(values["rate-limit"]),
+      retentionSweepIntervalMs: sweepMinutes * 60_000,
+    });
     const address = await app.listen({ port: Number(values.port), host: values.host });
     // One machine-readable line first: scripts and tests read the address from it.
     process.stdout.write(`pushplane service listening on ${address}\n`);

@@ -37,8 +37,13 @@ const view = (row: PolicyRow): RetentionPolicy => ({
   last_sweep_error: row.last_sweep_error,
 });
 
+/** Default time between sweeps of every registered container. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 3_600_000;
+
 export class RetentionService {
   private timer: NodeJS.Timeout | undefined;
+  /** Sweeps under way, by app and container: a timer sweep and an on-demand one share the work. */
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -69,7 +74,7 @@ export class RetentionService {
     return Number(this.store.db.prepare("DELETE FROM retention_policies WHERE app_id = ? AND container_url = ?").run(this.store.appId(key), container).changes) > 0;
   }
 
-  start(intervalMs = 3_600_000): void {
+  start(intervalMs = DEFAULT_SWEEP_INTERVAL_MS): void {
     this.timer = setInterval(() => void this.sweepAll(), intervalMs);
     this.timer.unref();
   }
@@ -77,7 +82,24 @@ export class RetentionService {
   /** Deletes, in every registered container, the blobs last modified before now − retention. */
   async sweepAll(now = Date.now()): Promise<void> {
     const rows = this.store.db.prepare("SELECT * FROM retention_policies").all() as unknown as PolicyRow[];
-    for (const row of rows) await this.sweep(row, now);
+    for (const row of rows) await this.sweepOnce(row, now);
+  }
+
+  /** Sweeps one container now (after an erasure, say) and answers its policy with the outcome. */
+  async sweepNow(key: AppKey, container: string, now = Date.now()): Promise<RetentionPolicy | undefined> {
+    const row = this.store.db.prepare("SELECT * FROM retention_policies WHERE app_id = ? AND container_url = ?").get(this.store.appId(key), container) as PolicyRow | undefined;
+    if (!row) return undefined;
+    await this.sweepOnce(row, now);
+    return this.get(key, container);
+  }
+
+  private sweepOnce(row: PolicyRow, now: number): Promise<void> {
+    const id = `${row.app_id} ${row.container_url}`;
+    const under = this.running.get(id);
+    if (under) return under;
+    const sweep = this.sweep(row, now).finally(() => this.running.delete(id));
+    this.running.set(id, sweep);
+    return sweep;
   }
 
   private async sweep(row: PolicyRow, now: number): Promise<void> {

@@ -98,6 +98,12 @@ export const exportRoutes = ({ exports, retention, store, devices }: Services): 
     if (!retention.delete(key, container)) throw new ApiError("NotFound", `no retention policy for ${container}`);
     return reply.code(204).send();
   });
+  // A sweep on demand (after an erasure, before the hourly one); answers the policy with its outcome.
+  app.post("/retention_policies/sweep", async (request) => {
+    const key = scopedApp(request);
+    const { container } = parseOr400(containerQuery, request.query);
+    return (await retention.sweepNow(key, container)) ?? Promise.reject(new ApiError("NotFound", `no retention policy for ${container}`));
+  });
 
   app.post("/push/device_exports", async (request, reply) => {
     const key = scopedApp(request);

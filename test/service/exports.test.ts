@@ -307,6 +307,29 @@ describe("retention", () => {
     expect(after).toMatchObject({ last_sweep_deleted: before, last_sweep_error: null });
   });
 
+  it("sweeps one container on demand, sharing a sweep already under way", async () => {
+    const grant = await sasFor(container, "dl");
+    await call("PUT", `${APP}/retention_policies`, { blob_container_sas_uri: grant, retention_days: 7 });
+    await container.getBlockBlobClient("fresh/one.jsonl").upload("x", 1);
+    const swept = await call("POST", `${APP}/retention_policies/sweep?container=${encodeURIComponent(container.url)}`);
+    expect(swept.statusCode).toBe(200);
+    expect(swept.json()).toMatchObject({ retention_days: 7, last_sweep_deleted: 0, last_sweep_error: null, last_sweep_at: expect.any(String) });
+    expect((await Array.fromAsync(container.listBlobsFlat())).map((blob) => blob.name)).toContain("fresh/one.jsonl");
+
+    // Eight days on, two callers at once: one sweep deletes the blob, both see its outcome.
+    const later = Date.now() + 8 * 86_400_000;
+    const [first, second] = await Promise.all([
+      service.services.retention.sweepNow(key, container.url, later),
+      service.services.retention.sweepNow(key, container.url, later),
+    ]);
+    expect(first).toMatchObject({ last_sweep_deleted: 1 });
+    expect(second).toEqual(first);
+    expect(await Array.fromAsync(container.listBlobsFlat())).toEqual([]);
+
+    const unknown = await call("POST", `${APP}/retention_policies/sweep?container=${encodeURIComponent(`${container.url}-other`)}`);
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it("refuses a grant without list and delete", async () => {
     const response = await call("PUT", `${APP}/retention_policies`, { blob_container_sas_uri: await sasFor(container, "cw"), retention_days: 30 });
     expect(response.json().error.message).toContain("needs delete (d) and list (l)");
