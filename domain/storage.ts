@@ -35,7 +35,7 @@ export const STORAGE_DEFAULTS = {
 /** Container metadata key that carries the retention the service honours. */
 export const RETENTION_METADATA_KEY = "pushplaneretentiondays";
 
-export const EXPORT_KINDS = ["device_export", "segment_export", "raw_event_export"] as const;
+export const EXPORT_KINDS = ["device_export", "segment_export", "raw_event_export", "broadcast_metrics_export"] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 /** Options of a segment export (seeds: Braze export, Users by Segment): the segment is an audience. */

@@ -3,7 +3,7 @@
 // Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { EXPORT_KINDS, nextRun, type ExportKind } from "../domain/index.ts";
+import { broadcastMetricsJobOptionsSchema, DATA_EXPORT_DATASETS, EXPORT_KINDS, nextRun, type DataExportDataset, type ExportKind } from "../domain/index.ts";
 import type { AppRef, ExportJobBody, ExportJobResult } from "./client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
@@ -22,6 +22,8 @@ export interface ExportJobInputs {
   segment?: { segmentId: string; format: "zip" | "gzip"; fields?: string[]; callbackEndpoint?: string };
   /** raw_event_export only: the last `windowDays` (1–7) before each run, optionally only some events. */
   rawEvents?: { windowDays: number; eventNames?: string[] };
+  /** broadcast_metrics_export only: the CloudKit report for the last `windowDays` (1–30), ending yesterday. */
+  broadcastMetrics?: { bundleId: string; dataset: DataExportDataset; audience?: string; windowDays: number };
 }
 export interface ExportJobOutputs extends ExportJobInputs {
   jobId: string;
@@ -50,6 +52,23 @@ const inputSchema = z.object({
     .object({ windowDays: z.number().int().min(1).max(7).default(1), eventNames: z.array(z.string().min(1)).optional() })
     .strict()
     .optional(),
+  broadcastMetrics: z
+    .object({
+      bundleId: z.string().min(1),
+      dataset: z.enum(DATA_EXPORT_DATASETS).default("broadcast_application_metrics"),
+      audience: z.string().min(1).optional(),
+      windowDays: z.number().int().default(1),
+    })
+    .strict()
+    .optional(),
+});
+
+/** The service's options for a broadcast-metrics job (CloudKit names a channel by base64 id). */
+const broadcastOptions = (metrics: NonNullable<ExportJobInputs["broadcastMetrics"]>) => ({
+  bundle_id: metrics.bundleId,
+  dataset: metrics.dataset,
+  window_days: metrics.windowDays,
+  ...(metrics.audience ? { channel_id: Buffer.from(metrics.audience, "utf8").toString("base64") } : {}),
 });
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportJobInputs>> {
@@ -64,6 +83,22 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   if (given.kind === "segment_export" && !given.segment) failures.push({ property: "segment", reason: "segment is required for a segment_export: which audience to export ({ segmentId })" });
   if (given.kind !== "segment_export" && given.segment) failures.push({ property: "segment", reason: `segment applies to segment_export only, not ${given.kind}` });
   if (given.kind !== "raw_event_export" && given.rawEvents) failures.push({ property: "rawEvents", reason: `rawEvents applies to raw_event_export only, not ${given.kind}` });
+  if (given.kind !== "broadcast_metrics_export" && given.broadcastMetrics) {
+    failures.push({ property: "broadcastMetrics", reason: `broadcastMetrics applies to broadcast_metrics_export only, not ${given.kind}` });
+  }
+  if (given.kind === "broadcast_metrics_export") {
+    if (!given.broadcastMetrics) failures.push({ property: "broadcastMetrics", reason: "broadcastMetrics is required for a broadcast_metrics_export: at least { bundleId }" });
+    else {
+      // The service's own rules (seeds: CloudKit broadcast-metrics export), in the program's field names.
+      const options = broadcastMetricsJobOptionsSchema.safeParse(broadcastOptions(given.broadcastMetrics));
+      const field: Record<string, string> = { window_days: "windowDays", channel_id: "audience", bundle_id: "bundleId", dataset: "dataset" };
+      for (const issue of options.error?.issues ?? []) {
+        const name = field[String(issue.path[0])] ?? String(issue.path[0]);
+        const message = issue.message.replace("base64 of the channel's audience name", "the channel's audience name");
+        failures.push({ property: "broadcastMetrics", reason: `broadcastMetrics.${name}: ${message}` });
+      }
+    }
+  }
   const { owner, app } = resolveApp(given, failures);
   if (failures.length > 0) return { failures };
   return {
@@ -76,6 +111,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
       prefix: given.prefix,
       ...(given.segment ? { segment: given.segment } : {}),
       ...(given.kind === "raw_event_export" ? { rawEvents: given.rawEvents ?? { windowDays: 1 } } : {}),
+      ...(given.broadcastMetrics ? { broadcastMetrics: given.broadcastMetrics } : {}),
     },
   };
 }
@@ -89,7 +125,8 @@ async function diff(_id: string, olds: ExportJobOutputs, news: ExportJobInputs):
     olds.containerSasUrl !== news.containerSasUrl ||
     olds.prefix !== news.prefix ||
     JSON.stringify(olds.segment ?? null) !== JSON.stringify(news.segment ?? null) ||
-    JSON.stringify(olds.rawEvents ?? null) !== JSON.stringify(news.rawEvents ?? null);
+    JSON.stringify(olds.rawEvents ?? null) !== JSON.stringify(news.rawEvents ?? null) ||
+    JSON.stringify(olds.broadcastMetrics ?? null) !== JSON.stringify(news.broadcastMetrics ?? null);
   return { changes, replaces: [...replaces], deleteBeforeReplace: false };
 }
 
@@ -106,6 +143,7 @@ const body = (inputs: ExportJobInputs): ExportJobBody => ({
       }
     : {}),
   ...(inputs.rawEvents ? { options: { window_days: inputs.rawEvents.windowDays, ...(inputs.rawEvents.eventNames ? { event_names: inputs.rawEvents.eventNames } : {}) } } : {}),
+  ...(inputs.broadcastMetrics ? { options: broadcastOptions(inputs.broadcastMetrics) } : {}),
   ...(inputs.schedule ? { schedule: inputs.schedule } : {}),
   blob_container_sas_uri: inputs.containerSasUrl,
   ...(inputs.prefix ? { prefix: inputs.prefix } : {}),
@@ -161,6 +199,17 @@ export interface ExportJobArgs {
   rawEvents?: pulumi.Input<{ windowDays?: pulumi.Input<number>; eventNames?: pulumi.Input<string[]> }>;
   /** For kind segment_export: the audience to export (Braze's segment) and how. */
   segment?: pulumi.Input<{ segmentId: pulumi.Input<string>; format?: pulumi.Input<"zip" | "gzip">; fields?: pulumi.Input<string[]>; callbackEndpoint?: pulumi.Input<string> }>;
+  /**
+   * For kind broadcast_metrics_export: the CloudKit-style CSV (per day: subscribers, sent, delivered,
+   * opened) for the last windowDays (1–30, default 1) ending yesterday; channel metrics name the
+   * channel's audience.
+   */
+  broadcastMetrics?: pulumi.Input<{
+    bundleId: pulumi.Input<string>;
+    dataset?: pulumi.Input<DataExportDataset>;
+    audience?: pulumi.Input<string>;
+    windowDays?: pulumi.Input<number>;
+  }>;
   owner?: pulumi.Input<string>;
   app?: pulumi.Input<string>;
 }

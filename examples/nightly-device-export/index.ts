@@ -1,6 +1,7 @@
 // Nightly device exports into blob storage, declared: the container (private, 30-day retention so
 // an erasure reaches exported copies), a create+write SAS that rotates two days before it expires,
-// a nightly export at 02:00 UTC and a one-off backfill that runs right away.
+// a nightly export at 02:00 UTC, a one-off backfill that runs right away, daily raw events and
+// weekly broadcast metrics.
 // Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`: an
 // Azure storage account's (Access keys) or Azurite's development one.
 import { ContainerSasToken, DataExportToken, ExportJob, StorageContainer } from "../../provider/index.ts";
@@ -36,6 +37,16 @@ const dailyRawEvents = new ExportJob("daily-raw-events", {
   rawEvents: { windowDays: 1 },
 });
 
+// Last week's broadcast metrics (CloudKit's CSV: subscribers, sent, delivered, opened per day),
+// every Monday at 04:00 UTC, for the analytics team's dashboards.
+const weeklyMetrics = new ExportJob("weekly-broadcast-metrics", {
+  kind: "broadcast_metrics_export",
+  schedule: "0 4 * * 1",
+  containerSasUrl: writeOnly.sasUrl,
+  prefix: "metrics/",
+  broadcastMetrics: { bundleId: "com.acme.demo", windowDays: 7 },
+});
+
 // The analytics team's token for the broadcast-metrics dataset (CloudKit style): 90 days from
 // creation, a secret output.
 const metricsToken = new DataExportToken("broadcast-metrics", {
@@ -51,3 +62,4 @@ export const sasRenewAfter = writeOnly.renewAfter;
 export const nightlyJob = { id: nightly.jobId, nextRunTime: nightly.nextRunTime };
 export const backfillJob = backfill.jobId;
 export const rawEventsJob = { id: dailyRawEvents.jobId, nextRunTime: dailyRawEvents.nextRunTime };
+export const metricsJob = { id: weeklyMetrics.jobId, nextRunTime: weeklyMetrics.nextRunTime };

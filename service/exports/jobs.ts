@@ -4,8 +4,11 @@
 // that was in progress when the service died is marked Failed with the reason on start-up.
 import { randomUUID } from "node:crypto";
 import {
+  broadcastJobRange,
+  broadcastMetricsJobOptionsSchema,
   LIMITS,
   nextRun,
+  type BroadcastMetricsJobOptions,
   rawEventJobOptionsSchema,
   segmentExportOptionsSchema,
   type ExportKind,
@@ -19,14 +22,16 @@ import { ApiError } from "../errors.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
 import { badRequest, zodIssues } from "../errors.ts";
+import { broadcastMetricsCsv } from "./broadcast-metrics.ts";
 import { exportDevices } from "./device-export.ts";
 import { exportRawEvents } from "./raw-events.ts";
 import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 
+import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
+
 /** What a run exports (every kind runs one-off or as a job). */
 export type RunKind = ExportKind;
 const DAY = 86_400_000;
-import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
 
 export type RunState = "InProgress" | "Completed" | "Failed";
 
@@ -134,6 +139,12 @@ export class ExportService {
       const raw = rawEventJobOptionsSchema.safeParse(options ?? {});
       if (!raw.success) throw badRequest(zodIssues(raw.error, "options"));
       return raw.data;
+    }
+    if (kind === "broadcast_metrics_export") {
+      // The window is relative too (the last window_days, ending yesterday), so every run meets the seed's range rules.
+      const metrics = broadcastMetricsJobOptionsSchema.safeParse(options ?? {});
+      if (!metrics.success) throw badRequest(zodIssues(metrics.error, "options"));
+      return metrics.data;
     }
     const parsed = segmentExportOptionsSchema.safeParse(options ?? {});
     if (!parsed.success) throw badRequest(zodIssues(parsed.error, "options"));
@@ -309,7 +320,9 @@ export class ExportService {
         ? `${prefix}device-exports/${day}/${runId}.jsonl`
         : kind === "raw_event_export"
           ? `${prefix}appboy-event-data/`
-          : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
+          : kind === "broadcast_metrics_export"
+            ? `${prefix}${broadcastMetricsBlobName(options as BroadcastMetricsJobOptions)}`
+            : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
     this.store.db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(target, runId);
     const work = this.execute(runId, appId, kind, sasUrl, target, options).finally(() => this.running.delete(work));
     this.running.add(work);
@@ -346,6 +359,15 @@ export class ExportService {
         written = result.rows;
         db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(result.files[0]!, runId);
         if (raw.callback_endpoint) note = await this.callBack(raw.callback_endpoint, target, result.files);
+      } else if (kind === "broadcast_metrics_export") {
+        const metrics = options as BroadcastMetricsJobOptions;
+        const range = broadcastJobRange(metrics.window_days);
+        const { csv, days } = broadcastMetricsCsv(this.store, { appId, bundleId: metrics.bundle_id, channelId: metrics.channel_id ?? null, ...range });
+        progress.run(0, days, runId);
+        await containerClient(url)
+          .getBlockBlobClient(target)
+          .upload(csv, Buffer.byteLength(csv), { blobHTTPHeaders: { blobContentType: "text/csv; charset=utf-8" } });
+        written = days;
       } else {
         const segment = options as SegmentExportOptions;
         const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;
@@ -397,6 +419,16 @@ export class ExportService {
     if (this.timer) clearInterval(this.timer);
     await this.idle();
   }
+}
+
+/**
+ * Where a broadcast-metrics run writes: one CSV per dataset (and channel) and range, so a rerun of
+ * the same range replaces its report instead of adding a second one.
+ */
+function broadcastMetricsBlobName(options: BroadcastMetricsJobOptions, now = Date.now()): string {
+  const { startDate, endDate } = broadcastJobRange(options.window_days, now);
+  const channel = options.channel_id ? `${Buffer.from(options.channel_id, "base64").toString("base64url")}/` : "";
+  return `broadcast-metrics/${options.dataset}/${channel}${startDate}_${endDate}.csv`;
 }
 
 /** A run failure whose message is already the sentence to show. */

@@ -4,21 +4,12 @@
 // valid for 30 minutes (the seed's 20–60).
 import { createHash, randomUUID } from "node:crypto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { stringify } from "csv-stringify/sync";
-import {
-  BROADCAST_METRICS_COLUMNS,
-  broadcastMetricsRequestSchema,
-  broadcastRangeProblem,
-  LIMITS,
-  suppress,
-  type BroadcastMetricsStatus,
-  type DataExportDataset,
-} from "../../domain/index.ts";
+import { broadcastMetricsRequestSchema, broadcastRangeProblem, LIMITS, type BroadcastMetricsStatus, type DataExportDataset } from "../../domain/index.ts";
 import { ApiError, parseOr400 } from "../errors.ts";
+import { broadcastMetricsCsv } from "../exports/broadcast-metrics.ts";
 import type { Services } from "../services.ts";
 
 const BASE = "/cloudkit/v1/broadcast-metrics";
-const DAY = 86_400_000;
 const DOWNLOAD_MINUTES = 30;
 const STATUS_URL_MONTHS = 6;
 
@@ -58,32 +49,6 @@ export const cloudKitRoutes = ({ store, box }: Services): FastifyPluginAsync => 
     return row;
   };
 
-  /** Daily rows for the range, from notifications, deliveries and push-opened events. */
-  const buildCsv = (row: RequestRow, bundleId: string): string => {
-    const channelAudience = row.channel_id ? Buffer.from(row.channel_id, "base64").toString("utf8") : undefined;
-    const notificationFilter = channelAudience
-      ? "AND n.target IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(n.target, '$.audiences') WHERE value = ?)"
-      : "";
-    const sent = store.db.prepare(
-      `SELECT count(*) AS sent, sum(nd.outcome = 'Success') AS delivered FROM notifications n JOIN notification_deliveries nd ON nd.notification_id = n.id
-       WHERE n.app_id = ? AND n.send_time >= ? AND n.send_time < ? ${notificationFilter}`,
-    );
-    const opened = store.db.prepare(
-      `SELECT count(*) AS opened FROM events e JOIN notifications n ON n.id = e.notification_id
-       WHERE e.app_id = ? AND e.type = 'push_opened' AND e.occurred_at >= ? AND e.occurred_at < ? ${notificationFilter}`,
-    );
-    const subscribers = store.db.prepare("SELECT count(*) AS n FROM devices WHERE app_id = ? AND push_channel = 'apns' AND push_token IS NOT NULL AND updated_at < ?");
-    const rows: (string | number)[][] = [[...BROADCAST_METRICS_COLUMNS]];
-    for (let day = Date.parse(`${row.start_date}T00:00:00Z`); day <= Date.parse(`${row.end_date}T00:00:00Z`); day += DAY) {
-      const params = [row.app_id, day, day + DAY, ...(channelAudience ? [channelAudience] : [])];
-      const s = sent.get(...params) as { sent: number; delivered: number | null };
-      const o = opened.get(...params) as { opened: number };
-      const subs = (subscribers.get(row.app_id, day + DAY) as { n: number }).n;
-      rows.push([new Date(day).toISOString().slice(0, 10), bundleId, row.channel_id ?? "", suppress(subs), suppress(s.sent), suppress(s.delivered ?? 0), suppress(o.opened)]);
-    }
-    return stringify(rows);
-  };
-
   const requestExport = (dataset: DataExportDataset) => async (request: FastifyRequest) => {
     const token = tokenOf(request);
     if (token.dataset !== dataset) throw new ApiError("Unauthorized", `this data export token is for ${token.dataset}, not ${dataset}`);
@@ -108,7 +73,8 @@ export const cloudKitRoutes = ({ store, box }: Services): FastifyPluginAsync => 
       if (closed) return;
       const row = store.db.prepare("SELECT * FROM broadcast_metric_requests WHERE id = ?").get(id) as unknown as RequestRow;
       try {
-        store.db.prepare("UPDATE broadcast_metric_requests SET status = 'SUCCESS', csv = ? WHERE id = ?").run(buildCsv(row, token.bundle_id), id);
+        const { csv } = broadcastMetricsCsv(store, { appId: row.app_id, bundleId: token.bundle_id, channelId: row.channel_id, startDate: row.start_date, endDate: row.end_date });
+        store.db.prepare("UPDATE broadcast_metric_requests SET status = 'SUCCESS', csv = ? WHERE id = ?").run(csv, id);
       } catch (error) {
         store.db.prepare("UPDATE broadcast_metric_requests SET status = 'FAILED', error = ? WHERE id = ?").run((error as Error).message, id);
       }

@@ -233,12 +233,19 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     const outputs = JSON.parse((await stack.ok("stack", "output", "--json", "--show-secrets")).stdout) as {
       nightlyJob: { id: string; nextRunTime: string };
       rawEventsJob: { id: string; nextRunTime: string };
+      metricsJob: { id: string; nextRunTime: string };
       backfillJob: string;
       sasRenewAfter: string;
     };
     expect(new Date(outputs.nightlyJob.nextRunTime).getUTCHours()).toBe(2);
     expect(new Date(outputs.rawEventsJob.nextRunTime).getUTCHours()).toBe(3);
     expect(service.services.exports.getJob(key, outputs.rawEventsJob.id)).toMatchObject({ kind: "raw_event_export", options: { window_days: 1 } });
+    const metricsAt = new Date(outputs.metricsJob.nextRunTime);
+    expect([metricsAt.getUTCDay(), metricsAt.getUTCHours()]).toEqual([1, 4]);
+    expect(service.services.exports.getJob(key, outputs.metricsJob.id)).toMatchObject({
+      kind: "broadcast_metrics_export",
+      options: { bundle_id: "com.acme.demo", dataset: "broadcast_application_metrics", window_days: 7 },
+    });
     expect(Date.parse(outputs.sasRenewAfter) - Date.now()).toBeGreaterThan(4 * 86_400_000);
 
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports");

@@ -107,7 +107,7 @@ describe("ExportJob check", () => {
   });
   it.each([
     [{ schedule: "every night" }, "schedule", "schedule: 'every night' is not a cron expression"],
-    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\"|\"raw_event_export\""],
+    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\"|\"raw_event_export\"|\"broadcast_metrics_export\""],
     [{ prefix: "no-slash" }, "prefix", "prefix: must be empty or path segments ending with '/'"],
     [{ containerSasUrl: "not a url" }, "containerSasUrl", "containerSasUrl: must be a container SAS URL"],
   ])("%j fails on %s, never echoing the SAS", async (change, property, reason) => {
@@ -124,6 +124,20 @@ describe("ExportJob check", () => {
   it("a raw event export job defaults to the last day and takes at most 7", async () => {
     expect((await exportJobProvider.check({}, { kind: "raw_event_export", containerSasUrl: sas })).inputs?.rawEvents).toEqual({ windowDays: 1 });
     expect((await exportJobProvider.check({}, { kind: "raw_event_export", containerSasUrl: sas, rawEvents: { windowDays: 8 } })).failures?.[0]?.reason).toContain("rawEvents.windowDays");
+  });
+
+  it("a broadcast-metrics job needs a bundle id, reports 1–30 days, and names a channel by its audience", async () => {
+    const check = (broadcastMetrics?: object) => exportJobProvider.check({}, { kind: "broadcast_metrics_export", containerSasUrl: sas, ...(broadcastMetrics ? { broadcastMetrics } : {}) });
+    expect((await check()).failures?.[0]?.reason).toContain("broadcastMetrics is required for a broadcast_metrics_export");
+    expect((await check({ bundleId: "com.acme.demo" })).inputs?.broadcastMetrics).toEqual({ bundleId: "com.acme.demo", dataset: "broadcast_application_metrics", windowDays: 1 });
+    expect((await check({ bundleId: "com.acme.demo", windowDays: 31 })).failures).toEqual([{ property: "broadcastMetrics", reason: expect.stringMatching(/^broadcastMetrics\.windowDays: .*30/) }]);
+    expect((await check({ bundleId: "com.acme.demo", dataset: "broadcast_channel_metrics" })).failures?.[0]?.reason).toBe(
+      "broadcastMetrics.audience: is required for broadcast_channel_metrics (the channel's audience name)",
+    );
+    expect((await check({ bundleId: "com.acme.demo", audience: "vips" })).failures?.[0]?.reason).toBe("broadcastMetrics.audience: applies to broadcast_channel_metrics only");
+    expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas, broadcastMetrics: { bundleId: "b" } })).failures?.[0]?.reason).toBe(
+      "broadcastMetrics applies to broadcast_metrics_export only, not device_export",
+    );
   });
 
   it("waits for a SAS URL not known until up", async () => {

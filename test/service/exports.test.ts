@@ -398,6 +398,29 @@ describe("export jobs", () => {
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
   });
 
+  it("a scheduled broadcast-metrics export writes the CloudKit CSV for the last window_days, ending yesterday", async () => {
+    const sas = await sasFor(container);
+    const tooLong = await call("POST", `${APP}/export_jobs`, { kind: "broadcast_metrics_export", schedule: "0 4 * * *", options: { bundle_id: "com.acme.demo", window_days: 31 }, blob_container_sas_uri: sas });
+    expect(tooLong.json().error.message).toContain("options.window_days");
+    const noChannel = await call("POST", `${APP}/export_jobs`, { kind: "broadcast_metrics_export", options: { bundle_id: "com.acme.demo", dataset: "broadcast_channel_metrics" }, blob_container_sas_uri: sas });
+    expect(noChannel.json().error.message).toContain("options.channel_id: is required for broadcast_channel_metrics");
+
+    const job = (
+      await call("POST", `${APP}/export_jobs`, { kind: "broadcast_metrics_export", schedule: "0 4 * * *", options: { bundle_id: "com.acme.demo", window_days: 3 }, blob_container_sas_uri: sas, prefix: "metrics/" })
+    ).json();
+    expect(job.options).toEqual({ dataset: "broadcast_application_metrics", bundle_id: "com.acme.demo", window_days: 3 });
+    expect(service.services.exports.tick(Date.parse(job.next_run_time))).toHaveLength(1);
+    await service.services.exports.idle();
+    const run = (await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run;
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    expect(run).toMatchObject({ status: "Completed", rows_written: 3, total_rows: 3, percent: 100, blob_name: `metrics/broadcast-metrics/broadcast_application_metrics/${day(3)}_${day(1)}.csv` });
+    const rows = (await download(run.blob_name)).trimEnd().split("\n").map((line) => line.split(","));
+    expect(rows[0]).toEqual(["date", "bundle_id", "channel_id", "subscribers", "messages_sent", "messages_delivered", "messages_opened"]);
+    expect(rows.slice(1).map((row) => row.slice(0, 3))).toEqual([day(3), day(2), day(1)].map((date) => [date, "com.acme.demo", ""]));
+    expect(rows.slice(1).every((row) => row.slice(3).every((count) => Number(count) === -1 || Number(count) === 0 || Number(count) > 9))).toBe(true);
+    await call("DELETE", `${APP}/export_jobs/${job.id}`);
+  });
+
   it("a run in progress when the service died is marked Failed with the reason at start-up", async () => {
     service.store.db
       .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('crashed-run', ?, NULL, 'device_export', 'InProgress', ?)")
