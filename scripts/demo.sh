@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The quickstart: starts the embedded service on loopback, issues an API token, configures the
-# demo stack and runs a real `pulumi up` of the root program (the seeds' example audiences).
+# The quickstart: starts the embedded service and Azurite (blob storage) on loopback, issues an API
+# token, configures the demo stack and runs a real `pulumi up` of the root program (the seeds'
+# example audiences and their exports), then follows the first export run to the end.
 #   bash scripts/demo.sh          bring everything up (again: it is idempotent)
-#   bash scripts/demo.sh stop     stop the service, keep its data and the stack
-#   bash scripts/demo.sh down     `pulumi destroy` the stack, stop the service, delete .pushplane/demo
+#   bash scripts/demo.sh stop     stop the service and Azurite, keep their data and the stack
+#   bash scripts/demo.sh down     `pulumi destroy` the stack, stop both, delete .pushplane/demo
 set -euo pipefail
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -12,6 +13,11 @@ cd "$PUSHPLANE_ROOT"
 demo="$PUSHPLANE_ROOT/.pushplane/demo"
 port="${PUSHPLANE_PORT:-8787}"
 endpoint="http://127.0.0.1:$port"
+azurite_port="${PUSHPLANE_AZURITE_PORT:-8788}"
+# Azurite's published development account (the same in every Azurite, not a secret); a real storage
+# account's connection string goes in the same config key.
+blob_endpoint="http://127.0.0.1:$azurite_port/devstoreaccount1"
+storage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=$blob_endpoint;"
 mkdir -p "$demo/state" && chmod 700 "$demo"
 export PULUMI_BACKEND_URL="file://$demo/state"
 # A random passphrase for the demo stack's secrets, made once and kept beside its state.
@@ -19,17 +25,37 @@ export PULUMI_BACKEND_URL="file://$demo/state"
 export PULUMI_CONFIG_PASSPHRASE_FILE="$demo/passphrase"
 stack=(--stack demo --non-interactive)
 
-service_running() { [ -f "$demo/service.pid" ] && kill -0 "$(cat "$demo/service.pid")" 2>/dev/null; }
-stop_service() {
-  if service_running; then kill "$(cat "$demo/service.pid")"; echo "[demo] service stopped"; fi
-  rm -f "$demo/service.pid"
+running() { [ -f "$demo/$1.pid" ] && kill -0 "$(cat "$demo/$1.pid")" 2>/dev/null; }
+stop() {
+  if running "$1"; then
+    local pid; pid="$(cat "$demo/$1.pid")"
+    kill "$pid"
+    # Azurite waits for open keep-alive connections on SIGTERM; give it two seconds.
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "[demo] $1 stopped"
+  fi
+  rm -f "$demo/$1.pid"
+}
+# Starts a background process (name, health URL, command...) unless it runs already.
+start() {
+  local name="$1" health="$2"; shift 2
+  running "$name" && return 0
+  nohup "$@" > "$demo/$name.log" 2>&1 &
+  echo $! > "$demo/$name.pid"
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$health" && return 0
+    running "$name" || break
+    sleep 0.2
+  done
+  echo "[demo] $name did not start:" >&2; cat "$demo/$name.log" >&2; exit 1
 }
 
 case "${1:-up}" in
-  stop) stop_service; exit 0 ;;
+  stop) stop service; stop azurite; exit 0 ;;
   down)
-    if [ -d "$demo/state/.pulumi" ] && service_running; then pulumi destroy --yes "${stack[@]}"; fi
-    stop_service
+    if [ -d "$demo/state/.pulumi" ] && running service && running azurite; then pulumi destroy --yes "${stack[@]}"; fi
+    stop service; stop azurite
     rm -rf "$demo" Pulumi.demo.yaml
     echo "[demo] removed .pushplane/demo and Pulumi.demo.yaml"
     exit 0 ;;
@@ -37,16 +63,12 @@ case "${1:-up}" in
   *) echo "usage: bash scripts/demo.sh [up|stop|down]" >&2; exit 2 ;;
 esac
 
-if ! service_running; then
-  echo "[demo] starting the service on $endpoint (data in .pushplane/demo/data, log in .pushplane/demo/service.log)"
-  nohup tsx service/cli.ts serve --port "$port" --data-dir "$demo/data" > "$demo/service.log" 2>&1 &
-  echo $! > "$demo/service.pid"
-  for _ in $(seq 1 50); do
-    curl -fs "$endpoint/healthz" >/dev/null 2>&1 && break
-    service_running || { echo "[demo] the service did not start:" >&2; cat "$demo/service.log" >&2; exit 1; }
-    sleep 0.2
-  done
-fi
+running service || echo "[demo] starting the service on $endpoint (data in .pushplane/demo/data, log in .pushplane/demo/service.log)"
+start service "$endpoint/healthz" tsx service/cli.ts serve --port "$port" --data-dir "$demo/data"
+running azurite || echo "[demo] starting Azurite (blob storage) on $blob_endpoint (data in .pushplane/demo/azurite)"
+mkdir -p "$demo/azurite"
+start azurite "$blob_endpoint?comp=list" azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" --location "$demo/azurite" \
+  --silent --skipApiVersionCheck --disableProductStyleUrl
 
 # Realistic devices, so the audiences have real sizes (seeded: the same 20,000 devices every time).
 if [ ! -f "$demo/generated" ]; then
@@ -59,16 +81,23 @@ fi
 pulumi stack select --create demo --non-interactive >/dev/null
 pulumi config set pushplane:endpoint "$endpoint" "${stack[@]}"
 pulumi config set --secret pushplane:apiToken "$(cat "$demo/token")" "${stack[@]}"
+pulumi config set --secret pushplane:storageConnectionString "$storage" "${stack[@]}"
 
 pulumi up --yes "${stack[@]}"
 
+# The one-off device export runs as soon as its job exists: follow it with a progress bar.
+echo "[demo] following the device export into the exports container"
+PUSHPLANE_API_TOKEN="$(cat "$demo/token")" tsx service/cli.ts export follow --endpoint "$endpoint" --app acme/demo \
+  --job "$(pulumi stack output deviceExportJob "${stack[@]}")"
+
 cat <<MSG
 
-[demo] done. The audiences live in the service at $endpoint (API token in .pushplane/demo/token):
+[demo] done. The audiences and export jobs live in the service at $endpoint (API token in .pushplane/demo/token):
   curl -H "X-API-Token: \$(cat .pushplane/demo/token)" $endpoint/v0.1/apps/acme/demo/analytics/audiences
+The exports land in Azurite's "exports" container at $blob_endpoint/exports
 Edit index.ts and run this command again to reconcile; to look at the stack yourself:
   . scripts/env.sh && export PULUMI_BACKEND_URL=file://$demo/state PULUMI_CONFIG_PASSPHRASE_FILE=$demo/passphrase
   pulumi preview --stack demo
-Stop the service:            bash scripts/demo.sh stop
-Destroy and clean up:        bash scripts/demo.sh down
+Stop the service and Azurite: bash scripts/demo.sh stop
+Destroy and clean up:         bash scripts/demo.sh down
 MSG

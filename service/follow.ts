@@ -8,12 +8,14 @@ export interface FollowOptions {
   apiToken: string;
   owner: string;
   app: string;
-  /** A run id, or a job id whose latest run is followed. */
+  /** A run id, or a job id whose latest run is followed (waiting for its first if that is due within a minute). */
   runId?: string;
   jobId?: string;
   intervalMs?: number;
   out?: NodeJS.WriteStream;
 }
+
+const FIRST_RUN_WAIT_MS = 60_000;
 
 export async function followExport(options: FollowOptions): Promise<ExportRunResult> {
   const client = new PushplaneClient({ endpoint: options.endpoint, apiToken: options.apiToken });
@@ -24,10 +26,17 @@ export async function followExport(options: FollowOptions): Promise<ExportRunRes
       if (!run) throw new Error(`export run '${options.runId}' not found in ${ref.owner}/${ref.app}`);
       return run;
     }
-    const job = await client.getExportJob(ref, options.jobId!);
-    if (!job) throw new Error(`export job '${options.jobId}' not found in ${ref.owner}/${ref.app}`);
-    if (!job.last_run) throw new Error(`export job '${options.jobId}' has not run yet; next run at ${job.next_run_time ?? "never"}`);
-    return job.last_run;
+    const waitUntil = Date.now() + FIRST_RUN_WAIT_MS;
+    for (;;) {
+      const job = await client.getExportJob(ref, options.jobId!);
+      if (!job) throw new Error(`export job '${options.jobId}' not found in ${ref.owner}/${ref.app}`);
+      if (job.last_run) return job.last_run;
+      // A job just created (a one-off runs at the scheduler's next tick): wait for it, not for a nightly one.
+      const due = job.next_run_time ? Date.parse(job.next_run_time) : Infinity;
+      if (due > waitUntil) throw new Error(`export job '${options.jobId}' has not run yet; next run at ${job.next_run_time ?? "never"}`);
+      if (Date.now() > waitUntil) throw new Error(`export job '${options.jobId}' was due at ${job.next_run_time} but has not started: is the service's scheduler running?`);
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    }
   };
   const bar = new SingleBar({ format: "export {run} |{bar}| {percentage}% {value}/{total} rows {status}", stream: options.out ?? process.stderr, noTTYOutput: true, notTTYSchedule: 1000 });
   let run = await current();

@@ -43,13 +43,13 @@ async function finishedJobRun(key: { owner: string; app: string }, jobId: string
   return job;
 }
 
-/** An example stack over Azurite: starts Azurite and loads synthetic devices before, stops it after; `up` configures storage and runs. */
-function storageExample(example: string, devices: number, seed: number) {
-  const stack = new TestStack(join(REPO_ROOT, "examples", example));
+/** A stack over Azurite: starts Azurite (and loads synthetic devices) before, stops it after; `up` configures storage and runs. */
+function storageStack(directory: string, devices?: { count: number; seed: number }) {
+  const stack = new TestStack(directory);
   let azurite: Azurite | undefined;
   beforeAll(async () => {
     azurite = await startAzurite();
-    generateApp(service.services.devices, { owner: "acme", app: "demo" }, { devices, eventsPerDevice: 0, seed });
+    if (devices) generateApp(service.services.devices, { owner: "acme", app: "demo" }, { devices: devices.count, eventsPerDevice: 0, seed: devices.seed });
   }, E2E_TIMEOUT);
   afterAll(async () => {
     stack.dispose();
@@ -58,32 +58,41 @@ function storageExample(example: string, devices: number, seed: number) {
   return {
     stack,
     azurite: () => azurite!,
-    async up() {
+    async init() {
       const { config, secrets } = providerConfig();
       await stack.init(config, { ...secrets, "pushplane:storageConnectionString": azurite!.connectionString });
-      await stack.ok("up", "--yes");
+    },
+    async up() {
+      await this.init();
+      return stack.ok("up", "--yes");
     },
   };
 }
+const storageExample = (example: string, devices: number, seed: number) => storageStack(join(REPO_ROOT, "examples", example), { count: devices, seed });
 
 const providerConfig = () => ({ config: { "pushplane:endpoint": endpoint }, secrets: { "pushplane:apiToken": service.token } });
 
 describe("quickstart stack on the real engine", () => {
-  const stack = new TestStack(REPO_ROOT);
-  afterAll(() => stack.dispose());
+  const quickstart = storageStack(REPO_ROOT);
+  const { stack } = quickstart;
 
-  it("create and read: up creates the seeds' audiences", { timeout: E2E_TIMEOUT }, async () => {
-    const { config, secrets } = providerConfig();
-    await stack.init(config, secrets);
-    const up = await stack.ok("up", "--yes");
-    expect(up.output).toContain("+ 3 created");
+  it("create and read: up creates the seeds' audiences and their export pipeline", { timeout: E2E_TIMEOUT }, async () => {
+    const up = await quickstart.up();
+    // Two audiences, the container, its SAS, two export jobs, and the stack itself.
+    expect(up.output).toContain("+ 7 created");
     expect((await rest("GET", "us-users")).body).toMatchObject({ definition: "carrierCountry eq 'US'", description: "Users in the United States" });
     expect((await rest("GET", "dog-lovers")).body).toMatchObject({ custom_properties: { "dog-lover": "boolean", "dog-breed": "string" } });
+    const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as { deviceExportJob: string; dogLoversNightly: { id: string } };
+    expect(service.services.exports.getJob({ owner: "acme", app: "demo" }, outputs.dogLoversNightly.id)).toMatchObject({
+      kind: "segment_export",
+      options: { segment_id: "dog-lovers", output_format: "gzip" },
+    });
+    expect((await finishedJobRun({ owner: "acme", app: "demo" }, outputs.deviceExportJob)).last_run).toMatchObject({ status: "Completed" });
   });
 
   it("preview after up shows no changes", { timeout: E2E_TIMEOUT }, async () => {
     const preview = await stack.ok("preview", "--expect-no-changes");
-    expect(preview.output).toContain("3 unchanged");
+    expect(preview.output).toContain("7 unchanged");
   });
 
   it("refresh shows an out-of-band edit, up restores it", { timeout: E2E_TIMEOUT }, async () => {

@@ -29,6 +29,7 @@ export async function startService(options: Partial<AppOptions> = {}): Promise<T
   const app = await buildApp({ store, ...options });
   const tokenFor = (owner: string, appName: string) => createApiToken(store, { owner, app: appName }).token;
   const services = createServices(store);
+  let listening: Promise<string> | undefined;
   return {
     app,
     store,
@@ -36,7 +37,8 @@ export async function startService(options: Partial<AppOptions> = {}): Promise<T
     dataDir,
     token: tokenFor("acme", "demo"),
     tokenFor,
-    listen: () => app.listen({ port: 0, host: "127.0.0.1" }),
+    // Once per service: later calls answer the same address.
+    listen: () => (listening ??= app.listen({ port: 0, host: "127.0.0.1" })),
     async close() {
       await app.close();
       await services.close();

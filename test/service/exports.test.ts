@@ -4,7 +4,9 @@ import { createServer } from "node:http";
 import { gunzipSync } from "node:zlib";
 import yauzl from "yauzl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PassThrough } from "node:stream";
 import { ExportService } from "../../service/exports/jobs.ts";
+import { followExport } from "../../service/follow.ts";
 import { SecretBox } from "../../service/secret-box.ts";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
@@ -81,6 +83,23 @@ describe("App Center device export into blob storage (Azurite)", () => {
     expect(stdout).toContain(`${runId}: Completed, 2500 rows → device-exports/`);
     expect(stderr).toMatch(/export [0-9a-f]{8} \|.*\| 100% 2500\/2500 rows Completed/);
     expect(`${stdout}${stderr}`).not.toContain(service.token);
+  });
+
+  it("`export follow --job` waits for a new job's first run, and refuses to wait for a nightly one", { timeout: 30_000 }, async () => {
+    const endpoint = await service.listen();
+    const follow = { endpoint, apiToken: service.token, owner: "acme", app: "demo", intervalMs: 50, out: new PassThrough() as unknown as NodeJS.WriteStream };
+    const sas = await sasFor(container);
+    const oneOff = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", blob_container_sas_uri: sas, prefix: "follow/" })).json();
+    const followed = followExport({ ...follow, jobId: oneOff.id });
+    // The scheduler's tick comes after the follower started waiting.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    service.services.exports.tick();
+    expect(await followed).toMatchObject({ status: "Completed", rows_written: 2_500, job_id: oneOff.id });
+
+    const nightly = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 2 * * *", blob_container_sas_uri: sas })).json();
+    await expect(followExport({ ...follow, jobId: nightly.id })).rejects.toThrow(`export job '${nightly.id}' has not run yet; next run at ${nightly.next_run_time}`);
+    await call("DELETE", `${APP}/export_jobs/${oneOff.id}`);
+    await call("DELETE", `${APP}/export_jobs/${nightly.id}`);
   });
 
   it.each([
