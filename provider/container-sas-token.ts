@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { containerNameSchema, parseSasPermissions, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { settings } from "./settings.ts";
-import { container } from "./storage.ts";
+import { connectionStringSchema, container } from "./storage.ts";
 import { zodFailures } from "./checks.ts";
 import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
@@ -20,6 +20,8 @@ export interface ContainerSasTokenInputs {
   permissions: string;
   lifetimeDays: number;
   rotationDays: number;
+  /** The account, when the program passes it (secret); otherwise pushplane:storageConnectionString. */
+  storageConnectionString?: string;
 }
 export interface ContainerSasTokenOutputs extends ContainerSasTokenInputs {
   sasUrl: string;
@@ -33,6 +35,7 @@ const inputSchema = z.object({
   permissions: z.string().default(STORAGE_DEFAULTS.exportSasPermissions),
   lifetimeDays: z.number().positive().default(STORAGE_DEFAULTS.sasLifetimeDays),
   rotationDays: z.number().nonnegative().default(STORAGE_DEFAULTS.sasRotationDays),
+  storageConnectionString: connectionStringSchema,
 });
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ContainerSasTokenInputs>> {
@@ -64,7 +67,8 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
 }
 
 async function diff(_id: string, olds: ContainerSasTokenOutputs, news: ContainerSasTokenInputs): Promise<pulumi.dynamic.DiffResult> {
-  const changed = (["containerName", "permissions", "lifetimeDays", "rotationDays"] as const).filter((field) => olds[field] !== news[field]);
+  // A SAS is signed with the account key: another account or a rotated key needs a new one.
+  const changed = (["containerName", "permissions", "lifetimeDays", "rotationDays", "storageConnectionString"] as const).filter((field) => (olds[field] ?? "") !== (news[field] ?? ""));
   // Inside the rotation window: replace now, while the current token still works.
   const due = Date.now() >= Date.parse(olds.renewAfter) ? ["renewAfter"] : [];
   const replaces = [...changed, ...due];
@@ -74,7 +78,7 @@ async function diff(_id: string, olds: ContainerSasTokenOutputs, news: Container
 async function create(inputs: ContainerSasTokenInputs): Promise<pulumi.dynamic.CreateResult<ContainerSasTokenOutputs>> {
   const now = Date.now();
   const expiresOn = new Date(now + inputs.lifetimeDays * DAY);
-  const client = container(inputs.containerName);
+  const client = container(inputs.containerName, inputs.storageConnectionString);
   const sasUrl = await client.generateSasUrl({
     permissions: ContainerSASPermissions.parse(inputs.permissions),
     // A few minutes back, so a storage service whose clock is slightly behind accepts it at once.
@@ -107,6 +111,8 @@ export interface ContainerSasTokenArgs {
   lifetimeDays?: pulumi.Input<number>;
   /** Replace the token when less than this many days are left; default 2. */
   rotationDays?: pulumi.Input<number>;
+  /** The storage account's connection string (made secret); default pushplane:storageConnectionString. */
+  storageConnectionString?: pulumi.Input<string>;
 }
 
 export class ContainerSasToken extends PushplaneResource {
@@ -115,6 +121,7 @@ export class ContainerSasToken extends PushplaneResource {
   declare readonly renewAfter: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerSasTokenArgs, opts?: pulumi.CustomResourceOptions) {
-    super("ContainerSasToken", name, { ...args, sasUrl: undefined, expiresOn: undefined, renewAfter: undefined }, opts, ["sasUrl"]);
+    const storageConnectionString = args.storageConnectionString === undefined ? undefined : pulumi.secret(args.storageConnectionString);
+    super("ContainerSasToken", name, { ...args, storageConnectionString, sasUrl: undefined, expiresOn: undefined, renewAfter: undefined }, opts, ["sasUrl", "storageConnectionString"]);
   }
 }

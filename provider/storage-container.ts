@@ -9,8 +9,9 @@ import { z } from "zod";
 import { containerNameSchema, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { settings } from "./settings.ts";
-import { accountName, container } from "./storage.ts";
+import { accountName, connectionStringSchema, container } from "./storage.ts";
 import { PushplaneResource } from "./stub.ts";
+import { isUnknown } from "./unknown.ts";
 
 export interface StorageContainerInputs {
   owner: string;
@@ -18,6 +19,8 @@ export interface StorageContainerInputs {
   name: string;
   retentionDays: number;
   adopt: boolean;
+  /** The account, when the program passes it (secret); otherwise pushplane:storageConnectionString. */
+  storageConnectionString?: string;
 }
 export interface StorageContainerOutputs extends StorageContainerInputs {
   account: string;
@@ -39,6 +42,7 @@ const inputSchema = z.object({
   name: containerNameSchema,
   retentionDays: z.number().int().min(1).max(3650).default(STORAGE_DEFAULTS.retentionDays),
   adopt: z.boolean().default(false),
+  storageConnectionString: connectionStringSchema,
 });
 
 async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<StorageContainerInputs>> {
@@ -51,12 +55,18 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
 }
 
 async function diff(_id: string, olds: StorageContainerOutputs, news: StorageContainerInputs): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = olds.name !== news.name ? ["name"] : [];
+  // Another account is another container; a rotated key for the same account is an in-place update.
+  // (Unknown until up means the account itself is being created or replaced.)
+  const otherAccount =
+    (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") &&
+    (isUnknown(news.storageConnectionString) || olds.account !== accountName(news.storageConnectionString));
+  const replaces = [...(olds.name !== news.name ? ["name"] : []), ...(otherAccount ? ["storageConnectionString"] : [])];
   const changes =
     replaces.length > 0 ||
     olds.retentionDays !== news.retentionDays ||
     olds.owner !== news.owner ||
     olds.app !== news.app ||
+    (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") ||
     (olds.publicAccess ?? "none") !== "none" ||
     Date.now() >= Date.parse(olds.retentionGrantRenewAfter ?? "1970-01-01T00:00:00Z");
   return { changes, replaces, deleteBeforeReplace: false };
@@ -67,7 +77,7 @@ const metadata = (inputs: StorageContainerInputs) => ({ [RETENTION_METADATA_KEY]
 /** Grants the service list+delete on this container and registers the retention; returns when to renew. */
 async function registerRetention(inputs: StorageContainerInputs): Promise<string> {
   const now = Date.now();
-  const client = container(inputs.name);
+  const client = container(inputs.name, inputs.storageConnectionString);
   const grant = await client.generateSasUrl({
     permissions: ContainerSASPermissions.parse("dl"),
     startsOn: new Date(now - 5 * 60_000),
@@ -79,21 +89,23 @@ async function registerRetention(inputs: StorageContainerInputs): Promise<string
 }
 
 async function create(inputs: StorageContainerInputs): Promise<pulumi.dynamic.CreateResult<StorageContainerOutputs>> {
-  const client = container(inputs.name);
+  const client = container(inputs.name, inputs.storageConnectionString);
+  const account = accountName(inputs.storageConnectionString);
   // Private: no public access level is ever set.
   const created = await client.createIfNotExists({ metadata: metadata(inputs) });
   if (!created.succeeded) {
-    if (!inputs.adopt) throw new Error(`container '${inputs.name}' already exists in account '${accountName()}'; to manage it, set adopt: true on the resource`);
+    if (!inputs.adopt) throw new Error(`container '${inputs.name}' already exists in account '${account}'; to manage it, set adopt: true on the resource`);
     await client.setAccessPolicy(undefined);
     await client.setMetadata(metadata(inputs));
   }
   const retentionGrantRenewAfter = await registerRetention(inputs);
-  return { id: `${accountName()}/${inputs.name}`, outs: { ...inputs, account: accountName(), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
+  return { id: `${account}/${inputs.name}`, outs: { ...inputs, account, url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
 }
 
 async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi.dynamic.ReadResult<StorageContainerOutputs>> {
   const name = id.split("/").at(-1)!;
-  const client = container(name);
+  const connectionString = props?.storageConnectionString;
+  const client = container(name, connectionString);
   let properties;
   try {
     properties = await client.getProperties();
@@ -108,29 +120,30 @@ async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi
     name,
     retentionDays: Number.isInteger(retention) && retention > 0 ? retention : (props?.retentionDays ?? STORAGE_DEFAULTS.retentionDays),
     adopt: props?.adopt ?? false,
+    ...(connectionString ? { storageConnectionString: connectionString } : {}),
   };
   // A registration removed out of band reads as a grant due for renewal, so the next up restores it.
   const policy = props?.owner ? await settings().client.getRetentionPolicy(props, client.url) : undefined;
   const retentionGrantRenewAfter = policy ? (props?.retentionGrantRenewAfter ?? new Date(0).toISOString()) : new Date(0).toISOString();
   return {
     id,
-    props: { ...inputs, account: accountName(), url: client.url, publicAccess: properties.blobPublicAccess ?? "none", retentionGrantRenewAfter },
+    props: { ...inputs, account: accountName(connectionString), url: client.url, publicAccess: properties.blobPublicAccess ?? "none", retentionGrantRenewAfter },
     inputs,
   } as pulumi.dynamic.ReadResult<StorageContainerOutputs>;
 }
 
 async function update(_id: string, olds: StorageContainerOutputs, news: StorageContainerInputs): Promise<pulumi.dynamic.UpdateResult<StorageContainerOutputs>> {
-  const client = container(news.name);
+  const client = container(news.name, news.storageConnectionString);
   // Setting no access policy also closes a container someone opened to anonymous reads.
   await client.setAccessPolicy(undefined);
   await client.setMetadata(metadata(news));
   if (olds.owner && (olds.owner !== news.owner || olds.app !== news.app)) await settings().client.deleteRetentionPolicy(olds, client.url);
   const retentionGrantRenewAfter = await registerRetention(news);
-  return { outs: { ...news, account: accountName(), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
+  return { outs: { ...news, account: accountName(news.storageConnectionString), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
 }
 
 async function remove(id: string, props: StorageContainerOutputs): Promise<void> {
-  const client = container(id.split("/").at(-1)!);
+  const client = container(id.split("/").at(-1)!, props.storageConnectionString);
   if (props.owner) await settings().client.deleteRetentionPolicy(props, client.url);
   await client.deleteIfExists();
 }
@@ -143,6 +156,11 @@ export interface StorageContainerArgs {
   /** Export blobs older than this many days are deleted by the service (default 30). */
   retentionDays?: pulumi.Input<number>;
   adopt?: pulumi.Input<boolean>;
+  /**
+   * The storage account's connection string, when the program creates the account (made secret
+   * whatever is passed); default pushplane:storageConnectionString.
+   */
+  storageConnectionString?: pulumi.Input<string>;
   /** The app whose service enforces the retention; defaults to pushplane:owner / pushplane:app. */
   owner?: pulumi.Input<string>;
   app?: pulumi.Input<string>;
@@ -156,7 +174,15 @@ export class StorageContainer extends PushplaneResource {
   declare readonly publicAccess: pulumi.Output<string>;
 
   constructor(name: string, args: StorageContainerArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...args, name: args.name ?? name, account: undefined, url: undefined, publicAccess: undefined, retentionGrantRenewAfter: undefined };
-    super("StorageContainer", name, props, opts);
+    const props = {
+      ...args,
+      name: args.name ?? name,
+      storageConnectionString: args.storageConnectionString === undefined ? undefined : pulumi.secret(args.storageConnectionString),
+      account: undefined,
+      url: undefined,
+      publicAccess: undefined,
+      retentionGrantRenewAfter: undefined,
+    };
+    super("StorageContainer", name, props, opts, ["storageConnectionString"]);
   }
 }

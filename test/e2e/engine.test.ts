@@ -292,6 +292,33 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
   });
 });
 
+describe("storage account passed by the program (as examples/azure-storage-account does), on Azurite", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "account-from-program"));
+  let azurite: Azurite | undefined;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  }, E2E_TIMEOUT);
+  afterAll(async () => {
+    stack.dispose();
+    await azurite?.stop();
+  });
+
+  it("creates, keeps the key out of state, and destroys through the account it was given", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    // No pushplane:storageConnectionString: the resources carry their account themselves.
+    await stack.init(config, { ...secrets, "fixture:accountConnectionString": azurite!.connectionString });
+    await stack.ok("up", "--yes");
+    const container = BlobServiceClient.fromConnectionString(azurite!.connectionString).getContainerClient("program-account");
+    expect((await container.getProperties()).metadata).toEqual({ pushplaneretentiondays: "10" });
+    const state = await stack.exportState();
+    expect(state).not.toContain(azurite!.connectionString.split("AccountKey=")[1]!.split(";")[0]!);
+    await stack.ok("refresh", "--yes");
+    await stack.ok("preview", "--expect-no-changes");
+    await stack.ok("destroy", "--yes");
+    expect(await container.exists()).toBe(false);
+  });
+});
+
 describe("weekly-segment-export: a Braze-style segment export job on Azurite", () => {
   const example = storageExample("weekly-segment-export", 2_000, 21);
   const { stack } = example;

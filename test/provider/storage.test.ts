@@ -28,6 +28,7 @@ describe("StorageContainer check", () => {
     [{ name: "ab" }, "name: must be 3–63"],
     [{ name: "a--b" }, "name: must be 3–63"],
     [{ name: "exports", retentionDays: 0 }, "retentionDays: Too small"],
+    [{ name: "exports", storageConnectionString: "AccountKey=s3cret" }, "storageConnectionString: must be a storage account connection string"],
   ])("%j → %s", async (news, reason) => {
     expect((await storageContainerProvider.check({}, news)).failures?.[0]?.reason).toContain(reason);
   });
@@ -51,6 +52,21 @@ describe("StorageContainer diff", () => {
     expect(await storageContainerProvider.diff("id", { ...outputs, retentionGrantRenewAfter: new Date(Date.now() - 1).toISOString() }, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false }));
   it("closes a container opened to the public", async () => expect(await storageContainerProvider.diff("id", { ...outputs, publicAccess: "container" }, inputs)).toMatchObject({ changes: true, replaces: [] }));
   it("a new name is a new container", async () => expect((await storageContainerProvider.diff("id", outputs, { ...inputs, name: "other" })).replaces).toEqual(["name"]));
+
+  // The account a program passes in: another account is another container, a rotated key is not.
+  const account = (name: string, key: string) => `DefaultEndpointsProtocol=https;AccountName=${name};AccountKey=${Buffer.from(key).toString("base64")};EndpointSuffix=core.windows.net`;
+  const inAccount = { ...outputs, account: "exportsa", storageConnectionString: account("exportsa", "key1") };
+  it("a rotated account key updates in place; another account replaces; an account still being created replaces", async () => {
+    expect(await storageContainerProvider.diff("id", inAccount, { ...inputs, storageConnectionString: account("exportsa", "key2") })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect((await storageContainerProvider.diff("id", inAccount, { ...inputs, storageConnectionString: account("exportsb", "key1") })).replaces).toEqual(["storageConnectionString"]);
+    expect((await storageContainerProvider.diff("id", inAccount, { ...inputs, storageConnectionString: UNKNOWN })).replaces).toEqual(["storageConnectionString"]);
+    expect(await storageContainerProvider.diff("id", inAccount, { ...inputs, storageConnectionString: account("exportsa", "key1") })).toMatchObject({ changes: false });
+  });
+  it("accepts an account connection string not known until up, and never echoes one", async () => {
+    expect((await storageContainerProvider.check({}, { name: "exports", storageConnectionString: UNKNOWN })).failures).toBeUndefined();
+    const { failures } = await storageContainerProvider.check({}, { name: "exports", storageConnectionString: "AccountKey=s3cret" });
+    expect(JSON.stringify(failures)).not.toContain("s3cret");
+  });
 });
 
 describe("ContainerSasToken check and rotation", () => {
@@ -92,6 +108,10 @@ describe("ContainerSasToken check and rotation", () => {
   });
   it("replaces a token whose permissions change", async () => {
     expect((await containerSasTokenProvider.diff("id", token(Date.now() + 60_000), { ...inputs, permissions: "acw" })).replaces).toEqual(["permissions"]);
+  });
+  it("replaces a token when the account key it was signed with changes", async () => {
+    const signed = { ...token(Date.now() + 60_000), storageConnectionString: "AccountName=a;AccountKey=b25l" };
+    expect((await containerSasTokenProvider.diff("id", signed, { ...inputs, storageConnectionString: "AccountName=a;AccountKey=dHdv" })).replaces).toEqual(["storageConnectionString"]);
   });
   it("reads an expired token as gone", async () => {
     expect(await containerSasTokenProvider.read!("id", token(Date.now() - 3 * 86_400_000))).toEqual({});
