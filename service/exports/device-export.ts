@@ -13,35 +13,44 @@ export interface ExportProgress {
   (rowsWritten: number, totalRows: number): void;
 }
 
-/** A JSON value expression for one custom property column, typed as its slot says. */
+/** SQL for one custom property column's JSON text, typed as its slot says; NULL when the device has none. */
 function slotJson(slot: Slot): string {
   switch (slot.type) {
     case "boolean":
-      return `CASE a.${slot.column} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END`;
+      return `CASE a.${slot.column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END`;
     case "date_time":
-      return `strftime('%Y-%m-%dT%H:%M:%fZ', a.${slot.column} / 1000.0, 'unixepoch')`;
+      return jsonText(`strftime('%Y-%m-%dT%H:%M:%fZ', a.${slot.column} / 1000.0, 'unixepoch')`);
     default:
-      return `a.${slot.column}`;
+      return jsonText(`a.${slot.column}`);
   }
 }
 
-const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+/** A value as JSON text (json_quote), or NULL for a missing value, which json_quote would write as null. */
+const jsonText = (value: string) => `nullif(json_quote(${value}), 'null')`;
+/** `"name":value`, or NULL when the value is: concat_ws then leaves the member out. */
+const member = (name: string, valueJson: string) => `${sqlString(`${JSON.stringify(name)}:`)} || ${valueJson}`;
+const object = (members: string[]) => `'{' || concat_ws(',', ${members.join(", ")}) || '}'`;
+const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
- * The app's devices, a page at a time, as JSON-lines chunks. SQLite builds each line (json_object;
- * json_patch onto '{}' drops the null members), which is several times faster than building
- * objects in JavaScript. Names in the SQL are the fixed device columns and the app's own custom
- * property names, quoted; no request value reaches it.
+ * The app's devices, a page at a time, as JSON-lines chunks. SQLite writes each line: members are
+ * `"name":json_quote(value)` joined with concat_ws, which skips the NULL ones — so absent values are
+ * left out without json_patch, which cost more than everything else together (bench/RESULTS.md).
+ * Names in the SQL are the fixed device columns and the app's own custom property names, JSON- and
+ * SQL-quoted; no request value reaches it.
  */
 function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage: (rows: number) => void): Generator<string> {
-  const properties = Object.entries(DEVICE_COLUMNS).map(([name, column]) => `${quote(name)}, a.${column}`);
-  const custom = [...devices.slots(appId)].map(([name, slot]) => `${quote(name)}, ${slotJson(slot)}`);
+  const line = object([
+    member("install_id", "json_quote(d.install_id)"),
+    member("user_id", jsonText("d.user_id")),
+    member("push_channel", jsonText("d.push_channel")),
+    member("push_token", jsonText("d.push_token")),
+    member("properties", object(Object.entries(DEVICE_COLUMNS).map(([name, column]) => member(name, jsonText(`a.${column}`))))),
+    member("custom_properties", object([...devices.slots(appId)].map(([name, slot]) => member(name, slotJson(slot))))),
+    member("updated_at", `json_quote(strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_at / 1000.0, 'unixepoch'))`),
+  ]);
   const page = store.db.prepare(
-    `SELECT d.id, json_patch('{}', json_object(
-        'install_id', d.install_id, 'user_id', d.user_id, 'push_channel', d.push_channel, 'push_token', d.push_token,
-        'properties', json_patch('{}', json_object(${properties.join(", ")})),
-        'custom_properties', json_patch('{}', json_object(${custom.join(", ")})),
-        'updated_at', strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_at / 1000.0, 'unixepoch'))) AS line
+    `SELECT d.id, ${line} AS line
      FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
      WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`,
   );
