@@ -244,11 +244,14 @@ function toAudience(row: AudienceRow): AudienceRecord {
 export class Store {
   readonly db: DatabaseSync;
   readonly dataDir: string;
+  /** The database file, for a second (read-only) connection such as an export worker's. */
+  readonly path: string;
 
   constructor(dataDir: string) {
     this.dataDir = dataDir;
+    this.path = join(dataDir, "pushplane.sqlite");
     mkdirSync(dataDir, { recursive: true });
-    this.db = new DatabaseSync(join(dataDir, "pushplane.sqlite"));
+    this.db = new DatabaseSync(this.path);
     // WAL keeps readers off the writer's back; synchronous=NORMAL is durable across process crashes in WAL mode.
     // mmap lets audience scans read pages without a system call per page (bench/RESULTS.md).
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;");

@@ -2,10 +2,12 @@
 // as a whole not JSON: seeds, Export Push Data), streamed from the store to a block blob in pages,
 // never held whole in memory.
 import { Readable } from "node:stream";
+import { Worker } from "node:worker_threads";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { DeviceStore } from "../devices.ts";
 import { DEVICE_COLUMNS, type Slot } from "../devices.ts";
 import type { Store } from "../store.ts";
+import type { PageMessage, PageReaderData } from "./page-reader.ts";
 
 const PAGE = 5_000;
 
@@ -33,13 +35,13 @@ const object = (members: string[]) => `'{' || concat_ws(',', ${members.join(", "
 const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
- * The app's devices, a page at a time, as JSON-lines chunks. SQLite writes each line: members are
+ * The SQL for a page of the app's devices as JSON lines. SQLite writes each line: members are
  * `"name":json_quote(value)` joined with concat_ws, which skips the NULL ones — so absent values are
  * left out without json_patch, which cost more than everything else together (bench/RESULTS.md).
  * Names in the SQL are the fixed device columns and the app's own custom property names, JSON- and
  * SQL-quoted; no request value reaches it.
  */
-function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage: (rows: number) => void): Generator<string> {
+function deviceLinesSql(devices: DeviceStore, appId: number): string {
   const line = object([
     member("install_id", "json_quote(d.install_id)"),
     member("user_id", jsonText("d.user_id")),
@@ -49,22 +51,43 @@ function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage:
     member("custom_properties", object([...devices.slots(appId)].map(([name, slot]) => member(name, slotJson(slot))))),
     member("updated_at", `json_quote(strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_at / 1000.0, 'unixepoch'))`),
   ]);
-  const page = store.db.prepare(
-    `SELECT d.id, ${line} AS line
-     FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
-     WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`,
-  );
   // `+d.app_id` keeps the planner off the (app_id, install_id) index: walking the rowid from the
   // last page's id makes each page O(page), where that index made each page sort the whole app.
-  let after = 0;
-  let written = 0;
-  for (;;) {
-    const rows = page.all(after, appId, PAGE) as unknown as { id: number; line: string }[];
-    if (rows.length === 0) return;
-    written += rows.length;
-    after = rows.at(-1)!.id;
-    onPage(written);
-    yield `${rows.map((r) => r.line).join("\n")}\n`;
+  return `SELECT d.id, ${line} AS line
+     FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
+     WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`;
+}
+
+/** Pages asked of the reader ahead of the upload: enough to keep it busy, few enough to keep memory flat. */
+const PAGES_AHEAD = 2;
+
+/** The app's devices as JSON-lines chunks, a page at a time, read by a worker thread (page-reader.ts). */
+async function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage: (rows: number) => void): AsyncGenerator<Buffer> {
+  const data: PageReaderData = { path: store.path, sql: deviceLinesSql(devices, appId), params: [appId], pageSize: PAGE };
+  const worker = new Worker(new URL("./page-reader.ts", import.meta.url), { workerData: data });
+  const waiting: { resolve: (message: PageMessage) => void; reject: (error: Error) => void }[] = [];
+  worker.on("message", (message: PageMessage) => waiting.shift()?.resolve(message));
+  worker.on("error", (error) => waiting.splice(0).forEach((w) => w.reject(error)));
+  const ask = () =>
+    new Promise<PageMessage>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      worker.postMessage("next");
+    });
+  try {
+    const asked = Array.from({ length: PAGES_AHEAD }, ask);
+    let written = 0;
+    for (;;) {
+      const message = await asked.shift()!;
+      if ("error" in message) throw new Error(`reading devices for the export failed: ${message.error}`);
+      if ("done" in message) return;
+      asked.push(ask());
+      written += message.rows;
+      onPage(written);
+      // A Buffer view of the transferred bytes (no copy): the blob client's stream scheduler takes Buffers.
+      yield Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
+    }
+  } finally {
+    await worker.terminate();
   }
 }
 

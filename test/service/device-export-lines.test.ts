@@ -22,7 +22,7 @@ function collectingContainer(): { container: ContainerClient; text: () => string
   const container = {
     getBlockBlobClient: () => ({
       uploadStream: async (source: AsyncIterable<string | Buffer>) => {
-        for await (const chunk of source) text += chunk.toString();
+        for await (const chunk of source) text += Buffer.from(chunk).toString("utf8");
       },
     }),
   } as unknown as ContainerClient;

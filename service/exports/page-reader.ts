@@ -1,0 +1,44 @@
+// A worker thread that reads export pages from its own read-only SQLite connection, so building
+// the next page's lines (the SQL is most of an export's CPU) runs beside the upload on the main
+// thread instead of between its writes. Plain TypeScript that Node runs as is (type stripping): it
+// is loaded by Node's worker loader, not by tsx or vitest.
+import { DatabaseSync } from "node:sqlite";
+import { parentPort, workerData } from "node:worker_threads";
+
+export interface PageReaderData {
+  /** The database file. */
+  path: string;
+  /** Selects `id` and `line` for rows after the first parameter, with the rest of `params`, ascending by id. */
+  sql: string;
+  params: (string | number)[];
+  pageSize: number;
+}
+
+/** One page: its lines as UTF-8 (the buffer is transferred, not copied), or the end. */
+export type PageMessage = { bytes: Uint8Array; rows: number } | { done: true } | { error: string };
+
+if (parentPort) {
+  const port = parentPort;
+  const { path, sql, params, pageSize } = workerData as PageReaderData;
+  const db = new DatabaseSync(path, { readOnly: true });
+  db.exec("PRAGMA mmap_size = 1073741824; PRAGMA busy_timeout = 5000;");
+  const page = db.prepare(sql);
+  const encoder = new TextEncoder();
+  let after = 0;
+  // One page per "next": the main thread asks only as far ahead as it wants to buffer.
+  port.on("message", () => {
+    try {
+      const rows = page.all(after, ...params, pageSize) as unknown as { id: number; line: string }[];
+      if (rows.length === 0) {
+        port.postMessage({ done: true } satisfies PageMessage);
+        db.close();
+        return;
+      }
+      after = rows.at(-1)!.id;
+      const bytes = encoder.encode(`${rows.map((row) => row.line).join("\n")}\n`);
+      port.postMessage({ bytes, rows: rows.length } satisfies PageMessage, [bytes.buffer]);
+    } catch (error) {
+      port.postMessage({ error: (error as Error).message } satisfies PageMessage);
+    }
+  });
+}
