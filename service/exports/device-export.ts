@@ -68,13 +68,15 @@ async function* deviceLines(store: Store, devices: DeviceStore, appId: number, o
   const waiting: { resolve: (message: PageMessage) => void; reject: (error: Error) => void }[] = [];
   worker.on("message", (message: PageMessage) => waiting.shift()?.resolve(message));
   worker.on("error", (error) => waiting.splice(0).forEach((w) => w.reject(error)));
+  // A reader that stops without answering fails the run instead of leaving it waiting forever.
+  worker.on("exit", (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the export's page reader stopped (exit code ${code})`))));
   const ask = () =>
     new Promise<PageMessage>((resolve, reject) => {
       waiting.push({ resolve, reject });
       worker.postMessage("next");
     });
+  const asked = Array.from({ length: PAGES_AHEAD }, ask);
   try {
-    const asked = Array.from({ length: PAGES_AHEAD }, ask);
     let written = 0;
     for (;;) {
       const message = await asked.shift()!;
@@ -87,6 +89,8 @@ async function* deviceLines(store: Store, devices: DeviceStore, appId: number, o
       yield Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
     }
   } finally {
+    // Pages asked ahead are not wanted any more (done, or the upload failed).
+    for (const unwanted of asked) unwanted.catch(() => {});
     await worker.terminate();
   }
 }

@@ -25,13 +25,15 @@ if (parentPort) {
   const page = db.prepare(sql);
   const encoder = new TextEncoder();
   let after = 0;
+  let done = false;
   // One page per "next": the main thread asks only as far ahead as it wants to buffer.
   port.on("message", () => {
     try {
-      const rows = page.all(after, ...params, pageSize) as unknown as { id: number; line: string }[];
+      const rows = done ? [] : (page.all(after, ...params, pageSize) as unknown as { id: number; line: string }[]);
       if (rows.length === 0) {
         port.postMessage({ done: true } satisfies PageMessage);
-        db.close();
+        if (!done) db.close();
+        done = true;
         return;
       }
       after = rows.at(-1)!.id;

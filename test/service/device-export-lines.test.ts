@@ -77,4 +77,12 @@ describe("device export lines (SQL-built JSON)", () => {
       { numRuns: 60 },
     );
   });
+
+  it("a page reader that cannot read fails the export instead of hanging it", async () => {
+    const key = { owner: "lines", app: "unreadable" };
+    service.services.devices.upsert(key, [{ install_id: "00000000-0000-4000-8000-000000000001", properties: {}, custom_properties: {} }]);
+    const unreadable = Object.assign(Object.create(service.store) as typeof service.store, { path: "/nonexistent/pushplane.sqlite" });
+    const { container } = collectingContainer();
+    await expect(exportDevices(unreadable, service.services.devices, service.store.appId(key), container, "x.jsonl", () => {})).rejects.toThrow(/unable to open/i);
+  });
 });
