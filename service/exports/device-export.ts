@@ -7,7 +7,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import type { DeviceStore } from "../devices.ts";
 import { DEVICE_COLUMNS, type Slot } from "../devices.ts";
 import type { Store } from "../store.ts";
-import type { PageMessage, PageReaderData } from "./page-reader.ts";
+import type { PageMessage, PageReaderData } from "./page-reader.mts";
 
 const PAGE = 5_000;
 
@@ -31,7 +31,7 @@ function slotJson(slot: Slot): string {
 const jsonText = (value: string) => `nullif(json_quote(${value}), 'null')`;
 /** `"name":value`, or NULL when the value is: concat_ws then leaves the member out. */
 const member = (name: string, valueJson: string) => `${sqlString(`${JSON.stringify(name)}:`)} || ${valueJson}`;
-const object = (members: string[]) => `'{' || concat_ws(',', ${members.join(", ")}) || '}'`;
+const object = (members: string[]) => (members.length === 0 ? "'{}'" : `'{' || concat_ws(',', ${members.join(", ")}) || '}'`);
 const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
@@ -61,10 +61,10 @@ function deviceLinesSql(devices: DeviceStore, appId: number): string {
 /** Pages asked of the reader ahead of the upload: enough to keep it busy, few enough to keep memory flat. */
 const PAGES_AHEAD = 2;
 
-/** The app's devices as JSON-lines chunks, a page at a time, read by a worker thread (page-reader.ts). */
+/** The app's devices as JSON-lines chunks, a page at a time, read by a worker thread (page-reader.mts). */
 async function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage: (rows: number) => void): AsyncGenerator<Buffer> {
   const data: PageReaderData = { path: store.path, sql: deviceLinesSql(devices, appId), params: [appId], pageSize: PAGE };
-  const worker = new Worker(new URL("./page-reader.ts", import.meta.url), { workerData: data });
+  const worker = new Worker(new URL("./page-reader.mts", import.meta.url), { workerData: data });
   const waiting: { resolve: (message: PageMessage) => void; reject: (error: Error) => void }[] = [];
   worker.on("message", (message: PageMessage) => waiting.shift()?.resolve(message));
   worker.on("error", (error) => waiting.splice(0).forEach((w) => w.reject(error)));

@@ -78,6 +78,14 @@ describe("device export lines (SQL-built JSON)", () => {
     );
   });
 
+  it("an app without custom properties exports an empty custom_properties object", async () => {
+    const key = { owner: "lines", app: "no-custom" };
+    service.services.devices.upsert(key, [{ install_id: "00000000-0000-4000-8000-000000000002", properties: { locale: "fr" }, custom_properties: {} }]);
+    const { container, text } = collectingContainer();
+    expect(await exportDevices(service.store, service.services.devices, service.store.appId(key), container, "x.jsonl", () => {})).toBe(1);
+    expect(JSON.parse(text())).toMatchObject({ install_id: "00000000-0000-4000-8000-000000000002", properties: { locale: "fr" }, custom_properties: {} });
+  });
+
   it("a page reader that cannot read fails the export instead of hanging it", async () => {
     const key = { owner: "lines", app: "unreadable" };
     service.services.devices.upsert(key, [{ install_id: "00000000-0000-4000-8000-000000000001", properties: {}, custom_properties: {} }]);

@@ -1,7 +1,7 @@
 // A worker thread that reads export pages from its own read-only SQLite connection, so building
 // the next page's lines (the SQL is most of an export's CPU) runs beside the upload on the main
-// thread instead of between its writes. Plain TypeScript that Node runs as is (type stripping): it
-// is loaded by Node's worker loader, not by tsx or vitest.
+// thread instead of between its writes. Erasable-only TypeScript that Node runs as is (type
+// stripping; .mts so it loads as a module without a reparse): Node's worker loader runs it, not tsx or vitest.
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 
