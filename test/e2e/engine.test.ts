@@ -90,8 +90,8 @@ describe("quickstart stack on the real engine", () => {
     expect((await finishedJobRun({ owner: "acme", app: "demo" }, outputs.deviceExportJob)).last_run).toMatchObject({ status: "Completed" });
   });
 
-  it("preview after up shows no changes", { timeout: E2E_TIMEOUT }, async () => {
-    const preview = await stack.ok("preview", "--expect-no-changes");
+  it("preview after up shows no changes and passes the policy pack", { timeout: E2E_TIMEOUT }, async () => {
+    const preview = await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
     expect(preview.output).toContain("7 unchanged");
   });
 
@@ -271,14 +271,14 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     expect(blob.trimEnd().split("\n")).toHaveLength(devices);
   });
 
-  it("keeps the SAS signature and the account key out of the state; preview is empty", { timeout: E2E_TIMEOUT }, async () => {
+  it("keeps the SAS signature and the account key out of the state; preview is empty and passes the policy pack", { timeout: E2E_TIMEOUT }, async () => {
     const azurite = example.azurite();
     const state = await stack.exportState();
     expect(state).not.toMatch(/sig=[A-Za-z0-9%]/);
     expect(state).not.toContain("dxt_");
     expect(service.store.db.prepare("SELECT bundle_id, dataset FROM data_export_tokens").all()).toEqual([{ bundle_id: "com.acme.demo", dataset: "broadcast_application_metrics" }]);
     expect(state).not.toContain(azurite.connectionString.split("AccountKey=")[1]!.split(";")[0]!);
-    await stack.ok("preview", "--expect-no-changes");
+    await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
   });
 
   it("destroy removes the jobs and the container", { timeout: E2E_TIMEOUT }, async () => {
@@ -340,7 +340,7 @@ describe("weekly-segment-export: a Braze-style segment export job on Azurite", (
     const text = gunzipSync(await container.getBlockBlobClient(parts[0]!.name).downloadToBuffer()).toString("utf8");
     const first = JSON.parse(text.split("\n")[0]!);
     expect(Object.keys(first).sort()).toEqual(["devices", "external_id", "push_tokens"]);
-    await stack.ok("preview", "--expect-no-changes");
+    await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
     await stack.ok("destroy", "--yes");
   });
 });
@@ -386,5 +386,24 @@ describe("policy pack on the real engine", () => {
     expect(preview.code).not.toBe(0);
     expect(preview.output).toContain("[mandatory]  audiences-per-app-limit");
     expect(preview.output).toContain("acme/demo must have at most 200 audiences, but this stack declares 201");
+  });
+});
+
+describe("policy pack stops leaky exports", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "leaky-exports"));
+  afterAll(() => stack.dispose());
+
+  it("pulumi preview --policy-pack policies names each broken export policy", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    await stack.init(config, secrets);
+    const preview = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"));
+    expect(preview.code).not.toBe(0);
+    expect(preview.output).toContain("[mandatory]  export-sas-least-privilege");
+    expect(preview.output).toContain("ContainerSasToken 'analyst-token': permissions 'cwl' grant list (l) beyond 'cw'");
+    expect(preview.output).toContain("lifetimeDays must be at most 14 (got 30");
+    expect(preview.output).toContain("[mandatory]  export-retention-bounded");
+    expect(preview.output).toContain("StorageContainer 'year-long-archive': retentionDays must be at most 30 (got 365");
+    expect(preview.output).toContain("[mandatory]  data-export-token-lifetime");
+    expect(preview.output).toContain("DataExportToken 'half-year-metrics': it must expire within 90 days (it lives 180");
   });
 });

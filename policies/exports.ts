@@ -1,0 +1,104 @@
+// Export policies: the organization's guardrails on where exported personal data goes and who can
+// reach it — least-privilege, short-lived export tokens; export retention short enough that an
+// erasure reaches exported copies; data export tokens that do not outlive their purpose.
+// Each bound is policy config, so a privacy team sets it once for every stack in CI.
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
+
+export const SAS_TOKEN_TYPE = resourceType("ContainerSasToken");
+export const CONTAINER_TYPE = resourceType("StorageContainer");
+export const DATA_EXPORT_TOKEN_TYPE = resourceType("DataExportToken");
+
+const DAY = 86_400_000;
+/** Default longest retention of exported copies: an erasure must reach them within a month (GDPR Art. 12(3)'s one month to act on a request). */
+const DEFAULT_MAX_RETENTION_DAYS = 30;
+/** Two weeks: a weekly export's token survives one missed `up` (tokens rotate only when `up` runs). */
+const DEFAULT_MAX_SAS_LIFETIME_DAYS = 14;
+const DEFAULT_MAX_DATA_EXPORT_TOKEN_DAYS = 90;
+
+interface SasTokenProps {
+  containerName?: string;
+  permissions?: string;
+  lifetimeDays?: number;
+  rotationDays?: number;
+}
+
+export const exportSasLeastPrivilege: ResourceValidationPolicy = {
+  name: "export-sas-least-privilege",
+  description:
+    "A container SAS token grants only what writing exports needs (create and write unless configured), lives at most a configured number of days, and rotates before it expires.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      allowedPermissions: {
+        type: "string",
+        default: STORAGE_DEFAULTS.exportSasPermissions,
+        pattern: "^[racwdl]*$",
+        description: "SAS permission letters a token may hold (r a c w d l); default 'cw', what exports need.",
+      },
+      maxLifetimeDays: { type: "number", default: DEFAULT_MAX_SAS_LIFETIME_DAYS, exclusiveMinimum: 0, description: "Longest token lifetime in days; default 14." },
+    },
+  },
+  validateResource: (args, reportViolation) => {
+    if (args.type !== SAS_TOKEN_TYPE) return;
+    const { allowedPermissions, maxLifetimeDays } = args.getConfig<{ allowedPermissions: string; maxLifetimeDays: number }>();
+    const props = args.props as SasTokenProps;
+    const token = `ContainerSasToken '${args.name}'`;
+    // Unknown at preview (computed from another resource) reads as undefined: the provider's defaults then apply.
+    const permissions = parseSasPermissions(props.permissions ?? STORAGE_DEFAULTS.exportSasPermissions) ?? [];
+    const excess = permissions.filter((letter) => !allowedPermissions.includes(letter));
+    if (excess.length > 0) {
+      reportViolation(
+        `${token}: permissions '${props.permissions}' grant ${excess.map((letter) => `${SAS_PERMISSION_NAMES[letter]} (${letter})`).join(", ")} beyond '${allowedPermissions}' ` +
+          `(policy config allowedPermissions): whoever holds the token could ${excess.some((l) => l === "r" || l === "l") ? "read the exported personal data" : "change or delete exports"}`,
+      );
+    }
+    const lifetime = props.lifetimeDays ?? STORAGE_DEFAULTS.sasLifetimeDays;
+    if (lifetime > maxLifetimeDays) reportViolation(`${token}: lifetimeDays must be at most ${maxLifetimeDays} (got ${lifetime}; policy config maxLifetimeDays): an ad-hoc SAS cannot be revoked before it expires`);
+    if ((props.rotationDays ?? STORAGE_DEFAULTS.sasRotationDays) <= 0) {
+      reportViolation(`${token}: rotationDays must be more than 0, or the token is replaced only after it expired and the exports that use it fail in between`);
+    }
+  },
+};
+
+export const exportRetentionBounded: ResourceValidationPolicy = {
+  name: "export-retention-bounded",
+  description: "An export container keeps exported copies at most a configured number of days, so an erasure reaches them in time.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      maxRetentionDays: { type: "integer", default: DEFAULT_MAX_RETENTION_DAYS, minimum: 1, description: "Longest retention of export blobs in days; default 30." },
+    },
+  },
+  validateResource: (args, reportViolation) => {
+    if (args.type !== CONTAINER_TYPE) return;
+    const { maxRetentionDays } = args.getConfig<{ maxRetentionDays: number }>();
+    const retention = (args.props as { retentionDays?: number }).retentionDays ?? STORAGE_DEFAULTS.retentionDays;
+    if (retention > maxRetentionDays) {
+      reportViolation(
+        `StorageContainer '${args.name}': retentionDays must be at most ${maxRetentionDays} (got ${retention}; policy config maxRetentionDays): ` +
+          `a deleted user's data would stay in exported copies for ${retention} days`,
+      );
+    }
+  },
+};
+
+export const dataExportTokenLifetime: ResourceValidationPolicy = {
+  name: "data-export-token-lifetime",
+  description: "A data export token (broadcast metrics) expires within a configured number of days; the platform allows six months.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      maxLifetimeDays: { type: "number", default: DEFAULT_MAX_DATA_EXPORT_TOKEN_DAYS, exclusiveMinimum: 0, description: "Longest data export token lifetime in days; default 90." },
+    },
+  },
+  validateResource: (args, reportViolation) => {
+    if (args.type !== DATA_EXPORT_TOKEN_TYPE) return;
+    const { maxLifetimeDays } = args.getConfig<{ maxLifetimeDays: number }>();
+    const props = args.props as { lifetimeDays?: number; expiresAt?: string };
+    const days = typeof props.expiresAt === "string" ? (Date.parse(props.expiresAt) - Date.now()) / DAY : props.lifetimeDays;
+    if (days !== undefined && days > maxLifetimeDays) {
+      reportViolation(`DataExportToken '${args.name}': it must expire within ${maxLifetimeDays} days (it lives ${Math.ceil(days)}; policy config maxLifetimeDays)`);
+    }
+  },
+};

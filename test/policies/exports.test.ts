@@ -1,0 +1,74 @@
+import type { ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { describe, expect, it } from "vitest";
+import { CONTAINER_TYPE, DATA_EXPORT_TOKEN_TYPE, dataExportTokenLifetime, exportRetentionBounded, exportSasLeastPrivilege, SAS_TOKEN_TYPE } from "../../policies/exports.ts";
+import { policies } from "../../policies/pack.ts";
+
+/** The violations a policy reports for one resource, with its config defaults (as the engine fills them) overridden by `config`. */
+function violations(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): string[] {
+  const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).map(([key, schema]) => [key, (schema as { default?: unknown }).default]));
+  const reported: string[] = [];
+  const args = { type, props, urn: `urn:pulumi:s::p::${type}::x`, name: "x", opts: {}, getConfig: () => ({ ...defaults, ...config }) } as unknown as ResourceValidationArgs;
+  void (policy.validateResource as ResourceValidation)(args, (message: string) => reported.push(message));
+  return reported;
+}
+
+describe("export-sas-least-privilege", () => {
+  const sas = (props: Record<string, unknown>, config?: Record<string, unknown>) => violations(exportSasLeastPrivilege, SAS_TOKEN_TYPE, props, config);
+  const happy = { containerName: "exports", permissions: "cw", lifetimeDays: 7, rotationDays: 2 };
+  it("passes a create+write token for a week", () => expect(sas(happy)).toEqual([]));
+  it("passes the provider's defaults (props left out)", () => expect(sas({ containerName: "exports" })).toEqual([]));
+  it("ignores other resource types", () => expect(violations(exportSasLeastPrivilege, CONTAINER_TYPE, { ...happy, permissions: "rl" })).toEqual([]));
+  it("stops a token that can read or list the exports, naming the letters and the config", () => {
+    expect(sas({ ...happy, permissions: "rcwl" })).toEqual([
+      "ContainerSasToken 'x': permissions 'rcwl' grant read (r), list (l) beyond 'cw' (policy config allowedPermissions): whoever holds the token could read the exported personal data",
+    ]);
+  });
+  it("stops delete, and allows what the config allows", () => {
+    expect(sas({ ...happy, permissions: "cwd" })[0]).toContain("delete (d) beyond 'cw'");
+    expect(sas({ ...happy, permissions: "acw" }, { allowedPermissions: "acw" })).toEqual([]);
+  });
+  it("stops a long-lived token and one that never rotates", () => {
+    expect(sas({ ...happy, lifetimeDays: 30 })).toEqual(["ContainerSasToken 'x': lifetimeDays must be at most 14 (got 30; policy config maxLifetimeDays): an ad-hoc SAS cannot be revoked before it expires"]);
+    expect(sas({ ...happy, lifetimeDays: 30 }, { maxLifetimeDays: 30 })).toEqual([]);
+    expect(sas({ ...happy, rotationDays: 0 })[0]).toContain("rotationDays must be more than 0");
+  });
+});
+
+describe("export-retention-bounded", () => {
+  const container = (props: Record<string, unknown>, config?: Record<string, unknown>) => violations(exportRetentionBounded, CONTAINER_TYPE, props, config);
+  it("passes 30 days and the default", () => {
+    expect(container({ name: "exports", retentionDays: 30 })).toEqual([]);
+    expect(container({ name: "exports" })).toEqual([]);
+  });
+  it("stops a retention that keeps erased users' data in exports, naming the limit", () => {
+    expect(container({ name: "exports", retentionDays: 365 })).toEqual([
+      "StorageContainer 'x': retentionDays must be at most 30 (got 365; policy config maxRetentionDays): a deleted user's data would stay in exported copies for 365 days",
+    ]);
+    expect(container({ name: "exports", retentionDays: 14 }, { maxRetentionDays: 7 })).toHaveLength(1);
+  });
+});
+
+describe("data-export-token-lifetime", () => {
+  const token = (props: Record<string, unknown>, config?: Record<string, unknown>) => violations(dataExportTokenLifetime, DATA_EXPORT_TOKEN_TYPE, props, config);
+  it("passes 90 days, by lifetime or by date", () => {
+    expect(token({ lifetimeDays: 90 })).toEqual([]);
+    expect(token({ expiresAt: new Date(Date.now() + 89 * 86_400_000).toISOString() })).toEqual([]);
+  });
+  it("stops a token that lives longer than configured", () => {
+    expect(token({ lifetimeDays: 180 })).toEqual(["DataExportToken 'x': it must expire within 90 days (it lives 180; policy config maxLifetimeDays)"]);
+    expect(token({ expiresAt: new Date(Date.now() + 120 * 86_400_000).toISOString() })[0]).toContain("it lives 120");
+    expect(token({ lifetimeDays: 30 }, { maxLifetimeDays: 14 })).toHaveLength(1);
+  });
+});
+
+describe("the pack", () => {
+  it("registers every policy once", () => {
+    expect(policies.map((policy) => policy.name)).toEqual([
+      "audience-definition-valid",
+      "audiences-per-app-limit",
+      "export-sas-least-privilege",
+      "export-retention-bounded",
+      "data-export-token-lifetime",
+    ]);
+  });
+});
