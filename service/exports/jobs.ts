@@ -25,9 +25,8 @@ import { badRequest, zodIssues } from "../errors.ts";
 import { broadcastMetricsCsv } from "./broadcast-metrics.ts";
 import { exportDevices } from "./device-export.ts";
 import { exportRawEvents } from "./raw-events.ts";
-import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
-
 import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
+import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 
 /** What a run exports (every kind runs one-off or as a job). */
 export type RunKind = ExportKind;
