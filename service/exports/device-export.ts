@@ -70,11 +70,16 @@ async function* deviceLines(store: Store, devices: DeviceStore, appId: number, o
   worker.on("error", (error) => waiting.splice(0).forEach((w) => w.reject(error)));
   // A reader that stops without answering fails the run instead of leaving it waiting forever.
   worker.on("exit", (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`the export's page reader stopped (exit code ${code})`))));
-  const ask = () =>
-    new Promise<PageMessage>((resolve, reject) => {
+  const ask = () => {
+    const page = new Promise<PageMessage>((resolve, reject) => {
       waiting.push({ resolve, reject });
       worker.postMessage("next");
     });
+    // A page asked ahead may fail before it is awaited (the reader died): not an unhandled rejection,
+    // the await that reaches it still throws.
+    page.catch(() => {});
+    return page;
+  };
   const asked = Array.from({ length: PAGES_AHEAD }, ask);
   try {
     let written = 0;
@@ -89,8 +94,6 @@ async function* deviceLines(store: Store, devices: DeviceStore, appId: number, o
       yield Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
     }
   } finally {
-    // Pages asked ahead are not wanted any more (done, or the upload failed).
-    for (const unwanted of asked) unwanted.catch(() => {});
     await worker.terminate();
   }
 }
