@@ -93,6 +93,17 @@ const retentionPolicySchema = z.object({
 });
 export type RetentionPolicyResult = z.infer<typeof retentionPolicySchema>;
 
+const exportConfigurationSchema = z.object({
+  id: z.string(),
+  export_type: z.string(),
+  creation_time: z.string(),
+  last_run_time: z.string().optional(),
+  export_entities: z.array(z.string()),
+  state: z.enum(["Enabled", "Disabled", "Pending", "Deleted", "Invalid"]),
+  state_info: z.string().optional(),
+});
+export type ExportConfigurationResult = z.infer<typeof exportConfigurationSchema>;
+
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 export class PushplaneClient {
@@ -246,6 +257,30 @@ export class PushplaneClient {
 
   deleteRetentionPolicy(ref: AppRef, containerUrl: string): Promise<boolean> {
     return this.deleteIfExists(`${PushplaneClient.path(ref, "retention_policies")}?container=${encodeURIComponent(containerUrl)}`);
+  }
+
+  async createExportConfiguration(ref: AppRef, connectionString: string, exportEntities: string[]): Promise<ExportConfigurationResult> {
+    const path = PushplaneClient.path(ref, "export_configurations");
+    const body = { type: "blob_storage_connection_string", connection_string: connectionString, export_entities: exportEntities };
+    return exportConfigurationSchema.parse(await this.call("POST", path, () => this.http.post(path, { json: body }).json()));
+  }
+
+  getExportConfiguration(ref: AppRef, id: string): Promise<ExportConfigurationResult | undefined> {
+    return this.getIfExists(PushplaneClient.path(ref, "export_configurations", id), exportConfigurationSchema);
+  }
+
+  async patchExportConfiguration(ref: AppRef, id: string, patch: { connection_string?: string; export_entities?: string[] }): Promise<ExportConfigurationResult> {
+    const path = PushplaneClient.path(ref, "export_configurations", id);
+    return exportConfigurationSchema.parse(await this.call("PATCH", path, () => this.http.patch(path, { json: patch }).json()));
+  }
+
+  async setExportConfigurationEnabled(ref: AppRef, id: string, enabled: boolean): Promise<void> {
+    const path = PushplaneClient.path(ref, "export_configurations", id, enabled ? "enable" : "disable");
+    await this.call("POST", path, () => this.http.post(path));
+  }
+
+  deleteExportConfiguration(ref: AppRef, id: string): Promise<boolean> {
+    return this.deleteIfExists(PushplaneClient.path(ref, "export_configurations", id));
   }
 
   async testDefinition(ref: AppRef, body: AudienceDefinitionBody) {

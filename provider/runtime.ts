@@ -4,6 +4,7 @@ import type { ResourceKind } from "../domain/index.ts";
 import { audienceProvider } from "./audience.ts";
 import { containerSasTokenProvider } from "./container-sas-token.ts";
 import { dataExportTokenProvider } from "./data-export-token.ts";
+import { exportConfigurationProvider } from "./export-configuration.ts";
 import { exportJobProvider } from "./export-job.ts";
 import { pushConfigProvider } from "./push-config.ts";
 import { storageContainerProvider } from "./storage-container.ts";
@@ -15,6 +16,7 @@ const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider
   StorageContainer: storageContainerProvider,
   ContainerSasToken: containerSasTokenProvider,
   ExportJob: exportJobProvider,
+  ExportConfiguration: exportConfigurationProvider,
   DataExportToken: dataExportTokenProvider,
 };
 

@@ -1,10 +1,10 @@
 // Nightly device exports into blob storage, declared: the container (private, 30-day retention so
 // an erasure reaches exported copies), a create+write SAS that rotates two days before it expires,
 // a nightly export at 02:00 UTC, a one-off backfill that runs right away, daily raw events and
-// weekly broadcast metrics.
+// weekly broadcast metrics, and the analytics events continuously.
 // Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`: an
 // Azure storage account's (Access keys) or Azurite's development one.
-import { ContainerSasToken, DataExportToken, ExportJob, StorageContainer } from "../../provider/index.ts";
+import { ContainerSasToken, DataExportToken, ExportConfiguration, ExportJob, StorageContainer } from "../../provider/index.ts";
 
 const exportsContainer = new StorageContainer("device-exports", { retentionDays: 30 });
 
@@ -47,6 +47,10 @@ const weeklyMetrics = new ExportJob("weekly-broadcast-metrics", {
   broadcastMetrics: { bundleId: "com.acme.demo", windowDays: 7 },
 });
 
+// The app's analytics events, continuously (App Center's export configuration): NDJSON every five
+// minutes into the account's pushplane-export container.
+const analyticsEvents = new ExportConfiguration("analytics-events");
+
 // The analytics team's token for the broadcast-metrics dataset (CloudKit style): 90 days from
 // creation, a secret output.
 const metricsToken = new DataExportToken("broadcast-metrics", {
@@ -63,3 +67,4 @@ export const nightlyJob = { id: nightly.jobId, nextRunTime: nightly.nextRunTime 
 export const backfillJob = backfill.jobId;
 export const rawEventsJob = { id: dailyRawEvents.jobId, nextRunTime: dailyRawEvents.nextRunTime };
 export const metricsJob = { id: weeklyMetrics.jobId, nextRunTime: weeklyMetrics.nextRunTime };
+export const continuousExport = { id: analyticsEvents.configurationId, state: analyticsEvents.state };

@@ -243,6 +243,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
       nightlyJob: { id: string; nextRunTime: string };
       rawEventsJob: { id: string; nextRunTime: string };
       metricsJob: { id: string; nextRunTime: string };
+      continuousExport: { id: string; state: string };
       backfillJob: string;
       sasRenewAfter: string;
     };
@@ -256,6 +257,9 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
       options: { bundle_id: "com.acme.demo", dataset: "broadcast_application_metrics", window_days: 7 },
     });
     expect(Date.parse(outputs.sasRenewAfter) - Date.now()).toBeGreaterThan(4 * 86_400_000);
+    // The continuous export wrote once already, so up knows the account takes it.
+    expect(outputs.continuousExport.state).toBe("Enabled");
+    expect(service.services.continuousExports.get(key, outputs.continuousExport.id)).toMatchObject({ state: "Enabled", last_run_time: expect.any(String) });
 
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports");
     const properties = await container.getProperties();
@@ -287,6 +291,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     expect(service.store.db.prepare("SELECT count(*) AS n FROM export_jobs").get()).toEqual({ n: 0 });
     expect(service.store.db.prepare("SELECT count(*) AS n FROM retention_policies").get()).toEqual({ n: 0 });
     expect(service.store.db.prepare("SELECT count(*) AS n FROM data_export_tokens").get()).toEqual({ n: 0 });
+    expect(service.store.db.prepare("SELECT count(*) AS n FROM export_configurations").get()).toEqual({ n: 0 });
     const exists = await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports").exists();
     expect(exists).toBe(false);
   });

@@ -1,0 +1,168 @@
+// The ExportConfiguration resource: App Center's continuous export (swagger ExportConfigurations_*)
+// of the app's analytics events into a storage account, declared. The account's connection string is
+// a secret input (or the stack's pushplane:storageConnectionString); the service never answers it back.
+// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { EXPORT_ENTITIES } from "../domain/index.ts";
+import { resolveApp, zodFailures } from "./checks.ts";
+import type { AppRef, ExportConfigurationResult } from "./client.ts";
+import { settings } from "./settings.ts";
+import { connectionStringSchema } from "./storage.ts";
+import { PushplaneResource } from "./stub.ts";
+
+type ExportEntity = (typeof EXPORT_ENTITIES)[number];
+
+export interface ExportConfigurationInputs {
+  owner: string;
+  app: string;
+  enabled: boolean;
+  exportEntities: ExportEntity[];
+  storageConnectionString?: string;
+}
+export interface ExportConfigurationOutputs extends ExportConfigurationInputs {
+  configurationId: string;
+  /** Enabled, Disabled, Pending (first export not done yet) or Invalid (see stateInfo). */
+  state: string;
+  stateInfo: string | null;
+  lastRunTime: string | null;
+}
+
+/** How long `up` waits for the first export to tell whether the storage account can be written. */
+const FIRST_RUN_WAIT_MS = 60_000;
+
+const inputSchema = z.object({
+  owner: z.string().min(1).optional(),
+  app: z.string().min(1).optional(),
+  enabled: z.boolean().default(true),
+  exportEntities: z.array(z.enum(EXPORT_ENTITIES)).default([]),
+  storageConnectionString: connectionStringSchema,
+});
+
+async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportConfigurationInputs>> {
+  const parsed = inputSchema.safeParse(news);
+  if (!parsed.success) return { failures: zodFailures(parsed.error) };
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const { owner, app } = resolveApp(parsed.data, failures);
+  if (!parsed.data.storageConnectionString && !settings().storageConnectionString) {
+    failures.push({
+      property: "storageConnectionString",
+      reason: "no storage account: pass storageConnectionString, or run `pulumi config set --secret pushplane:storageConnectionString \"<connection string>\"`",
+    });
+  }
+  if (failures.length > 0) return { failures };
+  return { inputs: { ...parsed.data, owner, app, exportEntities: [...new Set(parsed.data.exportEntities)].sort() } };
+}
+
+async function diff(_id: string, olds: ExportConfigurationOutputs, news: ExportConfigurationInputs): Promise<pulumi.dynamic.DiffResult> {
+  const replaces = (["owner", "app"] as const).filter((field) => olds[field] !== news[field]);
+  const changes =
+    replaces.length > 0 ||
+    olds.enabled !== news.enabled ||
+    JSON.stringify(olds.exportEntities) !== JSON.stringify(news.exportEntities) ||
+    (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") ||
+    // An Invalid configuration is tried again on the next up.
+    (news.enabled && olds.state === "Invalid");
+  return { changes, replaces: [...replaces], deleteBeforeReplace: false };
+}
+
+function parseId(id: string): AppRef & { configurationId: string } {
+  const [owner, app, configurationId, ...rest] = id.split("/");
+  if (!owner || !app || !configurationId || rest.length > 0) throw new Error(`'${id}' is not an export configuration id: expected owner/app/configuration-id`);
+  return { owner, app, configurationId };
+}
+
+const connectionString = (inputs: ExportConfigurationInputs): string => inputs.storageConnectionString ?? settings().storageConnectionString!;
+
+const outputsFrom = (inputs: ExportConfigurationInputs, found: ExportConfigurationResult): ExportConfigurationOutputs => ({
+  ...inputs,
+  configurationId: found.id,
+  state: found.state,
+  stateInfo: found.state_info ?? null,
+  lastRunTime: found.last_run_time ?? null,
+});
+
+/** The configuration once its first export has run (or the wait is over). */
+async function settled(ref: AppRef, id: string): Promise<ExportConfigurationResult> {
+  const deadline = Date.now() + FIRST_RUN_WAIT_MS;
+  for (let interval = 50; ; interval = Math.min(interval * 2, 2_000)) {
+    const found = await settings().client.getExportConfiguration(ref, id);
+    if (!found) throw new Error(`export configuration '${id}' disappeared from app '${ref.owner}/${ref.app}' while it was being set up`);
+    if (found.state !== "Pending" || Date.now() >= deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
+async function create(inputs: ExportConfigurationInputs): Promise<pulumi.dynamic.CreateResult<ExportConfigurationOutputs>> {
+  const { client } = settings();
+  const created = await client.createExportConfiguration(inputs, connectionString(inputs), inputs.exportEntities);
+  if (!inputs.enabled) await client.setExportConfigurationEnabled(inputs, created.id, false);
+  const found = inputs.enabled ? await settled(inputs, created.id) : created;
+  if (found.state === "Invalid") {
+    // Nothing half-made is left behind: the service forgets it, and up fails with the reason.
+    await client.deleteExportConfiguration(inputs, created.id);
+    throw new Error(`the continuous export cannot start: ${found.state_info ?? "the storage account refused it"}`);
+  }
+  const final = inputs.enabled ? found : ((await client.getExportConfiguration(inputs, created.id)) ?? created);
+  return { id: `${inputs.owner}/${inputs.app}/${created.id}`, outs: outputsFrom(inputs, final) };
+}
+
+async function read(id: string, props?: ExportConfigurationOutputs): Promise<pulumi.dynamic.ReadResult<ExportConfigurationOutputs>> {
+  const ref = parseId(id);
+  const found = await settings().client.getExportConfiguration(ref, ref.configurationId);
+  if (!found || found.state === "Deleted" || !props) return {};
+  const exportEntities = [...(found.export_entities as ExportEntity[])].sort();
+  // Disabled out of band reads as enabled: false, so the next up turns it back on.
+  const inputs: ExportConfigurationInputs = { ...props, enabled: found.state !== "Disabled", exportEntities };
+  return { id, props: outputsFrom(inputs, found), inputs } as pulumi.dynamic.ReadResult<ExportConfigurationOutputs>;
+}
+
+async function update(id: string, olds: ExportConfigurationOutputs, news: ExportConfigurationInputs): Promise<pulumi.dynamic.UpdateResult<ExportConfigurationOutputs>> {
+  const ref = parseId(id);
+  const { client } = settings();
+  const newAccount = (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "");
+  const newEntities = JSON.stringify(olds.exportEntities) !== JSON.stringify(news.exportEntities);
+  if (newAccount || newEntities) {
+    await client.patchExportConfiguration(ref, ref.configurationId, {
+      ...(newAccount ? { connection_string: connectionString(news) } : {}),
+      ...(newEntities ? { export_entities: news.exportEntities } : {}),
+    });
+  }
+  if (olds.enabled !== news.enabled || (news.enabled && olds.state === "Invalid")) await client.setExportConfigurationEnabled(ref, ref.configurationId, news.enabled);
+  const found = news.enabled ? await settled(ref, ref.configurationId) : await client.getExportConfiguration(ref, ref.configurationId);
+  if (!found) throw new Error(`export configuration '${ref.configurationId}' is gone from app '${ref.owner}/${ref.app}': run pulumi refresh`);
+  if (found.state === "Invalid") throw new Error(`the continuous export cannot run: ${found.state_info ?? "the storage account refused it"}`);
+  return { outs: outputsFrom(news, found) };
+}
+
+async function remove(id: string): Promise<void> {
+  const ref = parseId(id);
+  await settings().client.deleteExportConfiguration(ref, ref.configurationId);
+}
+
+export const exportConfigurationProvider = { check, diff, create, read, update, delete: remove };
+
+export interface ExportConfigurationArgs {
+  /** Default true; false keeps the configuration but stops exporting. */
+  enabled?: pulumi.Input<boolean>;
+  /** App Center's crashes / errors / attachments; accepted, but this platform collects none. */
+  exportEntities?: pulumi.Input<pulumi.Input<ExportEntity>[]>;
+  /** The storage account's connection string (made secret); default pushplane:storageConnectionString. */
+  storageConnectionString?: pulumi.Input<string>;
+  owner?: pulumi.Input<string>;
+  app?: pulumi.Input<string>;
+}
+
+/** Continuous export of the app's analytics events as NDJSON under analytics/YYYY/MM/DD/HH/ in the account's pushplane-export container, every 5 minutes. */
+export class ExportConfiguration extends PushplaneResource {
+  declare readonly configurationId: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly stateInfo: pulumi.Output<string | null>;
+  declare readonly lastRunTime: pulumi.Output<string | null>;
+
+  constructor(name: string, args: ExportConfigurationArgs = {}, opts?: pulumi.CustomResourceOptions) {
+    const storageConnectionString = args.storageConnectionString === undefined ? undefined : pulumi.secret(args.storageConnectionString);
+    const props = { ...args, storageConnectionString, configurationId: undefined, state: undefined, stateInfo: undefined, lastRunTime: undefined };
+    super("ExportConfiguration", name, props, opts, ["storageConnectionString"]);
+  }
+}
