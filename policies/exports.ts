@@ -3,11 +3,12 @@
 // erasure reaches exported copies; data export tokens that do not outlive their purpose.
 // Each bound is policy config, so a privacy team sets it once for every stack in CI.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
+import { LIMITS, parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS, type Limit } from "../domain/index.ts";
 
 export const SAS_TOKEN_TYPE = resourceType("ContainerSasToken");
 export const CONTAINER_TYPE = resourceType("StorageContainer");
 export const DATA_EXPORT_TOKEN_TYPE = resourceType("DataExportToken");
+export const EXPORT_JOB_TYPE = resourceType("ExportJob");
 
 const DAY = 86_400_000;
 /** Default longest retention of exported copies: an erasure must reach them within a month (GDPR Art. 12(3)'s one month to act on a request). */
@@ -100,5 +101,20 @@ export const dataExportTokenLifetime: ResourceValidationPolicy = {
     if (days !== undefined && days > maxLifetimeDays) {
       reportViolation(`DataExportToken '${args.name}': it must expire within ${maxLifetimeDays} days (it lives ${Math.ceil(days)}; policy config maxLifetimeDays)`);
     }
+  },
+};
+
+export const exportJobWindows: ResourceValidationPolicy = {
+  name: "export-job-windows",
+  description: `An export job's window stays within the platform's: raw events at most ${LIMITS.rawEventExportWindowDays.value} days (${LIMITS.rawEventExportWindowDays.source}), broadcast metrics at most ${LIMITS.broadcastMetricsStartDaysBack.value} days back (${LIMITS.broadcastMetricsStartDaysBack.source}).`,
+  enforcementLevel: "mandatory",
+  validateResource: (args, reportViolation) => {
+    if (args.type !== EXPORT_JOB_TYPE) return;
+    const props = args.props as { rawEvents?: { windowDays?: number }; broadcastMetrics?: { windowDays?: number } };
+    const within = (field: string, days: number | undefined, limit: Limit) => {
+      if (typeof days === "number" && days > limit.value) reportViolation(`ExportJob '${args.name}': ${field} must be at most ${limit.value} (got ${days}; ${limit.source})`);
+    };
+    within("rawEvents.windowDays", props.rawEvents?.windowDays, LIMITS.rawEventExportWindowDays);
+    within("broadcastMetrics.windowDays", props.broadcastMetrics?.windowDays, LIMITS.broadcastMetricsStartDaysBack);
   },
 };

@@ -1,6 +1,15 @@
 import type { ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { CONTAINER_TYPE, DATA_EXPORT_TOKEN_TYPE, dataExportTokenLifetime, exportRetentionBounded, exportSasLeastPrivilege, SAS_TOKEN_TYPE } from "../../policies/exports.ts";
+import {
+  CONTAINER_TYPE,
+  DATA_EXPORT_TOKEN_TYPE,
+  dataExportTokenLifetime,
+  EXPORT_JOB_TYPE,
+  exportJobWindows,
+  exportRetentionBounded,
+  exportSasLeastPrivilege,
+  SAS_TOKEN_TYPE,
+} from "../../policies/exports.ts";
 import { policies } from "../../policies/pack.ts";
 
 /** The violations a policy reports for one resource, with its config defaults (as the engine fills them) overridden by `config`. */
@@ -61,6 +70,20 @@ describe("data-export-token-lifetime", () => {
   });
 });
 
+describe("export-job-windows", () => {
+  const job = (props: Record<string, unknown>) => violations(exportJobWindows, EXPORT_JOB_TYPE, props);
+  it("passes windows at the limits", () => {
+    expect(job({ kind: "raw_event_export", rawEvents: { windowDays: 7 } })).toEqual([]);
+    expect(job({ kind: "broadcast_metrics_export", broadcastMetrics: { bundleId: "b", windowDays: 30 } })).toEqual([]);
+  });
+  it("stops windows past them, naming the seed", () => {
+    expect(job({ kind: "raw_event_export", rawEvents: { windowDays: 8 } })).toEqual(["ExportJob 'x': rawEvents.windowDays must be at most 7 (got 8; seeds: Braze export)"]);
+    expect(job({ kind: "broadcast_metrics_export", broadcastMetrics: { windowDays: 31 } })).toEqual([
+      "ExportJob 'x': broadcastMetrics.windowDays must be at most 30 (got 31; seeds: CloudKit broadcast-metrics export)",
+    ]);
+  });
+});
+
 describe("the pack", () => {
   it("registers every policy once", () => {
     expect(policies.map((policy) => policy.name)).toEqual([
@@ -69,6 +92,7 @@ describe("the pack", () => {
       "export-sas-least-privilege",
       "export-retention-bounded",
       "data-export-token-lifetime",
+      "export-job-windows",
     ]);
   });
 });
