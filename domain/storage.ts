@@ -35,6 +35,30 @@ export const STORAGE_DEFAULTS = {
 /** Container metadata key that carries the retention the service honours. */
 export const RETENTION_METADATA_KEY = "pushplaneretentiondays";
 
+/**
+ * A container's own metadata (team, data classification, …). Azure: names are C# identifiers,
+ * case-insensitive, values ASCII, 8 KiB in all; pushplane asks for lowercase names so what is read
+ * back is what was written, and keeps its retention key to itself.
+ */
+export const containerMetadataSchema = z
+  .record(
+    z.string(),
+    z.string().regex(/^[\x20-\x7e]*$/, "metadata values must be printable ASCII (Azure sends them as HTTP headers)").refine((value) => value.trim() === value, "metadata values must not start or end with spaces (Azure trims them)"),
+  )
+  .superRefine((metadata, context) => {
+    let size = 0;
+    for (const [name, value] of Object.entries(metadata)) {
+      size += name.length + value.length;
+      if (!/^[a-z_][a-z0-9_]{0,63}$/.test(name)) {
+        context.addIssue({ code: "custom", path: [name], message: "metadata names must be 1–64 lowercase letters, digits and '_', not starting with a digit (Azure: C# identifiers)" });
+      } else if (name === RETENTION_METADATA_KEY) {
+        context.addIssue({ code: "custom", path: [name], message: `'${RETENTION_METADATA_KEY}' is pushplane's own: set retentionDays instead` });
+      }
+    }
+    if (size > 8192) context.addIssue({ code: "custom", message: `metadata must be at most 8 KiB in all (got ${size} bytes; Azure)` });
+  })
+  .default({});
+
 export const EXPORT_KINDS = ["device_export", "segment_export", "raw_event_export", "broadcast_metrics_export"] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 

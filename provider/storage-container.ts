@@ -6,7 +6,7 @@
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { containerNameSchema, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
+import { containerMetadataSchema, containerNameSchema, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { settings } from "./settings.ts";
 import { accountName, connectionStringSchema, container } from "./storage.ts";
@@ -18,6 +18,8 @@ export interface StorageContainerInputs {
   app: string;
   name: string;
   retentionDays: number;
+  /** The container's own metadata (besides the retention, which pushplane keeps in it). */
+  metadata: Record<string, string>;
   adopt: boolean;
   /** The account, when the program passes it (secret); otherwise pushplane:storageConnectionString. */
   storageConnectionString?: string;
@@ -41,6 +43,7 @@ const inputSchema = z.object({
   app: z.string().min(1).optional(),
   name: containerNameSchema,
   retentionDays: z.number().int().min(1).max(3650).default(STORAGE_DEFAULTS.retentionDays),
+  metadata: containerMetadataSchema,
   adopt: z.boolean().default(false),
   storageConnectionString: connectionStringSchema,
 });
@@ -64,6 +67,7 @@ async function diff(_id: string, olds: StorageContainerOutputs, news: StorageCon
   const changes =
     replaces.length > 0 ||
     olds.retentionDays !== news.retentionDays ||
+    !sameMetadata(olds.metadata ?? {}, news.metadata) ||
     olds.owner !== news.owner ||
     olds.app !== news.app ||
     (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") ||
@@ -72,7 +76,9 @@ async function diff(_id: string, olds: StorageContainerOutputs, news: StorageCon
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
-const metadata = (inputs: StorageContainerInputs) => ({ [RETENTION_METADATA_KEY]: String(inputs.retentionDays) });
+const metadata = (inputs: StorageContainerInputs) => ({ ...inputs.metadata, [RETENTION_METADATA_KEY]: String(inputs.retentionDays) });
+const sorted = (entries: Record<string, string>) => JSON.stringify(Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : 1)));
+const sameMetadata = (a: Record<string, string>, b: Record<string, string>) => sorted(a) === sorted(b);
 
 /** Grants the service list+delete on this container and registers the retention; returns when to renew. */
 async function registerRetention(inputs: StorageContainerInputs): Promise<string> {
@@ -113,12 +119,14 @@ async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi
     if ((error as { statusCode?: number }).statusCode === 404) return {};
     throw error;
   }
-  const retention = Number(properties.metadata?.[RETENTION_METADATA_KEY]);
+  const { [RETENTION_METADATA_KEY]: retentionText, ...ownMetadata } = properties.metadata ?? {};
+  const retention = Number(retentionText);
   const inputs: StorageContainerInputs = {
     owner: props?.owner ?? "",
     app: props?.app ?? "",
     name,
     retentionDays: Number.isInteger(retention) && retention > 0 ? retention : (props?.retentionDays ?? STORAGE_DEFAULTS.retentionDays),
+    metadata: ownMetadata,
     adopt: props?.adopt ?? false,
     ...(connectionString ? { storageConnectionString: connectionString } : {}),
   };
@@ -155,6 +163,8 @@ export interface StorageContainerArgs {
   name?: pulumi.Input<string>;
   /** Export blobs older than this many days are deleted by the service (default 30). */
   retentionDays?: pulumi.Input<number>;
+  /** The container's own metadata: lowercase names, ASCII values (e.g. { team: "crm", classification: "personal" }). */
+  metadata?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   adopt?: pulumi.Input<boolean>;
   /**
    * The storage account's connection string, when the program creates the account (made secret
@@ -169,6 +179,7 @@ export interface StorageContainerArgs {
 export class StorageContainer extends PushplaneResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly retentionDays: pulumi.Output<number>;
+  declare readonly metadata: pulumi.Output<Record<string, string>>;
   declare readonly account: pulumi.Output<string>;
   declare readonly url: pulumi.Output<string>;
   declare readonly publicAccess: pulumi.Output<string>;

@@ -6,7 +6,7 @@
 // Azure storage account's (Access keys) or Azurite's development one.
 import { ContainerSasToken, DataExportToken, ExportConfiguration, ExportJob, StorageContainer } from "../../provider/index.ts";
 
-const exportsContainer = new StorageContainer("device-exports", { retentionDays: 30 });
+const exportsContainer = new StorageContainer("device-exports", { retentionDays: 30, metadata: { team: "growth", classification: "personal_data" } });
 
 const writeOnly = new ContainerSasToken("device-exports-writer", {
   containerName: exportsContainer.name,

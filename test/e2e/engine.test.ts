@@ -264,7 +264,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("device-exports");
     const properties = await container.getProperties();
     expect(properties.blobPublicAccess).toBeUndefined();
-    expect(properties.metadata).toEqual({ pushplaneretentiondays: "30" });
+    expect(properties.metadata).toEqual({ pushplaneretentiondays: "30", team: "growth", classification: "personal_data" });
     // The service holds a retention grant for the container, to delete exports older than 30 days.
     expect(service.services.retention.get(key, container.url)).toMatchObject({ retention_days: 30 });
 
@@ -314,11 +314,17 @@ describe("storage account passed by the program (as examples/azure-storage-accou
     await stack.init(config, { ...secrets, "fixture:accountConnectionString": azurite!.connectionString });
     await stack.ok("up", "--yes");
     const container = BlobServiceClient.fromConnectionString(azurite!.connectionString).getContainerClient("program-account");
-    expect((await container.getProperties()).metadata).toEqual({ pushplaneretentiondays: "10" });
+    expect((await container.getProperties()).metadata).toEqual({ pushplaneretentiondays: "10", team: "privacy" });
     const state = await stack.exportState();
     expect(state).not.toContain(azurite!.connectionString.split("AccountKey=")[1]!.split(";")[0]!);
     await stack.ok("refresh", "--yes");
     await stack.ok("preview", "--expect-no-changes");
+    // Metadata edited out of band is drift: refresh shows it, up puts the declared metadata back.
+    await container.setMetadata({ pushplaneretentiondays: "10", team: "someone-else" });
+    const refresh = await stack.ok("refresh", "--yes", "--diff");
+    expect(refresh.output).toMatch(/team\s*: "privacy" => "someone-else"/);
+    await stack.ok("up", "--yes");
+    expect((await container.getProperties()).metadata).toEqual({ pushplaneretentiondays: "10", team: "privacy" });
     await stack.ok("destroy", "--yes");
     expect(await container.exists()).toBe(false);
   });

@@ -21,7 +21,7 @@ beforeAll(() => {
 
 describe("StorageContainer check", () => {
   it("defaults retention to 30 days", async () => {
-    expect(await storageContainerProvider.check({}, { name: "exports" })).toEqual({ inputs: { owner: "acme", app: "demo", name: "exports", retentionDays: 30, adopt: false } });
+    expect(await storageContainerProvider.check({}, { name: "exports" })).toEqual({ inputs: { owner: "acme", app: "demo", name: "exports", retentionDays: 30, metadata: {}, adopt: false } });
   });
   it.each([
     [{ name: "Exports" }, "name: must be 3–63 lowercase letters"],
@@ -29,6 +29,11 @@ describe("StorageContainer check", () => {
     [{ name: "a--b" }, "name: must be 3–63"],
     [{ name: "exports", retentionDays: 0 }, "retentionDays: Too small"],
     [{ name: "exports", storageConnectionString: "AccountKey=s3cret" }, "storageConnectionString: must be a storage account connection string"],
+    [{ name: "exports", metadata: { Team: "crm" } }, "metadata.Team: metadata names must be 1–64 lowercase letters"],
+    [{ name: "exports", metadata: { team: "crm ü" } }, "metadata.team: metadata values must be printable ASCII"],
+    [{ name: "exports", metadata: { team: " crm" } }, "must not start or end with spaces"],
+    [{ name: "exports", metadata: { pushplaneretentiondays: "1" } }, "'pushplaneretentiondays' is pushplane's own: set retentionDays instead"],
+    [{ name: "exports", metadata: { a: "x".repeat(8192) } }, "metadata: metadata must be at most 8 KiB in all"],
   ])("%j → %s", async (news, reason) => {
     expect((await storageContainerProvider.check({}, news)).failures?.[0]?.reason).toContain(reason);
   });
@@ -40,17 +45,25 @@ describe("StorageContainer diff", () => {
     app: "demo",
     name: "exports",
     retentionDays: 30,
+    metadata: {},
     adopt: false,
     account: "devstoreaccount1",
     url: "http://127.0.0.1/devstoreaccount1/exports",
     publicAccess: "none",
     retentionGrantRenewAfter: new Date(Date.now() + 86_400_000).toISOString(),
   };
-  const inputs = { owner: "acme", app: "demo", name: "exports", retentionDays: 30, adopt: false };
+  const inputs = { owner: "acme", app: "demo", name: "exports", retentionDays: 30, metadata: {}, adopt: false };
   it("no change while the retention grant is fresh", async () => expect(await storageContainerProvider.diff("id", outputs, inputs)).toMatchObject({ changes: false }));
   it("renews the retention grant in place when due", async () =>
     expect(await storageContainerProvider.diff("id", { ...outputs, retentionGrantRenewAfter: new Date(Date.now() - 1).toISOString() }, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false }));
   it("closes a container opened to the public", async () => expect(await storageContainerProvider.diff("id", { ...outputs, publicAccess: "container" }, inputs)).toMatchObject({ changes: true, replaces: [] }));
+  it("metadata changes update in place, whatever the key order; state from before metadata reads as none", async () => {
+    const tagged = { ...outputs, metadata: { team: "crm", classification: "personal" } };
+    expect(await storageContainerProvider.diff("id", tagged, { ...inputs, metadata: { classification: "personal", team: "crm" } })).toMatchObject({ changes: false });
+    expect(await storageContainerProvider.diff("id", tagged, { ...inputs, metadata: { team: "growth", classification: "personal" } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    const { metadata: _none, ...older } = outputs;
+    expect(await storageContainerProvider.diff("id", older as typeof outputs, inputs)).toMatchObject({ changes: false });
+  });
   it("a new name is a new container", async () => expect((await storageContainerProvider.diff("id", outputs, { ...inputs, name: "other" })).replaces).toEqual(["name"]));
 
   // The account a program passes in: another account is another container, a rotated key is not.
