@@ -10,7 +10,7 @@ import { containerNameSchema, parseSasPermissions, SAS_PERMISSION_NAMES, STORAGE
 import { settings } from "./settings.ts";
 import { connectionStringSchema, container } from "./storage.ts";
 import { zodFailures } from "./checks.ts";
-import { PushplaneResource } from "./stub.ts";
+import { PushplaneResource, secretIfGiven } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
 const DAY = 86_400_000;
@@ -121,7 +121,7 @@ export class ContainerSasToken extends PushplaneResource {
   declare readonly renewAfter: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerSasTokenArgs, opts?: pulumi.CustomResourceOptions) {
-    const storageConnectionString = args.storageConnectionString === undefined ? undefined : pulumi.secret(args.storageConnectionString);
+    const storageConnectionString = secretIfGiven(args.storageConnectionString);
     super("ContainerSasToken", name, { ...args, storageConnectionString, sasUrl: undefined, expiresOn: undefined, renewAfter: undefined }, opts, ["sasUrl", "storageConnectionString"]);
   }
 }

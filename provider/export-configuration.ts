@@ -9,7 +9,7 @@ import { resolveApp, zodFailures } from "./checks.ts";
 import type { AppRef, ExportConfigurationResult } from "./client.ts";
 import { settings } from "./settings.ts";
 import { connectionStringSchema } from "./storage.ts";
-import { PushplaneResource } from "./stub.ts";
+import { PushplaneResource, secretIfGiven } from "./stub.ts";
 
 type ExportEntity = (typeof EXPORT_ENTITIES)[number];
 
@@ -161,7 +161,7 @@ export class ExportConfiguration extends PushplaneResource {
   declare readonly lastRunTime: pulumi.Output<string | null>;
 
   constructor(name: string, args: ExportConfigurationArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    const storageConnectionString = args.storageConnectionString === undefined ? undefined : pulumi.secret(args.storageConnectionString);
+    const storageConnectionString = secretIfGiven(args.storageConnectionString);
     const props = { ...args, storageConnectionString, configurationId: undefined, state: undefined, stateInfo: undefined, lastRunTime: undefined };
     super("ExportConfiguration", name, props, opts, ["storageConnectionString"]);
   }

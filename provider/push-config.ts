@@ -8,7 +8,7 @@ import { maskSecret, pushConfigSchema, secretFingerprint, type PushConfig as Api
 import type { AppRef } from "./client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import { PushplaneResource } from "./stub.ts";
+import { PushplaneResource, secretIfGiven } from "./stub.ts";
 
 // ---- inputs / outputs ----
 
@@ -162,8 +162,8 @@ export class PushConfig extends PushplaneResource {
     const props = {
       ...args,
       // Secret whatever the caller passed: the credentials are encrypted in state.
-      apns: args.apns === undefined ? undefined : pulumi.secret(args.apns),
-      fcm: args.fcm === undefined ? undefined : pulumi.secret(args.fcm),
+      apns: secretIfGiven(args.apns),
+      fcm: secretIfGiven(args.fcm),
       type: undefined,
       maskedSecret: undefined,
       secretFingerprint: undefined,

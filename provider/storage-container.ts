@@ -10,7 +10,7 @@ import { containerMetadataSchema, containerNameSchema, RETENTION_METADATA_KEY, S
 import { resolveApp, zodFailures } from "./checks.ts";
 import { settings } from "./settings.ts";
 import { accountName, connectionStringSchema, container } from "./storage.ts";
-import { PushplaneResource } from "./stub.ts";
+import { PushplaneResource, secretIfGiven } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
 export interface StorageContainerInputs {
@@ -188,7 +188,7 @@ export class StorageContainer extends PushplaneResource {
     const props = {
       ...args,
       name: args.name ?? name,
-      storageConnectionString: args.storageConnectionString === undefined ? undefined : pulumi.secret(args.storageConnectionString),
+      storageConnectionString: secretIfGiven(args.storageConnectionString),
       account: undefined,
       url: undefined,
       publicAccess: undefined,

@@ -27,6 +27,11 @@ export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProv
   };
 }
 
+/** An optional input made secret (credentials, connection strings), left out when not given. */
+export function secretIfGiven<T>(value: pulumi.Input<T> | undefined): pulumi.Output<pulumi.Unwrap<T>> | undefined {
+  return value === undefined ? undefined : pulumi.secret(value);
+}
+
 /**
  * The program side of every pushplane resource: type `pulumi-nodejs:dynamic/pushplane:<kind>`, the
  * stub provider above, and the outputs that must stay secret in state.
