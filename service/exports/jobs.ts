@@ -28,6 +28,9 @@ import { exportRawEvents } from "./raw-events.ts";
 import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
 import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 
+/** A broadcast-metrics run: the job's options and the days this run reports on. */
+type BroadcastMetricsRun = BroadcastMetricsJobOptions & { startDate: string; endDate: string };
+
 /** What a run exports (every kind runs one-off or as a job). */
 export type RunKind = ExportKind;
 const DAY = 86_400_000;
@@ -314,16 +317,18 @@ export class ExportService {
   /** Starts a run in the background; answers where its output goes (a blob, or a folder of parts). */
   private launch(runId: string, appId: number, kind: RunKind, sasUrl: string, prefix: string, options: Record<string, unknown>): string {
     const day = new Date().toISOString().slice(0, 10);
+    // A broadcast-metrics run's days are fixed here once, so its blob name and its report agree.
+    const runOptions = kind === "broadcast_metrics_export" ? { ...options, ...broadcastJobRange((options as BroadcastMetricsJobOptions).window_days) } : options;
     const target =
       kind === "device_export"
         ? `${prefix}device-exports/${day}/${runId}.jsonl`
         : kind === "raw_event_export"
           ? `${prefix}appboy-event-data/`
           : kind === "broadcast_metrics_export"
-            ? `${prefix}${broadcastMetricsBlobName(options as BroadcastMetricsJobOptions)}`
+            ? `${prefix}${broadcastMetricsBlobName(runOptions as BroadcastMetricsRun)}`
             : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
     this.store.db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(target, runId);
-    const work = this.execute(runId, appId, kind, sasUrl, target, options).finally(() => this.running.delete(work));
+    const work = this.execute(runId, appId, kind, sasUrl, target, runOptions).finally(() => this.running.delete(work));
     this.running.add(work);
     return target.split("/").at(-2) ?? target;
   }
@@ -359,9 +364,14 @@ export class ExportService {
         db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(result.files[0]!, runId);
         if (raw.callback_endpoint) note = await this.callBack(raw.callback_endpoint, target, result.files);
       } else if (kind === "broadcast_metrics_export") {
-        const metrics = options as BroadcastMetricsJobOptions;
-        const range = broadcastJobRange(metrics.window_days);
-        const { csv, days } = broadcastMetricsCsv(this.store, { appId, bundleId: metrics.bundle_id, channelId: metrics.channel_id ?? null, ...range });
+        const metrics = options as BroadcastMetricsRun;
+        const { csv, days } = broadcastMetricsCsv(this.store, {
+          appId,
+          bundleId: metrics.bundle_id,
+          channelId: metrics.channel_id ?? null,
+          startDate: metrics.startDate,
+          endDate: metrics.endDate,
+        });
         progress.run(0, days, runId);
         await containerClient(url)
           .getBlockBlobClient(target)
@@ -424,10 +434,9 @@ export class ExportService {
  * Where a broadcast-metrics run writes: one CSV per dataset (and channel) and range, so a rerun of
  * the same range replaces its report instead of adding a second one.
  */
-function broadcastMetricsBlobName(options: BroadcastMetricsJobOptions, now = Date.now()): string {
-  const { startDate, endDate } = broadcastJobRange(options.window_days, now);
-  const channel = options.channel_id ? `${Buffer.from(options.channel_id, "base64").toString("base64url")}/` : "";
-  return `broadcast-metrics/${options.dataset}/${channel}${startDate}_${endDate}.csv`;
+function broadcastMetricsBlobName(run: BroadcastMetricsRun): string {
+  const channel = run.channel_id ? `${Buffer.from(run.channel_id, "base64").toString("base64url")}/` : "";
+  return `broadcast-metrics/${run.dataset}/${channel}${run.startDate}_${run.endDate}.csv`;
 }
 
 /** A run failure whose message is already the sentence to show. */
