@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The reliability suite has its own command and config (vitest.reliability.config.mts).
+    exclude: ["test/reliability/**", "**/node_modules/**"],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: "forks",

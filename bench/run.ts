@@ -3,11 +3,13 @@
 import { runDefinitionBench } from "./definition.ts";
 import { runExportBench } from "./export.ts";
 import { runMembershipBench } from "./membership.ts";
+import { runResponsivenessBench } from "./responsiveness.ts";
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> = {
   definition: { title: "Audience definition check (parse + type-check + print)", run: async () => runDefinitionBench().rows },
   membership: { title: "Audience estimated_count over 1 M devices", run: () => runMembershipBench() },
   export: { title: "Device export into Azurite", run: () => runExportBench() },
+  responsiveness: { title: "Responsiveness at 1 M devices and 200 audiences", run: () => runResponsivenessBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
 };
 
 async function main(chosen: string[]): Promise<void> {

@@ -28,6 +28,21 @@ export const LIMITS = {
   audienceDescriptionLength: limit(128, "characters", `${SWAGGER}, AudienceDefinition.description`),
   customPropertiesPerApp: limit(32, "custom properties per app", "pushplane storage (one column each)"),
   ingestBatchDevices: limit(100_000, "devices per bulk ingestion request", "pushplane service"),
+  ingestBatchEvents: limit(100_000, "events per ingestion request", "pushplane service"),
+  // NDJSON ingestion is read as a stream, so these bound what one request may make the service hold.
+  // A line: the largest device the schema admits (every string at its maximum, each character sent
+  // as a \uXXXX escape) is about 60,000 bytes; a realistic device with 32 custom properties is about
+  // 1,850, a synthetic one about 480; events are smaller. 64 KiB admits every valid line.
+  ingestLineBytes: limit(64 * 1024, "bytes per NDJSON line", "pushplane service"),
+  // A body: 100,000 typical devices (about 480 bytes a line, measured with service/synthetic.ts)
+  // are about 46 MiB, so a backfill sends a full batch in one request; devices with 32 custom
+  // properties fit about 36,000 to a request. What the service then holds is the validated objects:
+  // about 1.1x the body for typical devices, 6x at worst (lines of thousands of tiny properties), so
+  // at most about 400 MB per request, far below V8's heap (about 4 GiB) and its 512 MiB string limit.
+  ingestBodyBytes: limit(64 * 1024 * 1024, "bytes per NDJSON ingestion request", "pushplane service"),
+  // A JSON document is read whole before it is parsed, so it gets a smaller limit: 100,000 typical
+  // events (about 130 bytes each) are about 13 MiB; more go as NDJSON, which is read as a stream.
+  ingestJsonBodyBytes: limit(16 * 1024 * 1024, "bytes per JSON events request", "pushplane service"),
   notificationListTop: limit(2000, "notifications per list page ($top)", `${SWAGGER}, TopParameter`),
   notificationNameMin: limit(3, "characters", SWAGGER),
   notificationNameMax: limit(64, "characters", SWAGGER),

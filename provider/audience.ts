@@ -88,11 +88,31 @@ const requestBody = (inputs: AudienceInputs) => ({
   custom_properties: inputs.customProperties,
 });
 
-/** PUT, then wait for the service's count so estimatedCount and state are final outputs. */
+/**
+ * PUT, then wait for the service's count so estimatedCount and state are final outputs. Once the PUT
+ * is answered the audience is applied: a count that cannot be read back (the service busy, the
+ * network flaky) leaves the outputs as the PUT answered them (Calculating) rather than failing a
+ * change that happened; the next refresh reads the count.
+ */
 async function putAndCount(inputs: AudienceInputs): Promise<ApiAudience> {
   const { client } = settings();
   const saved = await client.putAudience(inputs, inputs.name, requestBody(inputs));
-  return (await client.waitForCount(inputs, inputs.name)) ?? saved;
+  try {
+    return (await client.waitForCount(inputs, inputs.name)) ?? saved;
+  } catch (error) {
+    pulumi.log.warn(`audience '${inputs.name}': saved, but its count could not be read (${(error as Error).message}); refresh shows it`);
+    return saved;
+  }
+}
+
+/** Whether the service's audience holds exactly the declared definition, description, state and property types. */
+function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean {
+  return (
+    normalize(existing.definition, existing.custom_properties ?? {}) === normalize(inputs.definition, inputs.customProperties) &&
+    (existing.description ?? "") === inputs.description &&
+    existing.enabled === inputs.enabled &&
+    isDeepStrictEqual(sortKeys(existing.custom_properties ?? {}), sortKeys(inputs.customProperties))
+  );
 }
 
 // ---- check: validate and fill defaults; every failure names the field, the column and the limit ----
@@ -148,9 +168,13 @@ async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResu
   // PUT creates or overwrites; refuse to silently take over an audience someone else manages.
   // (Pulumi's `import` option cannot reach a Node.js dynamic provider, pulumi/pulumi#16175, so
   // taking over is an explicit input instead.)
-  if (!inputs.adopt && (await client.audienceExists(inputs, inputs.name))) {
+  // An audience that already holds exactly what is declared is taken as this resource's own: a
+  // create whose write landed but whose answer was lost (a dropped connection, retries exhausted)
+  // leaves nothing in state, and the next `up` must converge instead of failing forever on it.
+  const existing = inputs.adopt ? undefined : await client.getAudience(inputs, inputs.name);
+  if (existing && !sameAsDeclared(existing, inputs)) {
     throw new Error(
-      `audience '${inputs.name}' already exists in app '${inputs.owner}/${inputs.app}'; ` +
+      `audience '${inputs.name}' already exists in app '${inputs.owner}/${inputs.app}' with another definition; ` +
         `to manage it, set adopt: true on the resource (it then takes the definition declared here)`,
     );
   }

@@ -3,7 +3,7 @@
 // Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { broadcastMetricsJobOptionsSchema, DATA_EXPORT_DATASETS, EXPORT_KINDS, nextRun, type DataExportDataset, type ExportKind } from "../domain/index.ts";
+import { broadcastMetricsJobOptionsSchema, DATA_EXPORT_DATASETS, EXPORT_KINDS, firstRun, type DataExportDataset, type ExportKind } from "../domain/index.ts";
 import type { AppRef, ExportJobBody, ExportJobResult } from "./client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
@@ -77,7 +77,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   const given = parsed.data;
   const failures: pulumi.dynamic.CheckFailure[] = [];
   if (given.schedule) {
-    const next = nextRun(given.schedule, new Date());
+    const next = firstRun(given.schedule, new Date());
     if ("problem" in next) failures.push({ property: "schedule", reason: `schedule: ${next.problem}` });
   }
   if (given.kind === "segment_export" && !given.segment) failures.push({ property: "segment", reason: "segment is required for a segment_export: which audience to export ({ segmentId })" });

@@ -65,7 +65,9 @@ esac
 
 running service || echo "[demo] starting the service on $endpoint (data in .pushplane/demo/data, log in .pushplane/demo/service.log)"
 # node with tsx's loader (not the tsx command, which runs a child of its own): the pid file names the server itself.
-start service "$endpoint/healthz" node --import tsx service/cli.ts serve --port "$port" --data-dir "$demo/data"
+# --outbound-allow-loopback: the demo's exports go to Azurite on 127.0.0.1 over http, which the
+# service refuses by default (only https to Azure Blob endpoints).
+start service "$endpoint/healthz" node --import tsx service/cli.ts serve --port "$port" --data-dir "$demo/data" --outbound-allow-loopback
 running azurite || echo "[demo] starting Azurite (blob storage) on $blob_endpoint (data in .pushplane/demo/azurite)"
 mkdir -p "$demo/azurite"
 start azurite "$blob_endpoint?comp=list" azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" --location "$demo/azurite" \

@@ -23,6 +23,15 @@ if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ]; then
   echo "$bin"; exit 0
 fi
 
+# One build at a time: commands started together (a test run and a demo, say) wait for the first
+# build instead of racing it over the same cache directories.
+mkdir -p "$PUSHPLANE_CACHE/engine"
+exec 9>"$PUSHPLANE_CACHE/engine/.build.lock"
+flock 9
+if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ]; then
+  echo "$bin"; exit 0
+fi
+
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 need_go() { command -v go >/dev/null 2>&1 || { log "Go is required to build the Pulumi engine; install Go >= 1.24"; exit 1; }; }
 

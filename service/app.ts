@@ -11,11 +11,18 @@ import { dataExportTokenRoutes } from "./routes/data-export-tokens.ts";
 import { exportConfigurationRoutes } from "./routes/export-configurations.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
-import type { PushSender } from "./notifications.ts";
-import { createServices } from "./services.ts";
+import { redactSecrets } from "./outbound.ts";
+import { backgroundWorkRoutes } from "./routes/background-work.ts";
+import { createServices, type ServiceOptions, type Services } from "./services.ts";
 import type { Store, TokenRecord } from "./store.ts";
 
 declare module "fastify" {
+  interface FastifyInstance {
+    /** The instance's parts (store repositories, runner, workers): for the CLI and tests below HTTP. */
+    services: Services;
+    /** Every registered route, as registered (the auth matrix and the contract tests derive from it). */
+    routeTable: RouteEntry[];
+  }
   interface FastifyRequest {
     apiToken?: TokenRecord;
   }
@@ -25,23 +32,33 @@ declare module "fastify" {
   }
 }
 
-export interface AppOptions {
-  store: Store;
-  logger?: FastifyServerOptions["logger"];
-  /** Requests per minute per token (or per address without one). */
-  rateLimitPerMinute?: number;
-  bodyLimitBytes?: number;
-  /** How notifications reach devices; the local sender records outcomes without a network. */
-  sender?: PushSender;
-  /** How often the export scheduler looks for due jobs; default 1 s. */
-  schedulerTickMs?: number;
-  /** How often every registered export container is swept for blobs past retention; default 1 h. */
-  retentionSweepIntervalMs?: number;
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  /** Exempt from X-API-Token (health, the CloudKit routes). */
+  readonly public: boolean;
 }
 
+export interface AppOptions extends ServiceOptions {
+  store: Store;
+  logger?: FastifyServerOptions["logger"];
+  /** Requests per minute per token (or per address for routes without one). */
+  rateLimitPerMinute?: number;
+  bodyLimitBytes?: number;
+}
+
+/** What a request line looks like in the logs: never a signature, token or key from the query string. */
+const requestLogSerializer = (request: { method: string; url: string; ip?: string; id?: string }) => ({
+  method: request.method,
+  url: redactSecrets(request.url),
+  ...(request.ip ? { remoteAddress: request.ip } : {}),
+});
+const errorLogSerializer = (error: Error) => ({ type: error.name, message: redactSecrets(error.message), stack: redactSecrets(error.stack ?? "") });
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const logger = options.logger && typeof options.logger === "object" ? { ...options.logger, serializers: { req: requestLogSerializer, err: errorLogSerializer } } : (options.logger ?? false);
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     exposeHeadRoutes: false,
     // Audience names may hold characters such as spaces; keep the router from rejecting long names early.
@@ -61,14 +78,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("NotFound", `no route ${request.method} ${request.url}`)));
 
-  await app.register(rateLimit, {
-    max: options.rateLimitPerMinute ?? 1200,
-    timeWindow: 60_000,
-    keyGenerator: (request) => (request.headers["x-api-token"] as string | undefined) ?? request.ip,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      ...errorBody("TooManyRequests", `rate limit of ${context.max} requests per minute exceeded; retry after ${context.after}`),
-    }),
+  const services = createServices(options.store, options);
+  app.decorate("services", services);
+  const routeTable: RouteEntry[] = [];
+  app.decorate("routeTable", routeTable);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, public: route.config?.public === true });
+  });
+
+  // Failed authentication is limited per client address before anything else is looked at: a
+  // client over the limit gets 429 whatever credentials it sends.
+  app.addHook("onRequest", async (request, reply) => {
+    const retryAfter = services.authFailures.blockedFor(request.ip);
+    if (retryAfter !== undefined) {
+      return sendError(reply, new ApiError("TooManyRequests", `too many failed authentications from this address; retry after ${retryAfter} s`, retryAfter));
+    }
   });
 
   // One auth hook for every route; only routes flagged `config.public` are exempt.
@@ -77,22 +101,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const header = request.headers["x-api-token"];
     const token = authenticate(options.store, typeof header === "string" ? header : undefined);
     if (!token) {
+      services.authFailures.record(request.ip);
       reply.header("WWW-Authenticate", 'ApiKey header="X-API-Token"');
       return sendError(reply, new ApiError("Unauthorized", "a valid X-API-Token header is required"));
     }
     request.apiToken = token;
   });
 
-  const services = createServices(options.store, options.sender);
-  app.addHook("onClose", () => services.close());
-  // Notifications a previous run accepted but did not finish are delivered now; the export
-  // scheduler recovers interrupted runs and starts ticking.
-  app.addHook("onReady", async () => {
-    void services.notifications.kick();
-    services.exports.start(options.schedulerTickMs);
-    services.retention.start(options.retentionSweepIntervalMs);
-    services.continuousExports.start();
+  // Successful requests are limited per token (after authentication, so a made-up token has no bucket of its own).
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? 1200,
+    timeWindow: 60_000,
+    hook: "preParsing",
+    keyGenerator: (request) => (request.apiToken ? `token:${request.apiToken.id}` : `address:${request.ip}`),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      ...errorBody("TooManyRequests", `rate limit of ${context.max} requests per minute exceeded; retry after ${context.after}`),
+    }),
   });
+
+  app.addHook("onClose", () => services.close());
+  // Background work a previous run (or another process) left is resumed by the runner; it starts here.
+  app.addHook("onReady", async () => services.start());
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
   const appPrefix = "/v0.1/apps/:owner_name/:app_name";
   await app.register(audienceRoutes(services), { prefix: `${appPrefix}/analytics/audiences` });
@@ -102,5 +132,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(dataExportTokenRoutes(services), { prefix: appPrefix });
   await app.register(exportConfigurationRoutes(services), { prefix: appPrefix });
   await app.register(cloudKitRoutes(services));
+  await app.register(backgroundWorkRoutes(services), { prefix: appPrefix });
   return app;
 }

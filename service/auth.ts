@@ -30,3 +30,35 @@ export function scopedApp(request: { apiToken?: TokenRecord; params: unknown }):
   }
   return { owner, app };
 }
+
+/**
+ * Failed authentication per client address, in fixed one-minute windows: past the limit, a client is
+ * answered 429 before its credentials are even looked at, so guessing tokens costs a minute per
+ * `limit` guesses whatever token it sends. Memory is bounded: the table is dropped if it grows past
+ * `maxClients` (an attacker with that many addresses is not slowed by a per-address limit anyway).
+ */
+export class AuthFailureLimiter {
+  private readonly failures = new Map<string, { windowStart: number; count: number }>();
+
+  constructor(
+    readonly limitPerMinute = 30,
+    private readonly maxClients = 100_000,
+  ) {}
+
+  /** Seconds until the client may try again, or undefined when it may try now. */
+  blockedFor(address: string, now = Date.now()): number | undefined {
+    const entry = this.failures.get(address);
+    if (!entry || now - entry.windowStart >= 60_000 || entry.count < this.limitPerMinute) return undefined;
+    return Math.max(1, Math.ceil((entry.windowStart + 60_000 - now) / 1000));
+  }
+
+  record(address: string, now = Date.now()): void {
+    const entry = this.failures.get(address);
+    if (entry && now - entry.windowStart < 60_000) {
+      entry.count++;
+      return;
+    }
+    if (this.failures.size >= this.maxClients) this.failures.clear();
+    this.failures.set(address, { windowStart: now, count: 1 });
+  }
+}

@@ -3,12 +3,17 @@ import { parseArgs } from "node:util";
 import { buildApp } from "./app.ts";
 import { createApiToken } from "./auth.ts";
 import { followExport } from "./follow.ts";
+import { defaultOutboundPolicy } from "./outbound.ts";
 import { createServices } from "./services.ts";
 import { Store } from "./store.ts";
 import { generateApp } from "./synthetic.ts";
 
 const USAGE = `usage:
   pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200] [--retention-sweep-minutes 60]
+                          [--outbound-allow-host PATTERN]... [--outbound-allow-loopback]
+      --outbound-allow-host   a host the service may connect to (SAS URLs, callbacks, storage accounts), e.g.
+                              hooks.example.com or *.example.com; repeatable; Azure Blob endpoints are always allowed
+      --outbound-allow-loopback  allow http:// to 127.0.0.1/localhost (Azurite in development and tests; never in production)
   pushplane-service token create --owner <owner> --app <app> [--description text] [--data-dir .pushplane/data]
   PUSHPLANE_API_TOKEN=<token> pushplane-service export follow --endpoint http://127.0.0.1:8787 --app owner/app (--run <id> | --job <id>)
   pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--seed 42] [--data-dir .pushplane/data]`;
@@ -23,6 +28,8 @@ async function main(argv: string[]): Promise<void> {
       "data-dir": { type: "string", default: ".pushplane/data" },
       "rate-limit": { type: "string", default: "1200" },
       "retention-sweep-minutes": { type: "string", default: "60" },
+      "outbound-allow-host": { type: "string", multiple: true },
+      "outbound-allow-loopback": { type: "boolean", default: false },
       owner: { type: "string" },
       description: { type: "string", default: "" },
       app: { type: "string", multiple: true },
@@ -49,6 +56,10 @@ async function main(argv: string[]): Promise<void> {
       logger: { level: process.env.PUSHPLANE_LOG_LEVEL ?? "info" },
       rateLimitPerMinute: Number(values["rate-limit"]),
       retentionSweepIntervalMs: sweepMinutes * 60_000,
+      outbound: {
+        allowedHosts: [...defaultOutboundPolicy.allowedHosts, ...(values["outbound-allow-host"] ?? [])],
+        allowLoopback: values["outbound-allow-loopback"],
+      },
     });
     const address = await app.listen({ port: Number(values.port), host: values.host });
     // One machine-readable line first: scripts and tests read the address from it.

@@ -11,6 +11,7 @@ import {
   type PropertyType,
 } from "../domain/index.ts";
 import { ApiError } from "./errors.ts";
+import type { SqlWorkers } from "./sql-worker.ts";
 import type { AppKey, Store } from "./store.ts";
 
 export const DEVICE_COLUMNS: Record<DevicePropertyName, string> = {
@@ -39,11 +40,20 @@ export function columnValue(value: CustomPropertyValue): string | number {
   return value;
 }
 
+/** Follows one transaction's device changes (audience counts move with them: audience-counts.ts). */
+export interface ChangeTracker {
+  membership(deviceId: number): Uint8Array | undefined;
+  slotsChanged(): void;
+  record(before: Uint8Array | undefined, after: Uint8Array | undefined): void;
+  finish(): void;
+}
+
 export class DeviceStore {
-  /** `onChange` hears of every committed change to an app's devices (audience counts follow it). */
+  /** `track` starts following a write transaction's changes to an app's devices. */
   constructor(
     private readonly store: Store,
-    private readonly onChange: (key: AppKey) => void = () => {},
+    private readonly track: (key: AppKey, appId: number) => ChangeTracker,
+    private readonly workers: SqlWorkers,
   ) {}
 
   /**
@@ -94,10 +104,11 @@ export class DeviceStore {
       if (!statement) statements.set(sql, (statement = this.store.db.prepare(sql)));
       return statement;
     };
-    const count = this.store.transaction(() => {
+    return this.store.transaction(() => {
       const appId = this.store.appId(key);
       // Read inside the write transaction, so no other writer can assign a slot meanwhile.
       const slots = this.slots(appId);
+      const changes = this.track(key, appId);
       devices.forEach((device, index) => {
         // Identity and push: user_id and push are only overwritten when given.
         const identity = device.push
@@ -115,6 +126,7 @@ export class DeviceStore {
           columns.push(DEVICE_COLUMNS[property]);
           values.push(value);
         }
+        const slotsBefore = slots.size;
         for (const [name, value] of Object.entries(device.custom_properties)) {
           if (value === null) {
             const slot = slots.get(name);
@@ -127,44 +139,46 @@ export class DeviceStore {
           columns.push(this.slotFor(appId, slots, name, customValueType(value), `${fieldOf(index)}.custom_properties.${name}`).column);
           values.push(columnValue(value));
         }
+        if (slots.size !== slotsBefore) changes.slotsChanged();
+        const before = changes.membership(id);
         const update = columns.length > 0 ? `DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
         prepared(
           `INSERT INTO device_attributes (app_id, device_id${columns.map((c) => `, ${c}`).join("")}) VALUES (?, ?${", ?".repeat(columns.length)})
            ON CONFLICT (app_id, device_id) ${update}`,
         ).run(appId, id, ...values);
+        changes.record(before, changes.membership(id));
       });
+      changes.finish();
       return devices.length;
     });
-    this.onChange(key);
-    return count;
   }
 
   delete(key: AppKey, installId: string): boolean {
-    const deleted = this.store.transaction(() => {
+    return this.store.transaction(() => {
       const appId = this.store.appId(key);
       const device = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ? RETURNING id").get(appId, installId) as { id: number } | undefined;
       if (!device) return false;
+      const changes = this.track(key, appId);
+      const before = changes.membership(device.id);
       this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?").run(appId, device.id);
+      changes.record(before, undefined);
+      changes.finish();
       return true;
     });
-    if (deleted) this.onChange(key);
-    return deleted;
   }
 
-  /** Distinct values of a device property (at most 100), optionally containing a substring. */
-  propertyValues(key: AppKey, property: DevicePropertyName, contains?: string): string[] {
+  /** Distinct values of a device property (at most 100), optionally containing a substring; scanned on a worker thread. */
+  async propertyValues(key: AppKey, property: DevicePropertyName, contains?: string): Promise<string[]> {
     const column = DEVICE_COLUMNS[property];
-    const rows = this.store.db
-      .prepare(
-        `SELECT DISTINCT ${column} AS value FROM device_attributes WHERE app_id = ? AND ${column} IS NOT NULL
-         ${contains ? `AND instr(lower(${column}), lower(?)) > 0` : ""} ORDER BY value LIMIT 100`,
-      )
-      .all(...([this.store.appId(key), ...(contains ? [contains] : [])] as [number, ...string[]])) as unknown as { value: string | number }[];
-    return rows.map((r) => String(r.value));
-  }
-
-  countDevices(key: AppKey): number {
-    return (this.store.db.prepare("SELECT count(*) AS n FROM devices WHERE app_id = ?").get(this.store.appId(key)) as { n: number }).n;
+    const [rows] = await this.workers.run([
+      {
+        sql: `SELECT DISTINCT ${column} AS value FROM device_attributes WHERE app_id = ? AND ${column} IS NOT NULL
+              ${contains ? `AND instr(lower(${column}), lower(?)) > 0` : ""} ORDER BY value LIMIT 100`,
+        params: [this.store.appId(key), ...(contains ? [contains] : [])],
+        all: true,
+      },
+    ]);
+    return (rows as { value: string | number }[]).map((r) => String(r.value));
   }
 
   insertEvents(key: AppKey, events: readonly EventInput[]): number {

@@ -1,6 +1,6 @@
 // Notifications: targets resolved and limits enforced when a send is accepted; delivery through an
-// outbox that a dispatcher drains with a pluggable sender, so a crash mid-send resumes where it
-// stopped (each device's outcome is recorded once). States: Queued → Sending → Completed | Failed,
+// item of the background runner, delivered with a pluggable sender by whichever process holds its
+// lease, so a crash mid-send resumes where it stopped (each device's outcome is recorded once). States: Queued → Sending → Completed | Failed,
 // or NoTargetFound when nothing matched.
 import { randomUUID } from "node:crypto";
 import {
@@ -15,6 +15,7 @@ import {
 import type { AudienceCounter } from "./audience-counts.ts";
 import { ApiError } from "./errors.ts";
 import type { PushConfigStore } from "./push-config.ts";
+import type { Runner } from "./runner.ts";
 import type { AppKey, Store } from "./store.ts";
 
 export interface Delivery {
@@ -80,19 +81,28 @@ export function parseOrderBy(text: string | undefined): NotificationOrder {
   return { column: column as NotificationOrder["column"], descending: direction === "desc" };
 }
 
-export class NotificationService {
-  private draining: Promise<void> | undefined;
-  private closed = false;
+const DELIVER = "notification.deliver";
+/** Deliveries recorded per page: a crash loses at most the device being sent to, never a page. */
+const DELIVERY_PAGE = 500;
 
+export class NotificationService {
   constructor(
     private readonly store: Store,
     private readonly counter: AudienceCounter,
     private readonly configs: PushConfigStore,
+    private readonly runner: Runner,
     private readonly sender: PushSender = localSender,
-  ) {}
+  ) {
+    runner.register<{ id: string }>(DELIVER, {
+      run: ({ id }, context) => this.deliver(id, context.signal),
+      // A sender that keeps throwing: the notification ends Failed with the reason, the service goes on.
+      dead: ({ id }, reason) => this.finish(id, `delivery stopped: ${reason}`),
+      maxAttempts: 5,
+    });
+  }
 
   /** Resolves the target to device ids, at most the platform's 1,000 (seeds: Using the Push API). */
-  private resolveTargets(key: AppKey, appId: number, target: NotificationTarget | null | undefined): { id: number; installId: string }[] {
+  private async resolveTargets(key: AppKey, appId: number, target: NotificationTarget | null | undefined): Promise<{ id: number; installId: string }[]> {
     const limit = LIMITS.notificationTargetDevices.value;
     const tooMany = (what: string, count: number) =>
       new ApiError(
@@ -106,15 +116,16 @@ export class NotificationService {
       add(db.prepare("SELECT id, install_id AS installId FROM devices WHERE app_id = ? ORDER BY id LIMIT ?").all(appId, limit + 1) as unknown as { id: number; installId: string }[]);
       if (byDevice.size > limit) throw tooMany("a broadcast reaches", byDevice.size);
     } else if (target.type === "audiences_target") {
-      target.audiences.forEach((name, index) => {
+      for (const [index, name] of target.audiences.entries()) {
         const audience = this.store.getAudience(key, name);
         if (!audience) throw new ApiError("BadRequest", `notification_target.audiences[${index}]: audience '${name}' not found in app '${key.owner}/${key.app}'`);
         if (!audience.enabled) throw new ApiError("BadRequest", `notification_target.audiences[${index}]: audience '${name}' is disabled`);
-        const members = this.counter.members(key, audience.definition, audience.customProperties, limit + 1);
+        // Off the event loop: a selective audience may scan every device of the app.
+        const members = await this.counter.members(key, audience.definition, audience.customProperties, limit + 1);
         // The 1,000-devices-per-audience limit applies here, when sending (as App Center did).
         if (members.length > limit) throw tooMany(`audience '${name}' has`, members.length);
         add(members);
-      });
+      }
       if (byDevice.size > limit) throw tooMany("the audiences together have", byDevice.size);
     } else {
       const select =
@@ -130,73 +141,76 @@ export class NotificationService {
     return [...byDevice].map(([id, installId]) => ({ id, installId }));
   }
 
-  /** Accepts a send: resolves targets, stores the notification and its deliveries and queues it. */
-  send(key: AppKey, definition: NotificationDefinition): { id: string; state: NotificationState } {
+  /** Accepts a send: resolves targets, stores the notification with its deliveries and queues its delivery. */
+  async send(key: AppKey, definition: NotificationDefinition): Promise<{ id: string; state: NotificationState }> {
     const id = randomUUID();
+    const appId = this.store.appId(key);
+    const targets = await this.resolveTargets(key, appId, definition.notification_target);
     const state = this.store.transaction(() => {
-      const appId = this.store.appId(key);
-      const targets = this.resolveTargets(key, appId, definition.notification_target);
       const state: NotificationState = targets.length === 0 ? "NoTargetFound" : "Queued";
       this.store.db
         .prepare("INSERT INTO notifications (id, app_id, name, content, target, state, send_time) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .run(id, appId, definition.notification_content.name, JSON.stringify(definition.notification_content), definition.notification_target ? JSON.stringify(definition.notification_target) : null, state, Date.now());
       const insert = this.store.db.prepare("INSERT INTO notification_deliveries (notification_id, device_id, install_id) VALUES (?, ?, ?)");
       for (const target of targets) insert.run(id, target.id, target.installId);
-      if (targets.length > 0) this.store.db.prepare("INSERT INTO notification_outbox (notification_id, app_id, enqueued_at) VALUES (?, ?, ?)").run(id, appId, Date.now());
+      // Queued with the notification itself: accepted means it will be delivered, whatever crashes next.
+      if (targets.length > 0) this.runner.enqueue(DELIVER, id, { appId, payload: { id } });
       return state;
     });
-    this.kick();
     return { id, state };
   }
 
-  /** Starts draining the outbox unless a drain is already running. */
-  kick(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
+  /** Queues notifications a store from before the runner still has in its outbox. */
+  resumeLegacyOutbox(): void {
+    this.store.transaction(() => {
+      const waiting = this.store.db.prepare("DELETE FROM notification_outbox RETURNING notification_id AS id, app_id AS appId").all() as unknown as { id: string; appId: number }[];
+      for (const { id, appId } of waiting) this.runner.enqueue(DELIVER, id, { appId, payload: { id } });
     });
-    return this.draining;
   }
 
-  /** Delivers every queued notification, oldest first; what a crash interrupted is picked up here. */
-  private async drain(): Promise<void> {
+  /**
+   * Delivers what is left of one notification: only the process holding the item's lease gets here,
+   * and each device's outcome is recorded as it is known, so a resumed delivery skips every device
+   * already done.
+   */
+  private async deliver(id: string, signal: AbortSignal): Promise<void> {
     const db = this.store.db;
+    const row = db.prepare("SELECT * FROM notifications WHERE id = ?").get(id) as NotificationRow | undefined;
+    if (!row) return;
+    db.prepare("UPDATE notifications SET state = 'Sending' WHERE id = ? AND state IN ('Queued', 'Sending')").run(id);
+    const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(row.app_id) as unknown as AppKey;
+    const credentials = this.configs.credentials(app);
+    const content = JSON.parse(row.content) as NotificationContent;
+    const pendingPage = db.prepare(
+      `SELECT nd.device_id AS deviceId, nd.install_id AS installId, d.push_channel AS channel, d.push_token AS token
+       FROM notification_deliveries nd LEFT JOIN devices d ON d.id = nd.device_id
+       WHERE nd.notification_id = ? AND nd.outcome IS NULL ORDER BY nd.device_id LIMIT ?`,
+    );
+    const record = db.prepare("UPDATE notification_deliveries SET outcome = ? WHERE notification_id = ? AND device_id = ? AND outcome IS NULL");
     for (;;) {
-      if (this.closed) return;
-      const next = db.prepare("SELECT notification_id AS id FROM notification_outbox ORDER BY enqueued_at LIMIT 1").get() as { id: string } | undefined;
-      if (!next) return;
-      const row = db.prepare("SELECT * FROM notifications WHERE id = ?").get(next.id) as NotificationRow | undefined;
-      if (!row) {
-        db.prepare("DELETE FROM notification_outbox WHERE notification_id = ?").run(next.id);
-        continue;
-      }
-      db.prepare("UPDATE notifications SET state = 'Sending' WHERE id = ?").run(row.id);
-      const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(row.app_id) as unknown as AppKey;
-      const credentials = this.configs.credentials(app);
-      const content = JSON.parse(row.content) as NotificationContent;
-      const pending = db
-        .prepare(
-          `SELECT nd.device_id AS deviceId, nd.install_id AS installId, d.push_channel AS channel, d.push_token AS token
-           FROM notification_deliveries nd LEFT JOIN devices d ON d.id = nd.device_id
-           WHERE nd.notification_id = ? AND nd.outcome IS NULL`,
-        )
-        .all(row.id) as unknown as (Delivery & { deviceId: number })[];
-      const record = db.prepare("UPDATE notification_deliveries SET outcome = ? WHERE notification_id = ? AND device_id = ?");
+      const pending = pendingPage.all(id, DELIVERY_PAGE) as unknown as (Delivery & { deviceId: number })[];
+      if (pending.length === 0) break;
       for (const delivery of pending) {
-        if (this.closed) return;
+        // Stop before the next device once the lease is gone: whoever holds it now carries on.
+        signal.throwIfAborted();
         const result = await this.sender.send(delivery, content, credentials);
-        record.run(result.ok ? "Success" : result.reason, row.id, delivery.deviceId);
+        record.run(result.ok ? "Success" : result.reason, id, delivery.deviceId);
       }
-      this.store.transaction(() => {
-        const counts = db
-          .prepare("SELECT sum(outcome = 'Success') AS success, sum(outcome != 'Success') AS failure FROM notification_deliveries WHERE notification_id = ?")
-          .get(row.id) as { success: number | null; failure: number | null };
-        const success = counts.success ?? 0;
-        const failure = counts.failure ?? 0;
-        db.prepare("UPDATE notifications SET state = ?, pns_send_success = ?, pns_send_failure = ? WHERE id = ?").run(success > 0 ? "Completed" : "Failed", success, failure, row.id);
-        db.prepare("DELETE FROM notification_outbox WHERE notification_id = ?").run(row.id);
-      });
     }
+    this.finish(id);
+  }
+
+  /** Settles a notification's state and counts from its recorded outcomes. */
+  private finish(id: string, failure?: string): void {
+    const db = this.store.db;
+    this.store.transaction(() => {
+      if (failure) db.prepare("UPDATE notification_deliveries SET outcome = 'DeliveryFailed' WHERE notification_id = ? AND outcome IS NULL").run(id);
+      const counts = db
+        .prepare("SELECT sum(outcome = 'Success') AS success, sum(outcome != 'Success') AS failure FROM notification_deliveries WHERE notification_id = ?")
+        .get(id) as { success: number | null; failure: number | null };
+      const success = counts.success ?? 0;
+      db.prepare("UPDATE notifications SET state = ?, pns_send_success = ?, pns_send_failure = ? WHERE id = ?").run(success > 0 ? "Completed" : "Failed", success, counts.failure ?? 0, id);
+    });
   }
 
   get(key: AppKey, id: string) {
@@ -246,10 +260,5 @@ export class NotificationService {
   archive(key: AppKey, ids: readonly string[]): number {
     const appId = this.store.appId(key);
     return Number(this.store.db.prepare("UPDATE notifications SET archived = 1 WHERE app_id = ? AND id IN (SELECT value FROM json_each(?))").run(appId, JSON.stringify(ids)).changes);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.draining;
   }
 }

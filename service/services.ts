@@ -1,17 +1,42 @@
-// The service's parts, built once per app instance and handed to the route modules.
+// The service's parts, built once per app instance and handed to the route modules: the store's
+// repositories, the read-only SQL workers, the outbound policy, and the one background runner that
+// all background work (deliveries, exports, schedules, recounts, sweeps, reports) goes through.
 import { AudienceCounter } from "./audience-counts.ts";
+import { AuthFailureLimiter } from "./auth.ts";
 import { DeviceStore } from "./devices.ts";
+import { BroadcastReports } from "./exports/broadcast-metrics.ts";
 import { ContinuousExports } from "./exports/continuous.ts";
 import { ExportService } from "./exports/jobs.ts";
 import { RetentionService } from "./exports/retention.ts";
 import { NotificationService, type PushSender } from "./notifications.ts";
+import { Outbound, type OutboundPolicy } from "./outbound.ts";
 import { PushConfigStore } from "./push-config.ts";
+import { Runner, type RunnerOptions } from "./runner.ts";
 import { SecretBox } from "./secret-box.ts";
+import { SqlWorkers } from "./sql-worker.ts";
 import type { Store } from "./store.ts";
+
+export interface ServiceOptions {
+  /** How notifications reach devices; the local sender records outcomes without a network. */
+  sender?: PushSender | undefined;
+  runner?: RunnerOptions | undefined;
+  /** Where the service may connect (SAS URLs, callbacks, storage accounts): https to Azure Blob endpoints by default. */
+  outbound?: Partial<OutboundPolicy> | undefined;
+  /** Time between sweeps of each registered container; default 1 h. */
+  retentionSweepIntervalMs?: number | undefined;
+  /** Time between continuous exports of each configuration; default 5 min. */
+  continuousExportIntervalMs?: number | undefined;
+  /** Failed authentications per client address per minute before 429. */
+  authFailuresPerMinute?: number | undefined;
+}
 
 export interface Services {
   readonly store: Store;
   readonly box: SecretBox;
+  readonly runner: Runner;
+  readonly workers: SqlWorkers;
+  readonly outbound: Outbound;
+  readonly authFailures: AuthFailureLimiter;
   readonly devices: DeviceStore;
   readonly counter: AudienceCounter;
   readonly pushConfigs: PushConfigStore;
@@ -19,26 +44,35 @@ export interface Services {
   readonly exports: ExportService;
   readonly retention: RetentionService;
   readonly continuousExports: ContinuousExports;
-  /** Stops background work (recounts, deliveries) so the store can close. */
+  readonly broadcastReports: BroadcastReports;
+  /** Starts background work: queues what a store from before the runner left, then claims due items. */
+  start(): void;
+  /** Waits until no background work is running or due (tests). */
+  idle(timeoutMs?: number): Promise<void>;
+  /** Stops background work (running items are handed back) so the store can close. */
   close(): Promise<void>;
 }
 
-export function createServices(store: Store, sender?: PushSender): Services {
-  // Devices changing makes the app's audience counts stale: mark them and recount soon.
-  const devices: DeviceStore = new DeviceStore(store, (key) => {
-    store.markAudiencesCalculating(key);
-    counter.schedule(key);
-  });
-  const counter = new AudienceCounter(store, devices);
+export function createServices(store: Store, options: ServiceOptions = {}): Services {
+  const runner = new Runner(store, options.runner);
+  const workers = new SqlWorkers(store.path);
+  const outbound = new Outbound(options.outbound ?? {});
+  const devices: DeviceStore = new DeviceStore(store, (key, appId) => counter.track(key, appId), workers);
+  const counter = new AudienceCounter(store, (appId) => devices.slots(appId), workers, runner);
   const box = new SecretBox(store.dataDir);
   const pushConfigs = new PushConfigStore(store, box);
-  const notifications = new NotificationService(store, counter, pushConfigs, sender);
-  const exports = new ExportService(store, devices, box, counter);
-  const retention = new RetentionService(store, box);
-  const continuousExports = new ContinuousExports(store, box);
+  const notifications = new NotificationService(store, counter, pushConfigs, runner, options.sender);
+  const exports = new ExportService(store, devices, box, counter, runner, workers, outbound);
+  const retention = new RetentionService(store, box, runner, outbound, options.retentionSweepIntervalMs);
+  const continuousExports = new ContinuousExports(store, box, runner, outbound, options.continuousExportIntervalMs);
+  const broadcastReports = new BroadcastReports(store, workers, runner);
   return {
     store,
     box,
+    runner,
+    workers,
+    outbound,
+    authFailures: new AuthFailureLimiter(options.authFailuresPerMinute),
     devices,
     counter,
     pushConfigs,
@@ -46,12 +80,20 @@ export function createServices(store: Store, sender?: PushSender): Services {
     exports,
     retention,
     continuousExports,
+    broadcastReports,
+    start() {
+      counter.resumePending();
+      notifications.resumeLegacyOutbox();
+      exports.resumeLegacy();
+      retention.resumeLegacy();
+      continuousExports.resumeLegacy();
+      broadcastReports.resumeLegacy();
+      runner.start();
+    },
+    idle: (timeoutMs) => runner.idle(timeoutMs),
     async close() {
-      retention.close();
-      await continuousExports.close();
-      counter.close();
-      await notifications.close();
-      await exports.close();
+      await runner.close();
+      await workers.close();
     },
   };
 }

@@ -187,6 +187,45 @@ const MIGRATIONS: readonly string[] = [
      last_run_time INTEGER,
      exported_until INTEGER NOT NULL
    );`,
+  // Background work as leased items (service/runner.ts): every unit of work a process runs outside a
+  // request, claimed through the store so several processes on one store never run it twice.
+  `CREATE TABLE work_items (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL,
+     key TEXT NOT NULL,
+     app_id INTEGER,
+     payload TEXT NOT NULL DEFAULT '{}',
+     state TEXT NOT NULL DEFAULT 'pending',
+     run_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     max_attempts INTEGER NOT NULL,
+     generation INTEGER NOT NULL DEFAULT 0,
+     locked_by TEXT,
+     locked_until INTEGER,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     UNIQUE (kind, key)
+   );
+   CREATE INDEX work_items_due ON work_items (run_at) WHERE state = 'pending';
+   CREATE INDEX work_items_by_app ON work_items (app_id, state);
+   -- One-off export runs keep their SAS sealed too: a run is an item any process may resume.
+   ALTER TABLE export_runs ADD COLUMN sas_sealed TEXT;
+   -- Incremental audience counts: the app's device count and a sequence number of its device
+   -- changes; while an audience's full recount is pending, the changes' effect on it is logged per
+   -- sequence number, so the recount (taken at one sequence number) adds exactly what came after.
+   ALTER TABLE apps ADD COLUMN device_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE apps ADD COLUMN device_seq INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE apps ADD COLUMN audiences_version INTEGER NOT NULL DEFAULT 0;
+   UPDATE apps SET device_count = (SELECT count(*) FROM device_attributes a WHERE a.app_id = apps.id);
+   CREATE TABLE audience_count_deltas (
+     app_id INTEGER NOT NULL,
+     audience TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     delta INTEGER NOT NULL
+   );
+   CREATE INDEX audience_count_deltas_by_audience ON audience_count_deltas (app_id, audience, seq);
+   ALTER TABLE broadcast_metric_requests ADD COLUMN bundle_id TEXT;`,
 ];
 
 export interface AppKey {
@@ -240,6 +279,10 @@ function toAudience(row: AudienceRow): AudienceRecord {
     updatedAt: row.updated_at,
   };
 }
+
+/** Audiences with their app's device count, which is every audience's estimated_total_count. */
+const SELECT_AUDIENCES = `SELECT a.*, coalesce(p.device_count, 0) AS estimated_total_count
+  FROM audiences a LEFT JOIN apps p ON p.owner_name = a.owner_name AND p.app_name = a.app_name`;
 
 export class Store {
   readonly db: DatabaseSync;
@@ -309,7 +352,7 @@ export class Store {
 
   getAudience(key: AppKey, name: string): AudienceRecord | undefined {
     const row = this.db
-      .prepare("SELECT * FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?")
+      .prepare(`${SELECT_AUDIENCES} WHERE a.owner_name = ? AND a.app_name = ? AND a.name = ?`)
       .get(key.owner, key.app, name) as AudienceRow | undefined;
     return row ? toAudience(row) : undefined;
   }
@@ -323,26 +366,33 @@ export class Store {
   listAudiences(key: AppKey, options: { includeDisabled: boolean; after?: string; limit: number }): AudienceRecord[] {
     const rows = this.db
       .prepare(
-        `SELECT * FROM audiences WHERE owner_name = ? AND app_name = ? AND name > ? ${options.includeDisabled ? "" : "AND enabled = 1"}
-         ORDER BY name LIMIT ?`,
+        `${SELECT_AUDIENCES} WHERE a.owner_name = ? AND a.app_name = ? AND a.name > ? ${options.includeDisabled ? "" : "AND a.enabled = 1"}
+         ORDER BY a.name LIMIT ?`,
       )
       .all(key.owner, key.app, options.after ?? "", options.limit) as unknown as AudienceRow[];
     return rows.map(toAudience);
   }
 
+  /**
+   * Creates or changes an audience; answers whether it needs a full count (new, or its definition or
+   * custom property types changed — a description or enabled change keeps its count).
+   */
   upsertAudience(
     key: AppKey,
     audience: { name: string; definition: string; description: string | undefined; enabled: boolean; customProperties: Record<string, PropertyType> },
-  ): void {
-    this.db
+  ): boolean {
+    const appId = this.appId(key);
+    const { state } = this.db
       .prepare(
         `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at, state)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Calculating')
          ON CONFLICT (owner_name, app_name, name) DO UPDATE SET
+           state = CASE WHEN definition = excluded.definition AND custom_properties = excluded.custom_properties THEN state ELSE 'Calculating' END,
            definition = excluded.definition, description = excluded.description, enabled = excluded.enabled,
-           custom_properties = excluded.custom_properties, updated_at = excluded.updated_at, state = 'Calculating'`,
+           custom_properties = excluded.custom_properties, updated_at = excluded.updated_at
+         RETURNING state`,
       )
-      .run(
+      .get(
         key.owner,
         key.app,
         audience.name,
@@ -351,22 +401,35 @@ export class Store {
         audience.enabled ? 1 : 0,
         JSON.stringify(audience.customProperties),
         new Date().toISOString(),
-      );
+      ) as { state: string };
+    this.audiencesChanged(appId, audience.name);
+    return state === "Calculating";
   }
 
-  /** Marks every audience of the app for recounting (devices changed). */
-  markAudiencesCalculating(key: AppKey): void {
-    this.db.prepare("UPDATE audiences SET state = 'Calculating' WHERE owner_name = ? AND app_name = ?").run(key.owner, key.app);
+  /** Device writers compile the app's audiences once per version; a changed audience also drops its logged count moves. */
+  private audiencesChanged(appId: number, name: string): void {
+    this.db.prepare("UPDATE apps SET audiences_version = audiences_version + 1 WHERE id = ?").run(appId);
+    this.db.prepare("DELETE FROM audience_count_deltas WHERE app_id = ? AND audience = ?").run(appId, name);
   }
 
-  setAudienceCounts(key: AppKey, name: string, definition: string, counts: { estimated: number; total: number }): void {
-    // Only if the definition is still the one counted: a PUT in between starts another count.
-    this.db
-      .prepare(
-        `UPDATE audiences SET estimated_count = ?, estimated_total_count = ?, state = 'Ready'
-         WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ?`,
-      )
-      .run(counts.estimated, counts.total, key.owner, key.app, name, definition);
+  /**
+   * Stores a full count taken at device-change sequence number `atSeq`, plus the moves logged after
+   * it — only if the audience is still the one counted (a change in between queued another count).
+   */
+  finishRecount(key: AppKey, appId: number, counted: { name: string; definition: string; customProperties: Record<string, PropertyType> }, result: { estimated: number; atSeq: number }): boolean {
+    return this.transaction(() => {
+      const updated = this.db
+        .prepare(
+          `UPDATE audiences SET state = 'Ready', estimated_count = ? + coalesce((SELECT sum(delta) FROM audience_count_deltas WHERE app_id = ? AND audience = audiences.name AND seq > ?), 0)
+           WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ? AND custom_properties = ? AND state = 'Calculating'
+           RETURNING name`,
+        )
+        .get(result.estimated, appId, result.atSeq, key.owner, key.app, counted.name, counted.definition, JSON.stringify(counted.customProperties)) as
+        | { name: string }
+        | undefined;
+      if (updated) this.db.prepare("DELETE FROM audience_count_deltas WHERE app_id = ? AND audience = ?").run(appId, updated.name);
+      return updated !== undefined;
+    });
   }
 
   /** The app's numeric id, created on first use. */
@@ -377,8 +440,12 @@ export class Store {
   }
 
   deleteAudience(key: AppKey, name: string): boolean {
-    const result = this.db.prepare("DELETE FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?").run(key.owner, key.app, name);
-    return Number(result.changes) > 0;
+    return this.transaction(() => {
+      const result = this.db.prepare("DELETE FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?").run(key.owner, key.app, name);
+      if (Number(result.changes) === 0) return false;
+      this.audiencesChanged(this.appId(key), name);
+      return true;
+    });
   }
 
   /** Custom properties declared by the app's audiences, name → type (the first declaration wins). */

@@ -1,46 +1,48 @@
-// Export jobs and runs: one-off or cron-scheduled exports into a container through a SAS URL. The
-// schedule lives in the store: a due job is claimed with a compare-and-set on its next run time
-// inside a write transaction, so two schedulers (or replicas) never start the same run twice. A run
-// that was in progress when the service died is marked Failed with the reason on start-up.
+// Export jobs and runs: one-off or cron-scheduled exports into a container through a SAS URL. Every
+// run is an item of the background runner (whichever process holds its lease executes it; one that
+// died mid-run is resumed by another once its lease expires), and so is every job's schedule (an
+// item due at the job's next run time, which creates a run and reschedules itself). Export kinds are
+// one registry: options schema, where the output goes, and how it is written.
 import { randomUUID } from "node:crypto";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { z } from "zod";
 import {
   broadcastJobRange,
   broadcastMetricsJobOptionsSchema,
+  firstRun,
   LIMITS,
   nextRun,
-  type BroadcastMetricsJobOptions,
   rawEventJobOptionsSchema,
   segmentExportOptionsSchema,
+  type BroadcastMetricsJobOptions,
   type ExportKind,
   type RawEventExportRequest,
-  type RawEventJobOptions,
   type SegmentExportOptions,
 } from "../../domain/index.ts";
 import type { AudienceCounter } from "../audience-counts.ts";
 import type { DeviceStore } from "../devices.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, badRequest, zodIssues } from "../errors.ts";
+import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
+import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
+import type { SqlWorkers } from "../sql-worker.ts";
 import type { AppKey, Store } from "../store.ts";
-import { badRequest, zodIssues } from "../errors.ts";
 import { broadcastMetricsCsv } from "./broadcast-metrics.ts";
 import { exportDevices } from "./device-export.ts";
 import { exportRawEvents } from "./raw-events.ts";
-import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
+import { checkSasUrl } from "./sas.ts";
 import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 
-/** A broadcast-metrics run: the job's options and the days this run reports on. */
-type BroadcastMetricsRun = BroadcastMetricsJobOptions & { startDate: string; endDate: string };
-
-/** What a run exports (every kind runs one-off or as a job). */
-export type RunKind = ExportKind;
 const DAY = 86_400_000;
+const RUN = "export.run";
+const SCHEDULE = "export.schedule";
 
 export type RunState = "InProgress" | "Completed" | "Failed";
 
 export interface ExportRun {
   export_id: string;
   job_id: string | null;
-  kind: RunKind;
+  kind: ExportKind;
   status: RunState;
   started_at: string;
   finished_at: string | null;
@@ -61,6 +63,8 @@ export interface ExportJob {
   container: string;
   next_run_time: string | null;
   last_run: ExportRun | null;
+  /** Set when the job's schedule could not be run and was set aside (the reason). */
+  schedule_error: string | null;
 }
 
 export interface JobSpec {
@@ -74,9 +78,10 @@ export interface JobSpec {
 
 interface RunRow {
   id: string;
+  app_id: number;
   options: string;
   job_id: string | null;
-  kind: RunKind;
+  kind: ExportKind;
   state: RunState;
   started_at: number;
   finished_at: number | null;
@@ -84,6 +89,7 @@ interface RunRow {
   total_rows: number | null;
   blob_name: string | null;
   error: string | null;
+  sas_sealed: string | null;
 }
 interface JobRow {
   id: string;
@@ -114,88 +120,214 @@ function toRun(row: RunRow): ExportRun {
   };
 }
 
-/** The next time a cron expression fires after `after` (UTC), or a 400 naming the field. */
-export function nextCronTime(schedule: string, after: Date, field = "schedule"): number {
-  const next = nextRun(schedule, after);
-  if ("problem" in next) throw new ApiError("BadRequest", `${field}: ${next.problem}`);
-  return next.at.getTime();
+/** A run failure whose message is already the sentence to show. */
+class RunError extends Error {}
+
+/** What a kind's writer gets: where to write and how to report progress. */
+interface RunContext {
+  runId: string;
+  appId: number;
+  app: AppKey;
+  container: ContainerClient;
+  /** The blob (or folder of parts) the run writes, fixed when the run was created. */
+  target: string;
+  progress(rows: number, total: number | null): void;
+  signal: AbortSignal;
 }
 
+/** What a run wrote; `note` is kept on the run (a callback that failed, say); `blobName` replaces the target. */
+interface RunResult {
+  written: number;
+  note?: string | null;
+  blobName?: string;
+}
+
+/** One export kind: its options, where a run's output goes, and the writer. */
+interface ExportKindSpec<O extends Record<string, unknown>> {
+  /** Checks options, answering them normalized (defaults filled) or a 400 naming the field. */
+  options(raw: Record<string, unknown> | undefined): O;
+  /** Options as one run uses them (a relative window becomes fixed dates, once, at creation). */
+  forRun?(options: O): O;
+  target(run: { runId: string; prefix: string; day: string; options: O }): string;
+  write(options: O, context: RunContext): Promise<RunResult>;
+}
+
+const parseOptions = <S extends z.ZodType>(schema: S, raw: Record<string, unknown> | undefined): z.infer<S> => {
+  const parsed = schema.safeParse(raw ?? {});
+  if (!parsed.success) throw badRequest(zodIssues(parsed.error, "options"));
+  return parsed.data;
+};
+
+/** A one-off raw event export's fixed window; a job's is relative (the last window_days before each run). */
+type RawEventOptions = { starting_at?: string; ending_at?: string; event_names?: string[]; callback_endpoint?: string; window_days?: number };
+/** A broadcast-metrics run: the job's options and the days this run reports on. */
+type BroadcastMetricsRunOptions = BroadcastMetricsJobOptions & { startDate?: string; endDate?: string };
+
 export class ExportService {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly running = new Set<Promise<void>>();
-  private closed = false;
+  private readonly kinds: { [K in ExportKind]: ExportKindSpec<Record<string, unknown>> };
 
   constructor(
     private readonly store: Store,
     private readonly devices: DeviceStore,
     private readonly box: SecretBox,
     private readonly counter: AudienceCounter,
-  ) {}
+    private readonly runner: Runner,
+    private readonly workers: SqlWorkers,
+    private readonly outbound: Outbound,
+  ) {
+    this.kinds = {
+      device_export: {
+        options: () => ({}),
+        target: ({ runId, prefix, day }) => `${prefix}device-exports/${day}/${runId}.jsonl`,
+        write: async (_options, run) => ({
+          written: await exportDevices(this.store, this.devices, run.appId, run.container, run.target, (rows, total) => run.progress(rows, total)),
+        }),
+      },
+      raw_event_export: {
+        // A job's window is relative (the last window_days before each run), so it always lies within the last 3 months.
+        options: (raw) => parseOptions(rawEventJobOptionsSchema, raw),
+        target: ({ prefix }) => `${prefix}appboy-event-data/`,
+        write: async (options: RawEventOptions, run) => {
+          // One raw export at a time per app (seeds: Braze export): a scheduled run that finds another running fails, saying so.
+          const other = this.store.db
+            .prepare("SELECT id FROM export_runs WHERE app_id = ? AND kind = 'raw_event_export' AND state = 'InProgress' AND id != ?")
+            .get(run.appId, run.runId) as { id: string } | undefined;
+          if (other) throw new RunError(`another raw event export (${other.id}) was in progress; only one runs at a time (seeds: Braze export)`);
+          const to = options.ending_at ? Date.parse(options.ending_at) : Date.now();
+          const from = options.starting_at ? Date.parse(options.starting_at) : to - (options.window_days ?? 1) * DAY;
+          const result = await exportRawEvents(
+            this.store,
+            run.appId,
+            `${run.app.owner}-${run.app.app}`,
+            { from, to },
+            options.event_names,
+            run.container,
+            run.target.replace(/appboy-event-data\/$/, ""),
+            (rows) => run.progress(rows, null),
+          );
+          const note = options.callback_endpoint ? await this.callBack(options.callback_endpoint, run.target, result.files, run.signal) : null;
+          return { written: result.rows, note, blobName: result.files[0]! };
+        },
+      },
+      broadcast_metrics_export: {
+        // The window is relative too (the last window_days, ending yesterday), so every run meets the seed's range rules.
+        options: (raw) => parseOptions(broadcastMetricsJobOptionsSchema, raw),
+        // A run's days are fixed once, when it is created, so its blob name and its report agree.
+        forRun: (options) => ({ ...options, ...broadcastJobRange((options as BroadcastMetricsJobOptions).window_days) }),
+        target: ({ prefix, options }) => `${prefix}${broadcastMetricsBlobName(options as Required<BroadcastMetricsRunOptions>)}`,
+        write: async (options: BroadcastMetricsRunOptions, run) => {
+          const { csv, days } = await broadcastMetricsCsv(
+            this.workers,
+            { appId: run.appId, bundleId: options.bundle_id, channelId: options.channel_id ?? null, startDate: options.startDate!, endDate: options.endDate! },
+            run.signal,
+          );
+          run.progress(0, days);
+          await run.container
+            .getBlockBlobClient(run.target)
+            .upload(csv, Buffer.byteLength(csv), { blobHTTPHeaders: { blobContentType: "text/csv; charset=utf-8" }, abortSignal: run.signal });
+          return { written: days };
+        },
+      },
+      segment_export: {
+        options: (raw) => {
+          const parsed = parseOptions(segmentExportOptionsSchema, raw);
+          const unknown = (parsed.fields_to_export ?? []).filter((f) => !(USER_EXPORT_FIELDS as readonly string[]).includes(f));
+          if (unknown.length > 0) throw new ApiError("BadRequest", `options.fields_to_export: unknown field(s) ${unknown.join(", ")}; known: ${USER_EXPORT_FIELDS.join(", ")}`);
+          if (parsed.callback_endpoint) this.outbound.checkUrl("options.callback_endpoint", parsed.callback_endpoint);
+          return parsed;
+        },
+        target: ({ prefix, day, options }) => `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`,
+        write: async (options: SegmentExportOptions, run) => {
+          const audience = this.store.getAudience(run.app, options.segment_id);
+          if (!audience) throw new RunError(`segment (audience) '${options.segment_id}' no longer exists in app '${run.app.owner}/${run.app.app}'`);
+          const result = await exportSegmentUsers(
+            this.store,
+            this.devices,
+            run.appId,
+            `${run.app.owner}/${run.app.app}`,
+            () => this.counter.memberUserIds(run.app, audience.definition, audience.customProperties),
+            run.container,
+            run.target,
+            options.output_format,
+            options.fields_to_export as UserExportField[] | undefined,
+            (users) => run.progress(users, null),
+          );
+          const note = options.callback_endpoint ? await this.callBack(options.callback_endpoint, run.target, result.files, run.signal) : null;
+          return { written: result.users, note };
+        },
+      },
+    } as { [K in ExportKind]: ExportKindSpec<Record<string, unknown>> };
 
-  /** Checks a kind's options; answers them normalized (defaults filled) or throws a 400 naming the field. */
-  private options(kind: ExportKind, options: Record<string, unknown> | undefined): Record<string, unknown> {
-    if (kind === "device_export") return {};
-    if (kind === "raw_event_export") {
-      // A job's window is relative (the last window_days before each run), so it always lies within the last 3 months.
-      const raw = rawEventJobOptionsSchema.safeParse(options ?? {});
-      if (!raw.success) throw badRequest(zodIssues(raw.error, "options"));
-      return raw.data;
-    }
-    if (kind === "broadcast_metrics_export") {
-      // The window is relative too (the last window_days, ending yesterday), so every run meets the seed's range rules.
-      const metrics = broadcastMetricsJobOptionsSchema.safeParse(options ?? {});
-      if (!metrics.success) throw badRequest(zodIssues(metrics.error, "options"));
-      return metrics.data;
-    }
-    const parsed = segmentExportOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success) throw badRequest(zodIssues(parsed.error, "options"));
-    const unknown = (parsed.data.fields_to_export ?? []).filter((f) => !(USER_EXPORT_FIELDS as readonly string[]).includes(f));
-    if (unknown.length > 0) throw new ApiError("BadRequest", `options.fields_to_export: unknown field(s) ${unknown.join(", ")}; known: ${USER_EXPORT_FIELDS.join(", ")}`);
-    return parsed.data;
+    runner.register<{ runId: string }>(RUN, {
+      run: ({ runId }, context) => this.execute(runId, context.signal),
+      dead: ({ runId }, reason) => this.fail(runId, reason),
+      // Storage failures end the run (Failed, with the reason) on the first attempt; attempts are for crashes.
+      maxAttempts: 3,
+      timeoutMs: 6 * 3_600_000,
+    });
+    runner.register<{ jobId: string }>(SCHEDULE, {
+      run: ({ jobId }) => {
+        const { again } = this.fire(jobId);
+        return Promise.resolve(again === undefined ? undefined : { again });
+      },
+      dead: ({ jobId }) => this.store.db.prepare("UPDATE export_jobs SET next_run_at = NULL WHERE id = ?").run(jobId),
+      maxAttempts: 5,
+    });
   }
 
-  // ---- one-off Braze-style segment export (seeds: Braze export, Users by Segment) ----
+  /** Queues the work a store from before the runner left: due jobs get schedule items; runs that cannot be resumed fail. */
+  resumeLegacy(): void {
+    this.store.transaction(() => {
+      // Runs recorded without their SAS cannot be resumed by any process: they fail, saying why.
+      this.store.db
+        .prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE state = 'InProgress' AND sas_sealed IS NULL")
+        .run(Date.now(), "the service stopped while this run was in progress; it was not resumed (a scheduled job runs again at its next time)");
+      const jobs = this.store.db.prepare("SELECT id, app_id, next_run_at FROM export_jobs WHERE next_run_at IS NOT NULL").all() as unknown as { id: string; app_id: number; next_run_at: number }[];
+      for (const job of jobs) {
+        if (!this.runner.item(SCHEDULE, job.id)) this.runner.enqueue(SCHEDULE, job.id, { appId: job.app_id, payload: { jobId: job.id }, runAt: job.next_run_at });
+      }
+    });
+  }
 
-  startSegmentExport(key: AppKey, sasUrl: string, options: Record<string, unknown>): { runId: string; objectPrefix: string } {
-    checkSasUrl("blob_container_sas_uri", sasUrl, ["c", "w"]);
-    const checked = this.options("segment_export", options) as SegmentExportOptions;
-    if (!this.store.getAudience(key, checked.segment_id)) throw new ApiError("BadRequest", `segment_id: audience '${checked.segment_id}' not found in app '${key.owner}/${key.app}'`);
-    const appId = this.store.appId(key);
+  private checkSas(sasUrl: string): URL {
+    return checkSasUrl(this.outbound, "blob_container_sas_uri", sasUrl, ["c", "w"]);
+  }
+
+  /** Records a run and queues it; answers its id and where its output goes. Joins the caller's transaction. */
+  private createRun(appId: number, kind: ExportKind, jobId: string | null, sasSealed: string, prefix: string, options: Record<string, unknown>): { runId: string; target: string } {
     const runId = randomUUID();
+    const spec = this.kinds[kind];
+    const runOptions = spec.forRun ? spec.forRun(options) : options;
+    const target = spec.target({ runId, prefix, day: new Date().toISOString().slice(0, 10), options: runOptions });
     this.store.db
-      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options) VALUES (?, ?, NULL, 'segment_export', 'InProgress', ?, ?)")
-      .run(runId, appId, Date.now(), JSON.stringify(checked));
-    const objectPrefix = this.launch(runId, appId, "segment_export", sasUrl, "", checked);
-    return { runId, objectPrefix };
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options, blob_name, sas_sealed) VALUES (?, ?, ?, ?, 'InProgress', ?, ?, ?, ?)")
+      .run(runId, appId, jobId, kind, Date.now(), JSON.stringify(runOptions), target, sasSealed);
+    this.runner.enqueue(RUN, runId, { appId, payload: { runId } });
+    return { runId, target };
   }
 
-  /** Recovers interrupted runs and starts the scheduler's tick. */
-  start(tickMs = 1_000): void {
-    this.store.db
-      .prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE state = 'InProgress'")
-      .run(Date.now(), "the service stopped while this run was in progress; it was not resumed (a scheduled job runs again at its next time)");
-    this.timer = setInterval(() => this.tick(), tickMs);
-    this.timer.unref();
-  }
-
-  // ---- one-off device exports (swagger Push_ExportDevices) ----
+  // ---- one-off exports: App Center device export (swagger Push_ExportDevices) and Braze-style ones ----
 
   startDeviceExport(key: AppKey, sasUrl: string): string {
-    checkSasUrl("blob_container_sas_uri", sasUrl, ["c", "w"]);
+    this.checkSas(sasUrl);
     const appId = this.store.appId(key);
-    const runId = randomUUID();
-    this.store.db
-      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES (?, ?, NULL, 'device_export', 'InProgress', ?)")
-      .run(runId, appId, Date.now());
-    this.launch(runId, appId, "device_export", sasUrl, "", {});
-    return runId;
+    return this.store.transaction(() => this.createRun(appId, "device_export", null, this.box.seal(sasUrl), "", {}).runId);
   }
 
-  // ---- one-off raw event export (seeds: Braze export, Raw Event Stream Export) ----
+  /** seeds: Braze export, Users by Segment. */
+  startSegmentExport(key: AppKey, sasUrl: string, options: Record<string, unknown>): { runId: string; objectPrefix: string } {
+    this.checkSas(sasUrl);
+    const checked = this.kinds.segment_export.options(options) as SegmentExportOptions;
+    if (!this.store.getAudience(key, checked.segment_id)) throw new ApiError("BadRequest", `segment_id: audience '${checked.segment_id}' not found in app '${key.owner}/${key.app}'`);
+    const appId = this.store.appId(key);
+    const { runId, target } = this.store.transaction(() => this.createRun(appId, "segment_export", null, this.box.seal(sasUrl), "", checked));
+    return { runId, objectPrefix: target.split("/").at(-2)! };
+  }
 
+  /** seeds: Braze export, Raw Event Stream Export: a window of at most a week in the last 3 months, one at a time. */
   startRawEventExport(key: AppKey, request: RawEventExportRequest, now = Date.now()): string {
-    checkSasUrl("blob_container_sas_uri", request.blob_container_sas_uri, ["c", "w"]);
+    this.checkSas(request.blob_container_sas_uri);
+    if (request.callback_endpoint) this.outbound.checkUrl("callback_endpoint", request.callback_endpoint);
     const from = Date.parse(request.starting_at);
     const to = Date.parse(request.ending_at);
     const window = LIMITS.rawEventExportWindowDays;
@@ -213,31 +345,34 @@ export class ExportService {
       if (running) {
         throw new ApiError("TooManyRequests", `a raw event export (${running.id}) is already in progress for this app; only one runs at a time (seeds: Braze export)`, 30);
       }
-      const runId = randomUUID();
       const options = { starting_at: request.starting_at, ending_at: request.ending_at, event_names: request.event_names, callback_endpoint: request.callback_endpoint };
-      this.store.db
-        .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options) VALUES (?, ?, NULL, 'raw_event_export', 'InProgress', ?, ?)")
-        .run(runId, appId, Date.now(), JSON.stringify(options));
-      this.launch(runId, appId, "raw_event_export", request.blob_container_sas_uri, "", options);
-      return runId;
+      return this.createRun(appId, "raw_event_export", null, this.box.seal(request.blob_container_sas_uri), "", options).runId;
     });
   }
 
   // ---- jobs ----
 
-  private validate(spec: JobSpec): number | null {
-    checkSasUrl("blob_container_sas_uri", spec.sasUrl, ["c", "w"]);
-    this.options(spec.kind, spec.options);
-    // A one-off job runs now; a scheduled one at its next time.
-    return spec.schedule ? nextCronTime(spec.schedule, new Date()) : Date.now();
+  /** Checks a job; answers its options normalized and its first run time (a one-off job runs now). */
+  private validate(spec: JobSpec): { options: Record<string, unknown>; firstRunAt: number } {
+    this.checkSas(spec.sasUrl);
+    const options = this.kinds[spec.kind].options(spec.options);
+    if (!spec.schedule) return { options, firstRunAt: Date.now() };
+    // The parser the runner uses: a schedule accepted here always has a next run to compute.
+    const first = firstRun(spec.schedule, new Date());
+    if ("problem" in first) throw new ApiError("BadRequest", `schedule: ${first.problem}`);
+    return { options, firstRunAt: first.at.getTime() };
   }
 
   createJob(key: AppKey, spec: JobSpec): ExportJob {
-    const nextRunAt = this.validate(spec);
+    const { options, firstRunAt } = this.validate(spec);
     const id = randomUUID();
-    this.store.db
-      .prepare("INSERT INTO export_jobs (id, app_id, kind, schedule, sas_sealed, prefix, next_run_at, created_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(id, this.store.appId(key), spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, Date.now(), JSON.stringify(this.options(spec.kind, spec.options)));
+    const appId = this.store.appId(key);
+    this.store.transaction(() => {
+      this.store.db
+        .prepare("INSERT INTO export_jobs (id, app_id, kind, schedule, sas_sealed, prefix, next_run_at, created_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(id, appId, spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", firstRunAt, Date.now(), JSON.stringify(options));
+      this.runner.enqueue(SCHEDULE, id, { appId, payload: { jobId: id }, runAt: firstRunAt });
+    });
     return this.getJob(key, id)!;
   }
 
@@ -245,17 +380,26 @@ export class ExportService {
   updateJob(key: AppKey, id: string, spec: JobSpec): ExportJob | undefined {
     const job = this.jobRow(key, id);
     if (!job) return undefined;
-    const scheduledNext = this.validate(spec);
+    const { options, firstRunAt } = this.validate(spec);
     // A one-off job keeps its state: it either ran already or is still due.
-    const nextRunAt = spec.schedule ? scheduledNext : job.next_run_at;
-    this.store.db
-      .prepare("UPDATE export_jobs SET kind = ?, schedule = ?, sas_sealed = ?, prefix = ?, next_run_at = ?, options = ? WHERE id = ?")
-      .run(spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, JSON.stringify(this.options(spec.kind, spec.options)), id);
+    const nextRunAt = spec.schedule ? firstRunAt : job.next_run_at;
+    this.store.transaction(() => {
+      this.store.db
+        .prepare("UPDATE export_jobs SET kind = ?, schedule = ?, sas_sealed = ?, prefix = ?, next_run_at = ?, options = ? WHERE id = ?")
+        .run(spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, JSON.stringify(options), id);
+      if (nextRunAt !== null) this.runner.enqueue(SCHEDULE, id, { appId: job.app_id, payload: { jobId: id }, runAt: nextRunAt });
+      else this.runner.cancel(SCHEDULE, id);
+    });
     return this.getJob(key, id);
   }
 
   deleteJob(key: AppKey, id: string): boolean {
-    return Number(this.store.db.prepare("DELETE FROM export_jobs WHERE id = ? AND app_id = ?").run(id, this.store.appId(key)).changes) > 0;
+    return this.store.transaction(() => {
+      const deleted = Number(this.store.db.prepare("DELETE FROM export_jobs WHERE id = ? AND app_id = ?").run(id, this.store.appId(key)).changes) > 0;
+      // A schedule item that is running now finds its job gone and ends.
+      if (deleted) this.runner.cancel(SCHEDULE, id);
+      return deleted;
+    });
   }
 
   private jobRow(key: AppKey, id: string): JobRow | undefined {
@@ -266,15 +410,17 @@ export class ExportService {
     const row = this.jobRow(key, id);
     if (!row) return undefined;
     const last = this.store.db.prepare("SELECT * FROM export_runs WHERE job_id = ? ORDER BY started_at DESC, id DESC LIMIT 1").get(id) as RunRow | undefined;
+    const schedule = this.runner.item(SCHEDULE, id);
     return {
       id: row.id,
       kind: row.kind,
       options: JSON.parse(row.options) as Record<string, unknown>,
       schedule: row.schedule,
       prefix: row.prefix,
-      container: redactSas(new URL(this.box.open(row.sas_sealed))),
+      container: redactUrl(this.box.open(row.sas_sealed)),
       next_run_time: iso(row.next_run_at),
       last_run: last ? toRun(last) : null,
+      schedule_error: schedule?.state === "dead" ? schedule.last_error : null,
     };
   }
 
@@ -290,143 +436,86 @@ export class ExportService {
     return row ? toRun(row) : undefined;
   }
 
-  // ---- scheduling and running ----
+  // ---- the runner's side ----
 
-  /** Claims every due job (compare-and-set on next_run_at) and starts its run. */
-  tick(now = Date.now()): string[] {
-    if (this.closed) return [];
-    const claimed = this.store.transaction(() => {
-      const due = this.store.db.prepare("SELECT * FROM export_jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ?").all(now) as unknown as JobRow[];
-      const runs: { runId: string; job: JobRow }[] = [];
-      for (const job of due) {
-        const next = job.schedule ? nextCronTime(job.schedule, new Date(Math.max(now, job.next_run_at!))) : null;
-        const won = this.store.db.prepare("UPDATE export_jobs SET next_run_at = ? WHERE id = ? AND next_run_at = ?").run(next, job.id, job.next_run_at).changes;
-        if (Number(won) !== 1) continue;
-        const runId = randomUUID();
-        this.store.db
-          .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options) VALUES (?, ?, ?, ?, 'InProgress', ?, ?)")
-          .run(runId, job.app_id, job.id, job.kind, now, job.options);
-        runs.push({ runId, job });
+  /**
+   * Runs a job's schedule as of `now`: when due, creates its run and moves the job to its next time;
+   * answers the run and when to look again. The runner calls it when the schedule item is due (only
+   * the process holding the item's lease, so a due time yields one run whatever the number of
+   * processes); tests call it with a `now` of their choosing.
+   */
+  fire(jobId: string, now = Date.now()): { runId?: string; again?: number } {
+    return this.store.transaction(() => {
+      const job = this.store.db.prepare("SELECT * FROM export_jobs WHERE id = ?").get(jobId) as JobRow | undefined;
+      if (!job || job.next_run_at === null) return {};
+      if (job.next_run_at > now) return { again: job.next_run_at };
+      let next: number | null = null;
+      if (job.schedule) {
+        const computed = nextRun(job.schedule, new Date(Math.max(now, job.next_run_at)));
+        // A schedule the store holds but the parser refuses (written by another version): the item
+        // is retried, then set aside with this reason; the job's runs so far are untouched.
+        if ("problem" in computed) throw new Error(`schedule: ${computed.problem}`);
+        next = computed.at?.getTime() ?? null;
       }
-      return runs;
+      const { runId } = this.createRun(job.app_id, job.kind, job.id, job.sas_sealed, job.prefix, JSON.parse(job.options) as Record<string, unknown>);
+      this.store.db.prepare("UPDATE export_jobs SET next_run_at = ? WHERE id = ?").run(next, job.id);
+      return next === null ? { runId } : { runId, again: next };
     });
-    for (const { runId, job } of claimed) this.launch(runId, job.app_id, job.kind, this.box.open(job.sas_sealed), job.prefix, JSON.parse(job.options) as Record<string, unknown>);
-    return claimed.map((c) => c.runId);
   }
 
-  /** Starts a run in the background; answers where its output goes (a blob, or a folder of parts). */
-  private launch(runId: string, appId: number, kind: RunKind, sasUrl: string, prefix: string, options: Record<string, unknown>): string {
-    const day = new Date().toISOString().slice(0, 10);
-    // A broadcast-metrics run's days are fixed here once, so its blob name and its report agree.
-    const runOptions = kind === "broadcast_metrics_export" ? { ...options, ...broadcastJobRange((options as BroadcastMetricsJobOptions).window_days) } : options;
-    const target =
-      kind === "device_export"
-        ? `${prefix}device-exports/${day}/${runId}.jsonl`
-        : kind === "raw_event_export"
-          ? `${prefix}appboy-event-data/`
-          : kind === "broadcast_metrics_export"
-            ? `${prefix}${broadcastMetricsBlobName(runOptions as BroadcastMetricsRun)}`
-            : `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`;
-    this.store.db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(target, runId);
-    const work = this.execute(runId, appId, kind, sasUrl, target, runOptions).finally(() => this.running.delete(work));
-    this.running.add(work);
-    return target.split("/").at(-2) ?? target;
-  }
-
-  private async execute(runId: string, appId: number, kind: RunKind, sasUrl: string, target: string, options: Record<string, unknown>): Promise<void> {
+  /** Executes a run; whatever storage answers ends it Completed or Failed with a reason fit to show. */
+  private async execute(runId: string, signal: AbortSignal): Promise<void> {
     const db = this.store.db;
-    const url = new URL(sasUrl);
-    const progress = db.prepare("UPDATE export_runs SET rows_written = ?, total_rows = ? WHERE id = ?");
+    const row = db.prepare("SELECT * FROM export_runs WHERE id = ?").get(runId) as RunRow | undefined;
+    if (!row || row.state !== "InProgress" || !row.sas_sealed) return;
+    const sasUrl = this.box.open(row.sas_sealed);
+    const progress = db.prepare("UPDATE export_runs SET rows_written = ?, total_rows = ? WHERE id = ? AND state = 'InProgress'");
     try {
-      let written: number;
-      let note: string | null = null;
-      if (kind === "device_export") {
-        written = await exportDevices(this.store, this.devices, appId, containerClient(url), target, (rows, total) => progress.run(rows, total, runId));
-      } else if (kind === "raw_event_export") {
-        const raw = options as { starting_at?: string; ending_at?: string; event_names?: string[]; callback_endpoint?: string } & Partial<RawEventJobOptions>;
-        const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;
-        // One raw export at a time per app (seeds: Braze export): a scheduled run that finds another running fails, saying so.
-        const other = db.prepare("SELECT id FROM export_runs WHERE app_id = ? AND kind = 'raw_event_export' AND state = 'InProgress' AND id != ?").get(appId, runId) as { id: string } | undefined;
-        if (other) throw new RunError(`another raw event export (${other.id}) was in progress; only one runs at a time (seeds: Braze export)`);
-        const to = raw.ending_at ? Date.parse(raw.ending_at) : Date.now();
-        const from = raw.starting_at ? Date.parse(raw.starting_at) : to - (raw.window_days ?? 1) * DAY;
-        const result = await exportRawEvents(
-          this.store,
-          appId,
-          `${app.owner}-${app.app}`,
-          { from, to },
-          raw.event_names,
-          containerClient(url),
-          target.replace(/appboy-event-data\/$/, ""),
-          (rows) => progress.run(rows, null, runId),
-        );
-        written = result.rows;
-        db.prepare("UPDATE export_runs SET blob_name = ? WHERE id = ?").run(result.files[0]!, runId);
-        if (raw.callback_endpoint) note = await this.callBack(raw.callback_endpoint, target, result.files);
-      } else if (kind === "broadcast_metrics_export") {
-        const metrics = options as BroadcastMetricsRun;
-        const { csv, days } = broadcastMetricsCsv(this.store, {
-          appId,
-          bundleId: metrics.bundle_id,
-          channelId: metrics.channel_id ?? null,
-          startDate: metrics.startDate,
-          endDate: metrics.endDate,
-        });
-        progress.run(0, days, runId);
-        await containerClient(url)
-          .getBlockBlobClient(target)
-          .upload(csv, Buffer.byteLength(csv), { blobHTTPHeaders: { blobContentType: "text/csv; charset=utf-8" } });
-        written = days;
-      } else {
-        const segment = options as SegmentExportOptions;
-        const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(appId) as unknown as AppKey;
-        const audience = this.store.getAudience(app, segment.segment_id);
-        if (!audience) throw new RunError(`segment (audience) '${segment.segment_id}' no longer exists in app '${app.owner}/${app.app}'`);
-        const result = await exportSegmentUsers(
-          this.store,
-          this.devices,
-          appId,
-          `${app.owner}/${app.app}`,
-          () => this.counter.memberUserIds(app, audience.definition, audience.customProperties),
-          containerClient(url),
-          target,
-          segment.output_format,
-          segment.fields_to_export as UserExportField[] | undefined,
-          (users) => progress.run(users, null, runId),
-        );
-        written = result.users;
-        if (segment.callback_endpoint) note = await this.callBack(segment.callback_endpoint, target, result.files);
-      }
-      db.prepare("UPDATE export_runs SET state = 'Completed', finished_at = ?, rows_written = ?, error = ? WHERE id = ?").run(Date.now(), written, note, runId);
+      const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(row.app_id) as unknown as AppKey;
+      const result = await this.kinds[row.kind].write(JSON.parse(row.options) as Record<string, unknown>, {
+        runId,
+        appId: row.app_id,
+        app,
+        container: this.outbound.containerClient("blob_container_sas_uri", sasUrl, { abortSignal: signal }),
+        target: row.blob_name!,
+        progress: (rows, total) => progress.run(rows, total, runId),
+        signal,
+      });
+      db.prepare("UPDATE export_runs SET state = 'Completed', finished_at = ?, rows_written = ?, error = ?, blob_name = coalesce(?, blob_name) WHERE id = ?").run(
+        Date.now(),
+        result.written,
+        result.note ?? null,
+        result.blobName ?? null,
+        runId,
+      );
     } catch (error) {
-      db.prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE id = ?").run(Date.now(), describeStorageError(error, url), runId);
+      // Stopped (this process is stopping, lost the lease, or the attempt timed out): the runner
+      // decides — resumed by whoever holds the lease next, or Failed once attempts run out.
+      if (signal.aborted) throw error;
+      this.fail(runId, describeStorageError(error, sasUrl));
     }
+  }
+
+  private fail(runId: string, reason: string): void {
+    this.store.db
+      .prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE id = ? AND state = 'InProgress'")
+      .run(Date.now(), redactSecrets(reason), runId);
   }
 
   /** Tells the callback endpoint the export is ready (seeds: Braze export); a failure is noted, not fatal. */
-  private async callBack(endpoint: string, target: string, files: string[]): Promise<string | null> {
+  private async callBack(endpoint: string, target: string, files: string[], signal: AbortSignal): Promise<string | null> {
+    const where = redactUrl(endpoint);
     try {
-      const response = await fetch(endpoint, {
+      const response = await this.outbound.fetch("callback_endpoint", endpoint, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ success: true, object_prefix: target.split("/").at(-2), files }),
-        signal: AbortSignal.timeout(10_000),
+        signal,
       });
-      return response.ok ? null : `callback to ${new URL(endpoint).origin} answered ${response.status}`;
+      return response.ok ? null : `callback to ${where} answered ${response.status}`;
     } catch (error) {
-      return `callback to ${new URL(endpoint).origin} failed: ${(error as Error).message}`;
+      return `callback to ${where} failed: ${redactSecrets((error as Error).message)}`;
     }
-  }
-
-  /** Waits for the runs in flight (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.idle();
   }
 }
 
@@ -434,24 +523,22 @@ export class ExportService {
  * Where a broadcast-metrics run writes: one CSV per dataset (and channel) and range, so a rerun of
  * the same range replaces its report instead of adding a second one.
  */
-function broadcastMetricsBlobName(run: BroadcastMetricsRun): string {
+function broadcastMetricsBlobName(run: Required<BroadcastMetricsRunOptions>): string {
   const channel = run.channel_id ? `${Buffer.from(run.channel_id, "base64").toString("base64url")}/` : "";
   return `broadcast-metrics/${run.dataset}/${channel}${run.startDate}_${run.endDate}.csv`;
 }
 
-/** A run failure whose message is already the sentence to show. */
-class RunError extends Error {}
-
-/** One sentence a person can act on, without the SAS signature. */
-function describeStorageError(error: unknown, url: URL): string {
+/** One sentence a person can act on, without the SAS signature or any other secret. */
+function describeStorageError(error: unknown, sasUrl: string): string {
   if (error instanceof RunError) return error.message;
-  const e = error as { statusCode?: number; code?: string; message?: string; cause?: { code?: string } };
-  const where = redactSas(url);
+  const e = error as { statusCode?: number; code?: string; message?: string; name?: string; cause?: { code?: string } };
+  const where = redactUrl(sasUrl);
   if (e.statusCode === 404 || e.code === "ContainerNotFound") return `container ${where} does not exist`;
   if (e.statusCode === 403) return `the storage service refused the SAS for ${where} (${e.code ?? "403"}): it may be expired, revoked or lack write permission`;
+  if (e.name === "AbortError" || /timed out|aborted/i.test(e.message ?? "")) return `the storage service at ${new URL(sasUrl).origin} did not answer in time`;
   const network = e.code ?? e.cause?.code;
-  if (network === "ECONNREFUSED" || network === "ENOTFOUND" || network === "ETIMEDOUT" || network === "REQUEST_SEND_ERROR") {
-    return `could not reach the storage service at ${url.origin} (${network})`;
+  if (network === "ECONNREFUSED" || network === "ENOTFOUND" || network === "ETIMEDOUT" || network === "REQUEST_SEND_ERROR" || network === "ECONNRESET") {
+    return `could not reach the storage service at ${new URL(sasUrl).origin} (${network})`;
   }
-  return `export to ${where} failed: ${(e.message ?? String(error)).split("\n")[0]!.replace(/sig=[^&\s]+/g, "sig=REDACTED")}`;
+  return `export to ${where} failed: ${redactSecrets((e.message ?? String(error)).split("\n")[0]!)}`;
 }

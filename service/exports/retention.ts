@@ -1,9 +1,15 @@
 // Retention for export containers: blobs older than the container's retention are deleted, so an
 // erasure reaches exported copies within that period. The container's owner grants the service a
-// list+delete SAS for this alone (the StorageContainer resource does, and renews it on `up`).
+// list+delete SAS for this alone (the StorageContainer resource does, and renews it on `up`). Each
+// container's sweep is an item of the background runner of its own, recurring, so one tenant's
+// unreachable storage never delays another's sweep.
+import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
+import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
-import { checkSasUrl, containerClient, redactSas } from "./sas.ts";
+import { checkSasUrl } from "./sas.ts";
+
+const SWEEP = "retention.sweep";
 
 const DAY = 86_400_000;
 
@@ -41,77 +47,108 @@ const view = (row: PolicyRow): RetentionPolicy => ({
 export const DEFAULT_SWEEP_INTERVAL_MS = 3_600_000;
 
 export class RetentionService {
-  private timer: NodeJS.Timeout | undefined;
-  /** Sweeps under way, by app and container: a timer sweep and an on-demand one share the work. */
+  /** Sweeps under way in this process, by app and container: a due sweep and an on-demand one share the work. */
   private readonly running = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
-  ) {}
+    private readonly runner: Runner,
+    private readonly outbound: Outbound,
+    private readonly intervalMs = DEFAULT_SWEEP_INTERVAL_MS,
+  ) {
+    runner.register<{ appId: number; container: string }>(SWEEP, {
+      run: async ({ appId, container }, context) => {
+        const row = this.row(appId, container);
+        if (!row) return;
+        await this.sweepOnce(row, Date.now(), context.signal);
+        return { again: Date.now() + this.intervalMs };
+      },
+      timeoutMs: 15 * 60_000,
+    });
+  }
+
+  private row(appId: number, container: string): PolicyRow | undefined {
+    return this.store.db.prepare("SELECT * FROM retention_policies WHERE app_id = ? AND container_url = ?").get(appId, container) as PolicyRow | undefined;
+  }
 
   /** Registers (or replaces) a container's retention; the SAS must allow list and delete. */
   set(key: AppKey, sasUrl: string, retentionDays: number): RetentionPolicy {
-    const url = checkSasUrl("blob_container_sas_uri", sasUrl, ["d", "l"]);
-    const container = redactSas(url);
+    const url = checkSasUrl(this.outbound, "blob_container_sas_uri", sasUrl, ["d", "l"]);
+    const container = redactUrl(url);
     const expires = url.searchParams.get("se");
-    this.store.db
-      .prepare(
-        `INSERT INTO retention_policies (app_id, container_url, sas_sealed, sas_expires_at, retention_days) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (app_id, container_url) DO UPDATE SET sas_sealed = excluded.sas_sealed, sas_expires_at = excluded.sas_expires_at,
-           retention_days = excluded.retention_days`,
-      )
-      .run(this.store.appId(key), container, this.box.seal(sasUrl), expires ? Date.parse(expires) : null, retentionDays);
+    const appId = this.store.appId(key);
+    this.store.transaction(() => {
+      this.store.db
+        .prepare(
+          `INSERT INTO retention_policies (app_id, container_url, sas_sealed, sas_expires_at, retention_days) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (app_id, container_url) DO UPDATE SET sas_sealed = excluded.sas_sealed, sas_expires_at = excluded.sas_expires_at,
+             retention_days = excluded.retention_days`,
+        )
+        .run(appId, container, this.box.seal(sasUrl), expires ? Date.parse(expires) : null, retentionDays);
+      this.runner.enqueue(SWEEP, `${appId} ${container}`, { appId, payload: { appId, container }, runAt: Date.now() + this.intervalMs });
+    });
     return this.get(key, container)!;
   }
 
   get(key: AppKey, container: string): RetentionPolicy | undefined {
-    const row = this.store.db.prepare("SELECT * FROM retention_policies WHERE app_id = ? AND container_url = ?").get(this.store.appId(key), container) as PolicyRow | undefined;
+    const row = this.row(this.store.appId(key), container);
     return row ? view(row) : undefined;
   }
 
   delete(key: AppKey, container: string): boolean {
-    return Number(this.store.db.prepare("DELETE FROM retention_policies WHERE app_id = ? AND container_url = ?").run(this.store.appId(key), container).changes) > 0;
+    const appId = this.store.appId(key);
+    return this.store.transaction(() => {
+      const deleted = Number(this.store.db.prepare("DELETE FROM retention_policies WHERE app_id = ? AND container_url = ?").run(appId, container).changes) > 0;
+      if (deleted) this.runner.cancel(SWEEP, `${appId} ${container}`);
+      return deleted;
+    });
   }
 
-  start(intervalMs = DEFAULT_SWEEP_INTERVAL_MS): void {
-    this.timer = setInterval(() => void this.sweepAll(), intervalMs);
-    this.timer.unref();
+  /** Queues a sweep item for every policy a store from before the runner holds. */
+  resumeLegacy(): void {
+    const rows = this.store.db.prepare("SELECT app_id, container_url FROM retention_policies").all() as unknown as { app_id: number; container_url: string }[];
+    this.store.transaction(() => {
+      for (const row of rows) {
+        const key = `${row.app_id} ${row.container_url}`;
+        if (!this.runner.item(SWEEP, key)) this.runner.enqueue(SWEEP, key, { appId: row.app_id, payload: { appId: row.app_id, container: row.container_url }, runAt: Date.now() + this.intervalMs });
+      }
+    });
   }
 
-  /** Deletes, in every registered container, the blobs last modified before now − retention. */
+  /** Sweeps every registered container now, each on its own (operators, tests: `now` may be in the future). */
   async sweepAll(now = Date.now()): Promise<void> {
     const rows = this.store.db.prepare("SELECT * FROM retention_policies").all() as unknown as PolicyRow[];
-    for (const row of rows) await this.sweepOnce(row, now);
+    await Promise.allSettled(rows.map((row) => this.sweepOnce(row, now)));
   }
 
   /** Sweeps one container now (after an erasure, say) and answers its policy with the outcome. */
   async sweepNow(key: AppKey, container: string, now = Date.now()): Promise<RetentionPolicy | undefined> {
-    const row = this.store.db.prepare("SELECT * FROM retention_policies WHERE app_id = ? AND container_url = ?").get(this.store.appId(key), container) as PolicyRow | undefined;
+    const row = this.row(this.store.appId(key), container);
     if (!row) return undefined;
     await this.sweepOnce(row, now);
     return this.get(key, container);
   }
 
-  private sweepOnce(row: PolicyRow, now: number): Promise<void> {
+  private sweepOnce(row: PolicyRow, now: number, signal?: AbortSignal): Promise<void> {
     const id = `${row.app_id} ${row.container_url}`;
     const under = this.running.get(id);
     if (under) return under;
-    const sweep = this.sweep(row, now).finally(() => this.running.delete(id));
+    const sweep = this.sweep(row, now, signal).finally(() => this.running.delete(id));
     this.running.set(id, sweep);
     return sweep;
   }
 
-  private async sweep(row: PolicyRow, now: number): Promise<void> {
+  private async sweep(row: PolicyRow, now: number, signal?: AbortSignal): Promise<void> {
     const cutoff = now - row.retention_days * DAY;
     let deleted = 0;
     let error: string | null = null;
     try {
-      const client = containerClient(new URL(this.box.open(row.sas_sealed)));
-      for await (const blob of client.listBlobsFlat()) {
+      const client = this.outbound.containerClient("retention grant", this.box.open(row.sas_sealed), signal ? { abortSignal: signal } : {});
+      for await (const blob of client.listBlobsFlat({ abortSignal: signal })) {
         const modified = blob.properties.lastModified?.getTime() ?? now;
         if (modified < cutoff) {
-          await client.deleteBlob(blob.name, { deleteSnapshots: "include" });
+          await client.deleteBlob(blob.name, { deleteSnapshots: "include", abortSignal: signal });
           deleted++;
         }
       }
@@ -120,14 +157,10 @@ export class RetentionService {
       error =
         failure.statusCode === 403
           ? `the retention grant for ${row.container_url} was refused (expired or revoked?): run pulumi up to renew it`
-          : `sweeping ${row.container_url} failed: ${failure.code ?? failure.message?.split("\n")[0] ?? String(e)}`;
+          : `sweeping ${row.container_url} failed: ${redactSecrets(failure.code ?? failure.message?.split("\n")[0] ?? String(e))}`;
     }
     this.store.db
       .prepare("UPDATE retention_policies SET last_sweep_at = ?, last_sweep_deleted = ?, last_sweep_error = ? WHERE app_id = ? AND container_url = ?")
       .run(now, deleted, error, row.app_id, row.container_url);
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
   }
 }

@@ -77,7 +77,7 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
     const { property_name: property } = request.params as { property_name: string };
     if (!isDeviceProperty(property)) throw new ApiError("NotFound", `'${property}' is not a device property`);
     const { contains } = parseOr400(z.object({ contains: z.string().max(256).optional() }), request.query);
-    return { values: devices.propertyValues(key, property, contains) };
+    return { values: await devices.propertyValues(key, property, contains) };
   });
 
   app.post("/definition/test", async (request) => {
@@ -86,7 +86,7 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
     const { issues, checked } = validateAudience("test", body);
     if (issues.length > 0 || !checked) throw badRequest(issues);
     const customProperties = body.custom_properties ?? {};
-    const counts = counter.count(key, body.definition, customProperties);
+    const counts = await counter.count(key, body.definition, customProperties);
     return { definition: checked.normalized, custom_properties: customProperties, estimated_count: counts.estimated, estimated_total_count: counts.total };
   });
 
@@ -120,17 +120,17 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
             `the limit is ${LIMITS.audiencesPerApp.value} ${LIMITS.audiencesPerApp.unit} (${LIMITS.audiencesPerApp.source})`,
         );
       }
-      store.upsertAudience(key, {
+      const needsCount = store.upsertAudience(key, {
         name,
         definition: body.definition,
         description: body.description,
         enabled: body.enabled ?? true,
         customProperties: body.custom_properties ?? {},
       });
+      // Answered as Calculating; the count follows in the background (GET shows Ready with estimated_count).
+      if (needsCount) counter.schedule(key, name);
       return toAudienceBody(store.getAudience(key, name)!);
     });
-    // Answered as Calculating; the count follows (GET shows Ready with estimated_count).
-    counter.schedule(key);
     return saved;
   });
 

@@ -6,7 +6,6 @@ import { createHash, randomUUID } from "node:crypto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { broadcastMetricsRequestSchema, broadcastRangeProblem, LIMITS, type BroadcastMetricsStatus, type DataExportDataset } from "../../domain/index.ts";
 import { ApiError, parseOr400 } from "../errors.ts";
-import { broadcastMetricsCsv } from "../exports/broadcast-metrics.ts";
 import type { Services } from "../services.ts";
 
 const BASE = "/cloudkit/v1/broadcast-metrics";
@@ -33,19 +32,16 @@ interface RequestRow {
   created_at: number;
 }
 
-export const cloudKitRoutes = ({ store, box }: Services): FastifyPluginAsync => async (app) => {
-  // Reports are built on the next turn of the event loop; none may start once the service closes.
-  let closed = false;
-  app.addHook("onClose", async () => {
-    closed = true;
-  });
-
-  /** The data export token presented, or a 401. */
+export const cloudKitRoutes = ({ store, box, broadcastReports, authFailures }: Services): FastifyPluginAsync => async (app) => {
+  /** The data export token presented, or a 401 (counted against the client's address, as for API tokens). */
   const tokenOf = (request: FastifyRequest): TokenRow => {
     const header = request.headers["x-apple-cloudkit-management-token"];
     const hash = typeof header === "string" ? createHash("sha256").update(header).digest("hex") : "";
     const row = store.db.prepare("SELECT id, app_id, bundle_id, dataset FROM data_export_tokens WHERE token_hash = ? AND expires_at > ?").get(hash, Date.now()) as TokenRow | undefined;
-    if (!row) throw new ApiError("Unauthorized", "a valid, unexpired data export token is required in X-Apple-CloudKit-Management-Token");
+    if (!row) {
+      authFailures.record(request.ip);
+      throw new ApiError("Unauthorized", "a valid, unexpired data export token is required in X-Apple-CloudKit-Management-Token");
+    }
     return row;
   };
 
@@ -57,29 +53,30 @@ export const cloudKitRoutes = ({ store, box }: Services): FastifyPluginAsync => 
     if (dataset === "broadcast_application_metrics" && body.channelId) throw new ApiError("BadRequest", "channelId applies to channel metrics only");
     const problem = broadcastRangeProblem(body.startDate, body.endDate);
     if (problem) throw new ApiError("BadRequest", problem);
-    // A repeat request within 24 hours answers the same status URL (seeds: CloudKit export).
-    const repeat = store.db
-      .prepare(
-        `SELECT id FROM broadcast_metric_requests WHERE app_id = ? AND dataset = ? AND start_date = ? AND end_date = ? AND coalesce(channel_id, '') = ? AND created_at > ?
-         ORDER BY created_at DESC LIMIT 1`,
-      )
-      .get(token.app_id, dataset, body.startDate, body.endDate, body.channelId ?? "", Date.now() - LIMITS.broadcastMetricsRepeatHours.value * 3_600_000) as { id: string } | undefined;
-    if (repeat) return { statusUrl: `${BASE}/requests/${repeat.id}` };
-    const id = randomUUID();
-    store.db
-      .prepare("INSERT INTO broadcast_metric_requests (id, app_id, token_id, dataset, channel_id, start_date, end_date, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'PROCESSING', ?)")
-      .run(id, token.app_id, token.id, dataset, body.channelId ?? null, body.startDate, body.endDate, Date.now());
-    setImmediate(() => {
-      if (closed) return;
-      const row = store.db.prepare("SELECT * FROM broadcast_metric_requests WHERE id = ?").get(id) as unknown as RequestRow;
-      try {
-        const { csv } = broadcastMetricsCsv(store, { appId: row.app_id, bundleId: token.bundle_id, channelId: row.channel_id, startDate: row.start_date, endDate: row.end_date });
-        store.db.prepare("UPDATE broadcast_metric_requests SET status = 'SUCCESS', csv = ? WHERE id = ?").run(csv, id);
-      } catch (error) {
-        store.db.prepare("UPDATE broadcast_metric_requests SET status = 'FAILED', error = ? WHERE id = ?").run((error as Error).message, id);
-      }
+    return store.transaction(() => {
+      // A repeat request within 24 hours answers the same status URL (seeds: CloudKit export) —
+      // unless that report failed: a repeat is then a new attempt.
+      const repeat = store.db
+        .prepare(
+          `SELECT id FROM broadcast_metric_requests WHERE app_id = ? AND dataset = ? AND start_date = ? AND end_date = ? AND coalesce(channel_id, '') = ?
+             AND created_at > ? AND status != 'FAILED'
+           ORDER BY created_at DESC LIMIT 1`,
+        )
+        .get(token.app_id, dataset, body.startDate, body.endDate, body.channelId ?? "", Date.now() - LIMITS.broadcastMetricsRepeatHours.value * 3_600_000) as { id: string } | undefined;
+      if (repeat) return { statusUrl: `${BASE}/requests/${repeat.id}` };
+      const id = randomUUID();
+      broadcastReports.request({
+        id,
+        appId: token.app_id,
+        tokenId: token.id,
+        bundleId: token.bundle_id,
+        dataset,
+        channelId: body.channelId ?? null,
+        startDate: body.startDate,
+        endDate: body.endDate,
+      });
+      return { statusUrl: `${BASE}/requests/${id}` };
     });
-    return { statusUrl: `${BASE}/requests/${id}` };
   };
 
   const cloudKitAuth = { config: { public: true } };
@@ -89,8 +86,9 @@ export const cloudKitRoutes = ({ store, box }: Services): FastifyPluginAsync => 
   app.get(`${BASE}/requests/:id`, cloudKitAuth, async (request) => {
     const token = tokenOf(request);
     const { id } = request.params as { id: string };
-    const row = store.db.prepare("SELECT * FROM broadcast_metric_requests WHERE id = ? AND app_id = ?").get(id, token.app_id) as RequestRow | undefined;
-    if (!row) throw new ApiError("NotFound", `no broadcast metrics request ${id} for this token's app`);
+    // A token reads the reports of its own app and dataset only: a channel-metrics token never sees application metrics.
+    const row = store.db.prepare("SELECT * FROM broadcast_metric_requests WHERE id = ? AND app_id = ? AND dataset = ?").get(id, token.app_id, token.dataset) as RequestRow | undefined;
+    if (!row) throw new ApiError("NotFound", `no broadcast metrics request ${id} for this token's app and dataset`);
     const expiredAt = new Date(row.created_at);
     expiredAt.setUTCMonth(expiredAt.getUTCMonth() + STATUS_URL_MONTHS);
     if (Date.now() >= expiredAt.getTime()) return { status: "EXPIRED" };
@@ -107,7 +105,10 @@ export const cloudKitRoutes = ({ store, box }: Services): FastifyPluginAsync => 
   app.get(`${BASE}/downloads/:id`, cloudKitAuth, async (request, reply) => {
     const { id } = request.params as { id: string };
     const { expires, sig } = request.query as { expires?: string; sig?: string };
-    if (!expires || !sig || !box.verify("broadcast-download", `${id}:${expires}`, sig)) throw new ApiError("Unauthorized", "the download URL's signature is not valid");
+    if (!expires || !sig || !box.verify("broadcast-download", `${id}:${expires}`, sig)) {
+      authFailures.record(request.ip);
+      throw new ApiError("Unauthorized", "the download URL's signature is not valid");
+    }
     if (Date.now() > Number(expires)) throw new ApiError("Unauthorized", "the download URL expired: ask the status URL for a new one");
     const row = store.db.prepare("SELECT csv FROM broadcast_metric_requests WHERE id = ?").get(id) as { csv: string | null } | undefined;
     if (!row?.csv) throw new ApiError("NotFound", `no report for request ${id}`);

@@ -23,7 +23,7 @@ export const notificationRoutes = ({ notifications, pushConfigs }: Services): Fa
     const definition = parseOr400(notificationDefinitionSchema, request.body);
     const issues = validateNotification(definition);
     if (issues.length > 0) throw badRequest(issues);
-    const { id } = notifications.send(key, definition);
+    const { id } = await notifications.send(key, definition);
     return reply
       .code(202)
       .header("Location", `/v0.1/apps/${encodeURIComponent(key.owner)}/${encodeURIComponent(key.app)}/push/notifications/${id}`)

@@ -139,7 +139,9 @@ describe("ExportJob check", () => {
     });
   });
   it.each([
-    [{ schedule: "every night" }, "schedule", "schedule: 'every night' is not a cron expression"],
+    [{ schedule: "every night" }, "schedule", "schedule: 'every night' has 2 fields; a schedule has 5"],
+    [{ schedule: "0 0 30 2 *" }, "schedule", "schedule: '0 0 30 2 *' never fires"],
+    [{ schedule: "0 61 * * *" }, "schedule", "schedule: '0 61 * * *' is not a cron expression"],
     [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\"|\"raw_event_export\"|\"broadcast_metrics_export\""],
     [{ prefix: "no-slash" }, "prefix", "prefix: must be empty or path segments ending with '/'"],
     [{ containerSasUrl: "not a url" }, "containerSasUrl", "containerSasUrl: must be a container SAS URL"],

@@ -80,7 +80,7 @@ describe("audience CRUD per the swagger", () => {
     expect(created.statusCode).toBe(200);
     // Answered while the count runs; GET shows it Ready once counted.
     expect(created.json()).toMatchObject({ name: "dog-lovers", enabled: true, state: "Calculating", description: "Dog lovers" });
-    await new Promise((resolve) => setImmediate(resolve));
+    await service.services.idle();
     expect((await get(`${BASE}/dog-lovers`)).json()).toMatchObject({ state: "Ready", estimated_count: 0, estimated_total_count: 0 });
 
     expect((await service.app.inject({ method: "HEAD", url: `${BASE}/dog-lovers`, headers: { "x-api-token": service.token } })).statusCode).toBe(204);

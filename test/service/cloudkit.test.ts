@@ -23,11 +23,11 @@ async function pastNotification(devices: number, opened: number, daysAgo: number
   const installIds = Array.from({ length: devices }, () => randomUUID());
   service.services.devices.upsert(key, installIds.map((id) => ({ install_id: id, properties: {}, custom_properties: { vip: true }, push: { channel: "apns" as const, token: `t-${id}` } })));
   service.store.db.prepare("UPDATE devices SET updated_at = ?").run(Date.now() - 20 * DAY);
-  const { id } = service.services.notifications.send(key, {
+  const { id } = await service.services.notifications.send(key, {
     notification_content: { name: "Broadcast", body: "Hello" },
     notification_target: target ?? { type: "devices_target", devices: installIds },
   });
-  await service.services.notifications.kick();
+  await service.services.idle();
   const at = Date.now() - daysAgo * DAY;
   service.store.db.prepare("UPDATE notifications SET send_time = ? WHERE id = ?").run(at, id);
   service.services.devices.insertEvents(
@@ -40,7 +40,7 @@ async function report(token: string, route: "application" | "channel", body: obj
   const { statusUrl } = (await ck("POST", `${CK}/${route}/export`, token, body)).json();
   let status = (await ck("GET", statusUrl, token)).json();
   for (let i = 0; i < 50 && status.status === "PROCESSING"; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
+    await service.services.idle();
     status = (await ck("GET", statusUrl, token)).json();
   }
   expect(status.status).toBe("SUCCESS");
@@ -112,7 +112,9 @@ describe("CloudKit-style broadcast metrics export (seeds: CloudKit broadcast-met
     expect((await ck("POST", `${CK}/application/export`, channelToken, body)).json().error.message).toContain("is for broadcast_channel_metrics");
     const token = await tokenFor("broadcast_application_metrics");
     const { statusUrl } = (await ck("POST", `${CK}/application/export`, token, body)).json();
-    await new Promise((resolve) => setImmediate(resolve));
+    await service.services.idle();
+    // A token reads its own dataset's reports only: the channel-metrics token does not see this one.
+    expect((await ck("GET", statusUrl, channelToken)).statusCode).toBe(404);
     const { dataUrl } = (await ck("GET", statusUrl, token)).json().downloadDetails;
     const tampered = dataUrl.replace(/expires=\d+/, `expires=${Date.now() + 10 * DAY}`);
     expect((await service.app.inject({ method: "GET", url: tampered })).statusCode).toBe(401);

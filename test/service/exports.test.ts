@@ -5,13 +5,12 @@ import { gunzipSync } from "node:zlib";
 import yauzl from "yauzl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PassThrough } from "node:stream";
-import { ExportService } from "../../service/exports/jobs.ts";
 import { followExport } from "../../service/follow.ts";
-import { SecretBox } from "../../service/secret-box.ts";
+import { createServices } from "../../service/services.ts";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
 import { REPO_ROOT } from "../helpers/pulumi.ts";
-import { startService, type TestService } from "../helpers/service.ts";
+import { startService, TEST_SERVICE_OPTIONS, type TestService } from "../helpers/service.ts";
 
 const APP = "/v0.1/apps/acme/demo";
 const key = { owner: "acme", app: "demo" };
@@ -41,7 +40,7 @@ beforeAll(async () => {
   azurite = await startAzurite();
   container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("exports");
   await container.create();
-  service = await startService({ schedulerTickMs: 60_000 });
+  service = await startService();
   generateApp(service.services.devices, key, { devices: 2_500, eventsPerDevice: 0, seed: 3 });
 }, 60_000);
 afterAll(async () => {
@@ -91,9 +90,7 @@ describe("App Center device export into blob storage (Azurite)", () => {
     const sas = await sasFor(container);
     const oneOff = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", blob_container_sas_uri: sas, prefix: "follow/" })).json();
     const followed = followExport({ ...follow, jobId: oneOff.id });
-    // The scheduler's tick comes after the follower started waiting.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    service.services.exports.tick();
+    // The follower waits for the job's first run, which the runner starts at once.
     expect(await followed).toMatchObject({ status: "Completed", rows_written: 2_500, job_id: oneOff.id });
 
     const nightly = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 2 * * *", blob_container_sas_uri: sas })).json();
@@ -276,11 +273,11 @@ describe("App Center continuous export configurations (swagger ExportConfigurati
     const config = created.json();
     expect(config).toMatchObject({ export_type: "BlobStorage", state: "Pending", export_entities: ["crashes"], export_configuration: { type: "blob_storage_connection_string" } });
     expect(JSON.stringify(config)).not.toContain("AccountKey");
-    await service.services.continuousExports.runAll();
+    await service.services.idle();
     const installId = (service.store.db.prepare("SELECT install_id AS id FROM devices LIMIT 1").get() as { id: string }).id;
     service.services.devices.insertEvents(key, [{ type: "session_start", install_id: installId, timestamp: new Date().toISOString() }]);
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await service.services.continuousExports.runAll();
+    await service.services.continuousExports.runOne(config.id);
     const url = `${APP}/export_configurations/${config.id}`;
     expect((await call("GET", url)).json()).toMatchObject({ state: "Enabled", last_run_time: expect.any(String) });
     const exported = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("pushplane-export");
@@ -300,7 +297,7 @@ describe("App Center continuous export configurations (swagger ExportConfigurati
   it("marks a configuration Invalid, with the reason, when its storage cannot be reached", async () => {
     const unreachable = azurite.connectionString.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:9");
     const config = (await call("POST", `${APP}/export_configurations`, { type: "blob_storage_connection_string", connection_string: unreachable })).json();
-    await service.services.continuousExports.runAll();
+    await service.services.idle();
     expect((await call("GET", `${APP}/export_configurations/${config.id}`)).json()).toMatchObject({ state: "Invalid", state_info: expect.stringContaining("cannot write to the storage account") });
     await call("DELETE", `${APP}/export_configurations/${config.id}`);
   });
@@ -356,13 +353,15 @@ describe("retention", () => {
 });
 
 describe("export jobs", () => {
-  it("a one-off job runs at the next tick, once", async () => {
+  it("a one-off job runs at once, once", async () => {
     const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", blob_container_sas_uri: await sasFor(container), prefix: "backfill/" })).json();
-    expect(job).toMatchObject({ kind: "device_export", schedule: null, container: container.url });
+    expect(job).toMatchObject({ kind: "device_export", container: container.url });
     expect(JSON.stringify(job)).not.toContain("sig=");
-    const [runId] = service.services.exports.tick();
-    expect(service.services.exports.tick()).toEqual([]);
-    await service.services.exports.idle();
+    await service.services.idle();
+    expect(service.services.exports.fire(job.id)).toEqual({});
+    const runs = (await call("GET", `${APP}/export_jobs/${job.id}/runs`)).json().values;
+    expect(runs).toHaveLength(1);
+    const runId = runs[0].export_id;
     const run = (await call("GET", `${APP}/export_runs/${runId}`)).json();
     expect(run).toMatchObject({ status: "Completed", job_id: job.id, rows_written: 2_500 });
     expect(run.blob_name).toMatch(/^backfill\/device-exports\/\d{4}-\d{2}-\d{2}\/.+\.jsonl$/);
@@ -372,28 +371,35 @@ describe("export jobs", () => {
   it("a cron job runs when due and is rescheduled; a bad cron expression is a 400", async () => {
     const bad = await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "every night", blob_container_sas_uri: await sasFor(container) });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.message).toMatch(/^schedule: 'every night' is not a cron expression/);
+    expect(bad.json().error.message).toMatch(/^schedule: 'every night' has 2 fields; a schedule has 5/);
+    // Croner's seconds and year fields are refused: the 7-field expression that once crash-looped the service.
+    const sevenFields = await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 33 20 23 11 * 2026", blob_container_sas_uri: await sasFor(container) });
+    expect(sevenFields.json().error.message).toMatch(/^schedule: '0 33 20 23 11 \* 2026' has 7 fields/);
+    const never = await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 0 30 2 *", blob_container_sas_uri: await sasFor(container) });
+    expect(never.json().error.message).toMatch(/^schedule: '0 0 30 2 \*' never fires/);
     const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 2 * * *", blob_container_sas_uri: await sasFor(container) })).json();
     const next = Date.parse(job.next_run_time);
     expect(new Date(next).getUTCHours()).toBe(2);
-    expect(service.services.exports.tick(next - 1)).toEqual([]);
-    expect(service.services.exports.tick(next)).toHaveLength(1);
-    await service.services.exports.idle();
+    expect(service.services.exports.fire(job.id, next - 1)).toEqual({ again: next });
+    expect(service.services.exports.fire(job.id, next)).toEqual({ runId: expect.any(String), again: next + 86_400_000 });
+    await service.services.idle();
     const after = (await call("GET", `${APP}/export_jobs/${job.id}`)).json();
     expect(Date.parse(after.next_run_time) - next).toBe(86_400_000);
     expect(after.last_run.status).toBe("Completed");
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
   });
 
-  it("two schedulers on one store never start the same run twice", async () => {
-    const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "*/5 * * * *", blob_container_sas_uri: await sasFor(container) })).json();
-    const due = Date.parse(job.next_run_time);
-    const other = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir), service.services.counter);
-    const started = [...service.services.exports.tick(due), ...other.tick(due), ...other.tick(due), ...service.services.exports.tick(due)];
-    expect(started).toHaveLength(1);
-    await Promise.all([service.services.exports.idle(), other.idle()]);
-    expect((await call("GET", `${APP}/export_jobs/${job.id}/runs`)).json().values).toHaveLength(1);
-    await call("DELETE", `${APP}/export_jobs/${job.id}`);
+  it("two runners on one store never start the same run twice", async () => {
+    const other = createServices(service.store, TEST_SERVICE_OPTIONS);
+    other.start();
+    try {
+      const sas = await sasFor(container);
+      const jobs = await Promise.all(Array.from({ length: 6 }, () => call("POST", `${APP}/export_jobs`, { kind: "device_export", blob_container_sas_uri: sas, prefix: "twice/" })));
+      await Promise.all([service.services.idle(), other.idle()]);
+      for (const job of jobs) expect((await call("GET", `${APP}/export_jobs/${job.json().id}/runs`)).json().values).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
   });
 
   it("a scheduled raw event export covers the last window_days before each run, and never overlaps another", async () => {
@@ -403,15 +409,15 @@ describe("export jobs", () => {
     const job = (await call("POST", `${APP}/export_jobs`, { kind: "raw_event_export", schedule: "0 3 * * *", options: { window_days: 2 }, blob_container_sas_uri: sas })).json();
     expect(job.options).toEqual({ window_days: 2 });
     const due = Date.parse(job.next_run_time);
-    expect(service.services.exports.tick(due)).toHaveLength(1);
-    await service.services.exports.idle();
+    expect(service.services.exports.fire(job.id, due).runId).toBeDefined();
+    await service.services.idle();
     expect((await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run).toMatchObject({ status: "Completed", blob_name: expect.stringMatching(/-events\.csv\.zip$/) });
 
     service.store.db
       .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('raw-running', ?, NULL, 'raw_event_export', 'InProgress', ?)")
       .run(service.store.appId(key), Date.now());
-    expect(service.services.exports.tick(due + 86_400_000)).toHaveLength(1);
-    await service.services.exports.idle();
+    expect(service.services.exports.fire(job.id, due + 86_400_000).runId).toBeDefined();
+    await service.services.idle();
     expect((await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run).toMatchObject({ status: "Failed", error: expect.stringContaining("another raw event export (raw-running) was in progress") });
     service.store.db.prepare("UPDATE export_runs SET state = 'Failed' WHERE id = 'raw-running'").run();
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
@@ -428,8 +434,8 @@ describe("export jobs", () => {
       await call("POST", `${APP}/export_jobs`, { kind: "broadcast_metrics_export", schedule: "0 4 * * *", options: { bundle_id: "com.acme.demo", window_days: 3 }, blob_container_sas_uri: sas, prefix: "metrics/" })
     ).json();
     expect(job.options).toEqual({ dataset: "broadcast_application_metrics", bundle_id: "com.acme.demo", window_days: 3 });
-    expect(service.services.exports.tick(Date.parse(job.next_run_time))).toHaveLength(1);
-    await service.services.exports.idle();
+    expect(service.services.exports.fire(job.id, Date.parse(job.next_run_time)).runId).toBeDefined();
+    await service.services.idle();
     const run = (await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run;
     const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
     expect(run).toMatchObject({ status: "Completed", rows_written: 3, total_rows: 3, percent: 100, blob_name: `metrics/broadcast-metrics/broadcast_application_metrics/${day(3)}_${day(1)}.csv` });
@@ -440,14 +446,28 @@ describe("export jobs", () => {
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
   });
 
-  it("a run in progress when the service died is marked Failed with the reason at start-up", async () => {
+  it("a run whose process died is resumed once its lease expires; one from before runs were resumable fails, saying why", async () => {
+    const appId = service.store.appId(key);
+    const sealed = service.services.box.seal(await sasFor(container));
     service.store.db
-      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('crashed-run', ?, NULL, 'device_export', 'InProgress', ?)")
-      .run(service.store.appId(key), Date.now());
-    const restarted = new ExportService(service.store, service.services.devices, new SecretBox(service.dataDir), service.services.counter);
-    restarted.start(60_000);
-    await restarted.close();
-    expect((await call("GET", `${APP}/export_runs/crashed-run`)).json()).toMatchObject({ status: "Failed", error: expect.stringContaining("the service stopped while this run was in progress") });
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, blob_name, sas_sealed) VALUES ('orphaned-run', ?, NULL, 'device_export', 'InProgress', ?, 'orphaned.jsonl', ?)")
+      .run(appId, Date.now(), sealed);
+    // Claimed by a process that died: its lease runs out in 300 ms, then this process takes the item.
+    service.store.db
+      .prepare(
+        `INSERT INTO work_items (kind, key, app_id, payload, run_at, attempts, max_attempts, locked_by, locked_until, created_at, updated_at)
+         VALUES ('export.run', 'orphaned-run', ?, '{"runId":"orphaned-run"}', 0, 1, 3, 'dead-process', ?, 0, 0)`,
+      )
+      .run(appId, Date.now() + 300);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await call("GET", `${APP}/export_runs/orphaned-run`)).json().status).toBe("InProgress");
+    expect(await finished(`${APP}/export_runs/orphaned-run`)).toMatchObject({ status: "Completed", rows_written: 2_500 });
+
+    service.store.db
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at) VALUES ('legacy-run', ?, NULL, 'device_export', 'InProgress', ?)")
+      .run(appId, Date.now());
+    service.services.exports.resumeLegacy();
+    expect((await call("GET", `${APP}/export_runs/legacy-run`)).json()).toMatchObject({ status: "Failed", error: expect.stringContaining("the service stopped while this run was in progress") });
   });
 
   it("keeps the SAS sealed in the store", () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../domain/index.ts";
+import { MAX_REPORTED_ISSUES } from "../../service/ndjson.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const APP = "/v0.1/apps/acme/demo";
@@ -38,7 +39,7 @@ describe("device ingestion", () => {
       payload: { definition: "dog-lover eq true and carrierCountry eq 'US'", custom_properties: { "dog-lover": "boolean" } },
     });
     expect((await post(`${APP}/ingest/devices`, device())).statusCode).toBe(200);
-    await new Promise((resolve) => setImmediate(resolve));
+    await service.services.idle();
     const audience = await service.app.inject({ method: "GET", url: `${APP}/analytics/audiences/dogs`, headers: { "x-api-token": service.token } });
     expect(audience.json()).toMatchObject({ state: "Ready", estimated_count: 1, estimated_total_count: 1 });
   });
@@ -101,6 +102,53 @@ describe("device ingestion", () => {
     expect(countDevices()).toBe(50);
   });
 
+  it(`reports at most ${MAX_REPORTED_ISSUES} issues, each naming its line and field`, async () => {
+    const lines = [JSON.stringify(device()), "{not json", ...Array.from({ length: 30 }, () => JSON.stringify(device({ install_id: "nope" })))];
+    const response = await post(`${APP}/ingest/devices/bulk`, lines.join("\n"), "application/x-ndjson");
+    expect(response.statusCode).toBe(400);
+    const issues = response.json().error.message.split("; ");
+    expect(issues).toHaveLength(MAX_REPORTED_ISSUES);
+    expect(issues[0]).toBe("line 2: not valid JSON");
+    expect(issues[1]).toBe("line 3: install_id: Invalid UUID");
+    expect(issues.at(-1)).toBe(`line ${MAX_REPORTED_ISSUES + 1}: install_id: Invalid UUID`);
+    expect(countDevices()).toBe(0);
+  });
+
+  it("takes blank lines, CRLF line endings and a charset parameter in NDJSON", async () => {
+    const lines = [JSON.stringify(device()), "", "   ", JSON.stringify(device())];
+    const response = await post(`${APP}/ingest/devices/bulk`, `\r\n${lines.join("\r\n")}\r\n\r\n`, "application/x-ndjson; charset=utf-8");
+    expect(response.json()).toEqual({ accepted: 2 });
+  });
+
+  it(`refuses a line over ${LIMITS.ingestLineBytes.value} bytes with 413, naming its line and the limit`, async () => {
+    const long = JSON.stringify(device({ user_id: "x".repeat(LIMITS.ingestLineBytes.value) }));
+    const response = await post(`${APP}/ingest/devices/bulk`, [JSON.stringify(device()), JSON.stringify(device()), long].join("\n"), "application/x-ndjson");
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error).toEqual({ code: "BadRequest", message: "line 3 is longer than 65,536 bytes per NDJSON line (pushplane service)" });
+    expect(countDevices()).toBe(0);
+  });
+
+  it(`refuses more than ${LIMITS.ingestBatchDevices.value} devices in one body, naming the line past the limit`, async () => {
+    // The smallest valid device, repeated: the count, not the bytes, is what is over.
+    const line = `${JSON.stringify({ install_id: randomUUID() })}\n`;
+    const response = await post(`${APP}/ingest/devices/bulk`, line.repeat(LIMITS.ingestBatchDevices.value + 1), "application/x-ndjson");
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toBe("line 100001: the body holds more than 100,000 devices per bulk ingestion request (pushplane service); split it into several requests");
+    expect(countDevices()).toBe(0);
+  });
+
+  it("takes bulk devices only as NDJSON, and only for the token's own app", async () => {
+    const json = await post(`${APP}/ingest/devices/bulk`, [device()]);
+    expect(json.statusCode).toBe(400);
+    expect(json.json().error.message).toBe("bulk ingestion takes application/x-ndjson: one device JSON object per line");
+    // Refused before the body is read (the parser checks the token's app first), so a body that is
+    // not even JSON gets 404, not 400.
+    const other = await post(`${APP}/ingest/devices/bulk`, "{not json", "application/x-ndjson", service.tokenFor("acme", "other"));
+    expect(other.statusCode).toBe(404);
+    expect(other.json().error.code).toBe("NotFound");
+    expect(countDevices()).toBe(0);
+  });
+
   it("lists a device property's values, filtered by contains", async () => {
     await post(`${APP}/ingest/devices`, device());
     await post(`${APP}/ingest/devices`, device({ properties: { carrierCountry: "CA" } }));
@@ -142,6 +190,34 @@ describe("event ingestion", () => {
       ],
     });
     expect(response.json()).toEqual({ accepted: 5 });
+  });
+
+  it("takes events as NDJSON, all or nothing, naming the bad line", async () => {
+    const id = randomUUID();
+    const events = [
+      { type: "session_start", install_id: id, timestamp: at },
+      { type: "custom", install_id: id, timestamp: at, name: "add_to_cart", properties: { sku: "a" } },
+      { type: "session_end", install_id: id, timestamp: at },
+    ].map((event) => JSON.stringify(event));
+    const bad = [events[0], JSON.stringify({ type: "session_end", install_id: id, timestamp: "yesterday" }), events[2]].join("\n");
+    const rejected = await post(`${APP}/ingest/events`, bad, "application/x-ndjson");
+    expect(rejected.statusCode).toBe(400);
+    expect(rejected.json().error.message).toContain("line 2: timestamp");
+    expect((await post(`${APP}/ingest/events`, events.join("\n"), "application/x-ndjson")).json()).toEqual({ accepted: 3 });
+    const stored = (service.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+    expect(stored).toBe(3);
+  });
+
+  it(`refuses a JSON events body over ${LIMITS.ingestJsonBodyBytes.value} bytes with 413, pointing to NDJSON`, async () => {
+    const event = JSON.stringify({ type: "session_start", install_id: randomUUID(), timestamp: at });
+    const count = Math.ceil(LIMITS.ingestJsonBodyBytes.value / (event.length + 1)) + 1;
+    const response = await post(`${APP}/ingest/events`, `{"events":[${`${event},`.repeat(count)}${event}]}`);
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error).toEqual({
+      code: "BadRequest",
+      message:
+        "request body is longer than 16,777,216 bytes per JSON events request (pushplane service); send more events as application/x-ndjson, one event per line, up to 67,108,864 bytes per NDJSON ingestion request (pushplane service)",
+    });
   });
 
   it.each([

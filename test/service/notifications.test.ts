@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeviceInput } from "../../domain/index.ts";
-import { NotificationService, type PushSender } from "../../service/notifications.ts";
+import type { PushSender } from "../../service/notifications.ts";
+import { createServices } from "../../service/services.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const PUSH = "/v0.1/apps/acme/demo/push";
@@ -131,7 +132,7 @@ describe("limits at, just under and just over their bounds", () => {
       "notification_target: audience 'dogs' has more than 1000 devices; any API notification targets at most 1000 devices (seeds: Using the Push API)",
     );
     // The audience itself may be larger: it says how large.
-    await new Promise((resolve) => setImmediate(resolve));
+    await service.services.idle();
     expect((await call("GET", "/v0.1/apps/acme/demo/analytics/audiences/dogs")).json().estimated_count).toBe(1001);
     expect((await call("POST", `${PUSH}/notifications`, { notification_content: content() })).json().error.message).toContain("a broadcast reaches more than 1000 devices");
   });
@@ -213,28 +214,48 @@ describe("isolation", () => {
   });
 });
 
-describe("outbox", () => {
-  it("a send interrupted mid-way is finished by the next dispatcher, each device once", async () => {
+describe("delivery as a background item", () => {
+  it("a delivery stopped mid-way is finished by another runner on the store, each device once", async () => {
     await call("PUT", `${PUSH}/notifications_config`, { type: "gcm_config", server_key: FCM_KEY });
     ingest(devices(6));
+    // This test's own parts play two processes on one store: the app's runner steps aside.
+    await service.services.runner.close();
     const sends: string[] = [];
-    // Delivers two devices, then hangs forever: the process "dies" here.
-    const dying: PushSender = {
+    // Delivers two devices, then hangs until it is stopped: the process goes away here.
+    const stopping: PushSender = {
       send: (delivery) => {
         if (sends.length >= 2) return new Promise(() => {});
         sends.push(delivery.installId);
         return Promise.resolve({ ok: true });
       },
     };
-    const { store, counter, pushConfigs } = service.services;
-    const first = new NotificationService(store, counter, pushConfigs, dying);
-    const { id } = first.send({ owner: "acme", app: "demo" }, { notification_content: content() });
+    const first = createServices(service.store, { sender: stopping, runner: { pollMs: 10 } });
+    first.start();
+    const { id } = await first.notifications.send({ owner: "acme", app: "demo" }, { notification_content: content() });
     await until(async () => sends.length, (n) => n === 2);
+    await first.close();
     const resumed: string[] = [];
-    const second = new NotificationService(store, counter, pushConfigs, { send: async (d) => (resumed.push(d.installId), { ok: true }) });
-    await second.kick();
+    const second = createServices(service.store, { sender: { send: async (d) => (resumed.push(d.installId), { ok: true }) }, runner: { pollMs: 10 } });
+    second.start();
+    await second.idle();
+    await second.close();
     expect(resumed).toHaveLength(4);
     expect(resumed.filter((d) => sends.includes(d))).toEqual([]);
-    expect(second.get({ owner: "acme", app: "demo" }, id)).toMatchObject({ state: "Completed", pns_send_success: 6 });
+    expect(second.notifications.get({ owner: "acme", app: "demo" }, id)).toMatchObject({ state: "Completed", pns_send_success: 6 });
+  });
+
+  it("a sender that throws every time: the notification ends Failed with the reason, the item is set aside, the service keeps answering", async () => {
+    await call("PUT", `${PUSH}/notifications_config`, { type: "gcm_config", server_key: FCM_KEY });
+    ingest(devices(3));
+    await service.services.runner.close();
+    const throwing = createServices(service.store, { sender: { send: () => Promise.reject(new Error("push gateway exploded")) }, runner: { pollMs: 10, backoffMs: 5 } });
+    throwing.start();
+    const { id } = await throwing.notifications.send({ owner: "acme", app: "demo" }, { notification_content: content() });
+    await throwing.idle();
+    await throwing.close();
+    expect((await call("GET", `${PUSH}/notifications/${id}`)).json()).toMatchObject({ state: "Failed", pns_send_failure: 3 });
+    const dead = (await call("GET", "/v0.1/apps/acme/demo/background_work?state=dead")).json().values;
+    expect(dead).toEqual([expect.objectContaining({ kind: "notification.deliver", key: id, attempts: 5, last_error: expect.stringContaining("push gateway exploded") })]);
+    expect((await service.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
   });
 });
