@@ -47,10 +47,22 @@ export interface AppOptions extends ServiceOptions {
   bodyLimitBytes?: number;
 }
 
+/**
+ * A request URL as logged: each query value is decoded and redacted on its own, so a secret travels
+ * neither as a parameter of its own (`sig=…`) nor inside another one (`?container=…%26sig%3D…`).
+ */
+function loggableUrl(url: string): string {
+  const [path = "", query] = url.split("?", 2);
+  if (query === undefined) return path;
+  const params = new URLSearchParams(query);
+  const shown = [...params].map(([name, value]) => `${name}=${redactSecrets(`${name}=${value}`).slice(name.length + 1)}`);
+  return `${path}?${shown.join("&")}`;
+}
+
 /** What a request line looks like in the logs: never a signature, token or key from the query string. */
 const requestLogSerializer = (request: { method: string; url: string; ip?: string; id?: string }) => ({
   method: request.method,
-  url: redactSecrets(request.url),
+  url: loggableUrl(request.url),
   ...(request.ip ? { remoteAddress: request.ip } : {}),
 });
 const errorLogSerializer = (error: Error) => ({ type: error.name, message: redactSecrets(error.message), stack: redactSecrets(error.stack ?? "") });
