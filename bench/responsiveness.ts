@@ -84,7 +84,7 @@ export async function runResponsivenessBench(devices = 1_000_000, phaseSeconds =
 
     /** GETs an audience every 50 ms and samples the event loop for the phase. */
     const measure = async (seconds: number, during?: (stop: AbortSignal) => Promise<void>): Promise<Sample> => {
-      const histogram = monitorEventLoopDelay({ resolution: 5 });
+      const histogram = monitorEventLoopDelay({ resolution: 1 });
       histogram.enable();
       const stop = new AbortController();
       const background = during?.(stop.signal);
@@ -124,6 +124,8 @@ export async function runResponsivenessBench(devices = 1_000_000, phaseSeconds =
       }
     };
 
+    // Warm connections and code paths first: the floor is the service idle, not the service cold.
+    for (let i = 0; i < 200; i++) await (await fetch(audienceUrl(i % AUDIENCES), { headers })).arrayBuffer();
     const idle = await measure(phaseSeconds);
     const ingestStarted = performance.now();
     const underIngest = await measure(phaseSeconds, ingest);
@@ -168,18 +170,19 @@ export async function runResponsivenessBench(devices = 1_000_000, phaseSeconds =
     await app.close();
 
     const idleP50 = percentile(idle.latencies, 0.5);
+    const idleP99 = percentile(idle.latencies, 0.99);
     const line = (name: string, sample: Sample) => {
       const p50 = percentile(sample.latencies, 0.5);
       const p99 = percentile(sample.latencies, 0.99);
-      return `| ${name} | ${sample.delay.p50.toFixed(1)} | ${sample.delay.p99.toFixed(1)} | ${sample.delay.max.toFixed(1)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${(p50 / idleP50).toFixed(2)}× |`;
+      return `| ${name} | ${sample.delay.p50.toFixed(1)} | ${sample.delay.p99.toFixed(1)} | ${sample.delay.max.toFixed(1)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${(p50 / idleP50).toFixed(2)}× | ${(p99 / idleP99).toFixed(2)}× |`;
     };
     rows.push(
       `${devices.toLocaleString("en-US")} devices loaded in ${loadSeconds.toFixed(1)} s; ${AUDIENCES} audiences created and counted in ${countSeconds.toFixed(1)} s; ` +
         `ingestion at ${Math.round(ingestRate).toLocaleString("en-US")} devices/s (target 1,000); the 30-day report took ${reportSeconds.toFixed(1)} s. ` +
         `Phases of ${phaseSeconds} s, a GET audience every 50 ms.`,
       "",
-      "| phase | loop delay p50 ms | p99 ms | max ms | GET p50 ms | GET p99 ms | GET p50 / idle |",
-      "|---|---:|---:|---:|---:|---:|---:|",
+      "| phase | loop delay p50 ms | p99 ms | max ms | GET p50 ms | GET p99 ms | GET p50 / idle | GET p99 / idle |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
       line("idle (floor)", idle),
       line("ingesting 1,000 devices/s", underIngest),
       line("+ 20 audiences recounting", underRecount),

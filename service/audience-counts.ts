@@ -60,14 +60,24 @@ export class DeviceChangeBatch {
     this.deltas = new Int32Array(probe.audiences.length);
   }
 
-  /** The device's membership per audience now, or undefined when the device does not exist. */
-  membership(deviceId: number): Uint8Array | undefined {
-    const exists = this.store.db.prepare("SELECT 1 FROM device_attributes WHERE app_id = ? AND device_id = ?").get(this.appId, deviceId);
-    if (!exists) return undefined;
-    const result = new Uint8Array(this.probe.audiences.length);
-    if (!this.probe.statement) return result;
-    const row = this.probe.statement.get(...this.probe.params, this.appId, deviceId) as Record<string, number>;
-    for (let i = 0; i < result.length; i++) result[i] = row[`m${i}`] === 1 ? 1 : 0;
+  /** Each existing device's membership per audience now; a device without attributes is absent. */
+  memberships(deviceIds: readonly number[]): Map<number, Uint8Array> {
+    const result = new Map<number, Uint8Array>();
+    if (deviceIds.length === 0) return result;
+    const ids = JSON.stringify(deviceIds);
+    if (!this.probe.statement) {
+      const rows = this.store.db
+        .prepare("SELECT device_id FROM device_attributes WHERE app_id = ? AND device_id IN (SELECT value FROM json_each(?))")
+        .all(this.appId, ids) as unknown as { device_id: number }[];
+      for (const row of rows) result.set(row.device_id, new Uint8Array(0));
+      return result;
+    }
+    const rows = this.probe.statement.all(...this.probe.params, this.appId, ids) as unknown as Record<string, number>[];
+    for (const row of rows) {
+      const membership = new Uint8Array(this.probe.audiences.length);
+      for (let i = 0; i < membership.length; i++) membership[i] = row[`m${i}`] === 1 ? 1 : 0;
+      result.set(row.device_id!, membership);
+    }
     return result;
   }
 
@@ -139,7 +149,9 @@ export class AudienceCounter {
       params.push(...condition.params);
       return `coalesce((${condition.sql}), 0) AS m${i}`;
     });
-    const statement = this.store.db.prepare(`SELECT ${columns.join(", ")} FROM device_attributes WHERE app_id = ? AND device_id = ?`);
+    const statement = this.store.db.prepare(
+      `SELECT device_id, ${columns.join(", ")} FROM device_attributes WHERE app_id = ? AND device_id IN (SELECT value FROM json_each(?))`,
+    );
     return { version, audiences: audiences.map((a) => a.name), statement, params };
   }
 

@@ -42,7 +42,8 @@ export function columnValue(value: CustomPropertyValue): string | number {
 
 /** Follows one transaction's device changes (audience counts move with them: audience-counts.ts). */
 export interface ChangeTracker {
-  membership(deviceId: number): Uint8Array | undefined;
+  /** Each existing device's membership per audience (a device without attributes is absent). */
+  memberships(deviceIds: readonly number[]): Map<number, Uint8Array>;
   slotsChanged(): void;
   record(before: Uint8Array | undefined, after: Uint8Array | undefined): void;
   finish(): void;
@@ -109,7 +110,9 @@ export class DeviceStore {
       // Read inside the write transaction, so no other writer can assign a slot meanwhile.
       const slots = this.slots(appId);
       const changes = this.track(key, appId);
-      devices.forEach((device, index) => {
+      const slotsBefore = slots.size;
+      // First every device's identity row (its id) and its columns, assigning slots on first sight ...
+      const writes = devices.map((device, index) => {
         // Identity and push: user_id and push are only overwritten when given.
         const identity = device.push
           ? "push_channel = excluded.push_channel, push_token = excluded.push_token, "
@@ -126,7 +129,6 @@ export class DeviceStore {
           columns.push(DEVICE_COLUMNS[property]);
           values.push(value);
         }
-        const slotsBefore = slots.size;
         for (const [name, value] of Object.entries(device.custom_properties)) {
           if (value === null) {
             const slot = slots.get(name);
@@ -139,15 +141,22 @@ export class DeviceStore {
           columns.push(this.slotFor(appId, slots, name, customValueType(value), `${fieldOf(index)}.custom_properties.${name}`).column);
           values.push(columnValue(value));
         }
-        if (slots.size !== slotsBefore) changes.slotsChanged();
-        const before = changes.membership(id);
+        return { id, columns, values };
+      });
+      if (slots.size !== slotsBefore) changes.slotsChanged();
+      // ... then the batch's memberships before and after its attribute writes: two statements per
+      // batch, whatever its size (a device named twice counts once, by its net change).
+      const ids = [...new Set(writes.map((w) => w.id))];
+      const before = changes.memberships(ids);
+      for (const { id, columns, values } of writes) {
         const update = columns.length > 0 ? `DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
         prepared(
           `INSERT INTO device_attributes (app_id, device_id${columns.map((c) => `, ${c}`).join("")}) VALUES (?, ?${", ?".repeat(columns.length)})
            ON CONFLICT (app_id, device_id) ${update}`,
         ).run(appId, id, ...values);
-        changes.record(before, changes.membership(id));
-      });
+      }
+      const after = changes.memberships(ids);
+      for (const id of ids) changes.record(before.get(id), after.get(id));
       changes.finish();
       return devices.length;
     });
@@ -159,7 +168,7 @@ export class DeviceStore {
       const device = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ? RETURNING id").get(appId, installId) as { id: number } | undefined;
       if (!device) return false;
       const changes = this.track(key, appId);
-      const before = changes.membership(device.id);
+      const before = changes.memberships([device.id]).get(device.id);
       this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?").run(appId, device.id);
       changes.record(before, undefined);
       changes.finish();

@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
+import { until } from "../helpers/until.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const APP = "/v0.1/apps/acme/demo";
@@ -21,15 +22,6 @@ const sockets = new Set<Socket>();
 const call = (method: "GET" | "POST" | "PUT", url: string, payload?: object, token = service.token) =>
   service.app.inject({ method, url, headers: { "x-api-token": token }, ...(payload ? { payload } : {}) });
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not reached in ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A SAS-shaped URL for a container on the black hole: signed, unexpired, create+write. */
 const blackHoleSas = () =>

@@ -13,6 +13,7 @@ import { createServices } from "../../service/services.ts";
 import { Store } from "../../service/store.ts";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
+import { until } from "../helpers/until.ts";
 import { REPO_ROOT } from "../helpers/pulumi.ts";
 
 const APP = "/v0.1/apps/acme/demo";
@@ -79,15 +80,6 @@ const call = async (base: string, token: string, method: string, path: string, b
   return { status: response.status, json: (await response.json().catch(() => undefined)) as Record<string, any> };
 };
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not reached in ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** install id → how many times the sender saw it. */
 function deliveries(senderLog: string): Map<string, number> {
