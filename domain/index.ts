@@ -10,3 +10,4 @@ export * from "./schedule.ts";
 export * from "./data-export-token.ts";
 export * from "./broadcast-metrics.ts";
 export * from "./definition/index.ts";
+export * from "./api.ts";

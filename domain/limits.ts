@@ -26,6 +26,7 @@ export const LIMITS = {
   audienceNameLength: limit(64, "characters", `${SWAGGER}, AudienceNameParameter`),
   audienceDefinitionLength: limit(2000, "characters", `${SWAGGER}, AudienceDefinition.definition`),
   audienceDescriptionLength: limit(128, "characters", `${SWAGGER}, AudienceDefinition.description`),
+  definitionNestingDepth: limit(50, "levels deep", "pushplane: keeps every pass over a definition's tree shallow"),
   customPropertiesPerApp: limit(32, "custom properties per app", "pushplane storage (one column each)"),
   ingestBatchDevices: limit(100_000, "devices per bulk ingestion request", "pushplane service"),
   ingestBatchEvents: limit(100_000, "events per ingestion request", "pushplane service"),

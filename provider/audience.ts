@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { checkDefinition, propertyTypeSchema, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
-import type { AppRef } from "./client.ts";
+import type { AppRef } from "../client/client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { PushplaneResource } from "./stub.ts";

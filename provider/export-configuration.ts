@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { EXPORT_ENTITIES } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import type { AppRef, ExportConfigurationResult } from "./client.ts";
+import type { AppRef, ExportConfigurationResult } from "../client/client.ts";
 import { settings } from "./settings.ts";
 import { connectionStringSchema } from "./storage.ts";
 import { PushplaneResource, secretIfGiven } from "./stub.ts";

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { broadcastMetricsJobOptionsSchema, DATA_EXPORT_DATASETS, EXPORT_KINDS, firstRun, type DataExportDataset, type ExportKind } from "../domain/index.ts";
-import type { AppRef, ExportJobBody, ExportJobResult } from "./client.ts";
+import type { AppRef, ExportJobBody, ExportJobResult } from "../client/client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { PushplaneResource } from "./stub.ts";

@@ -6,4 +6,4 @@ export { ExportConfiguration, type ExportConfigurationArgs } from "./export-conf
 export { ExportJob, type ExportJobArgs } from "./export-job.ts";
 export { PushConfig, type PushConfigArgs } from "./push-config.ts";
 export { StorageContainer, type StorageContainerArgs } from "./storage-container.ts";
-export { PushplaneClient, PushplaneApiError, type ClientOptions } from "./client.ts";
+export { PushplaneClient, PushplaneApiError, type ClientOptions } from "../client/client.ts";

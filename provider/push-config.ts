@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { maskSecret, pushConfigSchema, secretFingerprint, type PushConfig as ApiPushConfig, type PushConfigResult } from "../domain/index.ts";
-import type { AppRef } from "./client.ts";
+import type { AppRef } from "../client/client.ts";
 import { settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { PushplaneResource, secretIfGiven } from "./stub.ts";

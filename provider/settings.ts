@@ -2,7 +2,7 @@
 // provider captures is serialized into state). Read once, in the provider process, at `configure`.
 import type * as pulumi from "@pulumi/pulumi";
 import { STORAGE_DEFAULTS } from "../domain/index.ts";
-import { PushplaneClient } from "./client.ts";
+import { PushplaneClient } from "../client/client.ts";
 
 export interface Settings {
   readonly endpoint: string;

@@ -1,8 +1,12 @@
 // Wires the HTTP service: external plugins (rate limit, body limit), one auth hook for every
 // route, the contract's error bodies, then the route modules.
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { authenticate } from "./auth.ts";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
+import swagger from "@fastify/swagger";
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { API } from "../domain/index.ts";
+import { authenticate, scopedApp } from "./auth.ts";
+import { serve } from "./contract.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -67,6 +71,20 @@ const requestLogSerializer = (request: { method: string; url: string; ip?: strin
 });
 const errorLogSerializer = (error: Error) => ({ type: error.name, message: redactSecrets(error.message), stack: redactSecrets(error.stack ?? "") });
 
+/**
+ * The OpenAPI document. @fastify/swagger documents HEAD routes only with exposeHeadRoutes, and then
+ * suffixes their operationId with "-head" (for HEAD routes derived from a GET); ours are App Center
+ * operations of their own, so their contract's operationId is restored.
+ */
+function openApiDocument(app: FastifyInstance): ReturnType<FastifyInstance["swagger"]> {
+  const document = app.swagger() as { paths?: Record<string, Record<string, { operationId?: string }>> };
+  for (const operations of Object.values(document.paths ?? {})) {
+    const head = operations.head;
+    if (head?.operationId?.endsWith("-head")) head.operationId = head.operationId.slice(0, -"-head".length);
+  }
+  return document as ReturnType<FastifyInstance["swagger"]>;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = options.logger && typeof options.logger === "object" ? { ...options.logger, serializers: { req: requestLogSerializer, err: errorLogSerializer } } : (options.logger ?? false);
   const app = Fastify({
@@ -75,10 +93,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
     // Audience names may hold characters such as spaces; keep the router from rejecting long names early.
     routerOptions: { maxParamLength: 500 },
+    // What the router refuses before any hook runs (a bad percent-encoding, an over-long parameter)
+    // is answered in the contract's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      return (reply as FastifyReply).code(status).send(errorBody("BadRequest", error.message));
+    },
+  });
+  // Requests are validated and answers serialized with the contract's zod schemas (domain/api.ts).
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "pushplane service", version: "0.1", description: "App Center push, analytics and export dialect; Braze-style and CloudKit-style exports" },
+      components: {
+        securitySchemes: {
+          apiToken: { type: "apiKey", in: "header", name: "X-API-Token" },
+          dataExportToken: { type: "apiKey", in: "header", name: "X-Apple-CloudKit-Management-Token" },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    // HEAD routes are App Center operations too (Analytics_AudienceNameExists, Push_ConfigExists).
+    exposeHeadRoutes: true,
   });
 
   app.setErrorHandler((thrown, request, reply) => {
     if (thrown instanceof ApiError) return sendError(reply, thrown);
+    // A request the contract's schema refuses: the same "field: problem" sentences as everywhere.
+    if (hasZodFastifySchemaValidationErrors(thrown)) {
+      const fallback = thrown.validationContext === "querystring" ? "query" : (thrown.validationContext ?? "body");
+      const message = thrown.validation.map((issue) => `${issue.instancePath.slice(1).replaceAll("/", ".") || fallback}: ${issue.message}`).join("; ");
+      return sendError(reply, new ApiError("BadRequest", message));
+    }
     const error = thrown as Error & { statusCode?: number };
     const status = error.statusCode;
     if (status === 429) return reply.code(429).send(errorBody("TooManyRequests", error.message));
@@ -118,6 +165,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return sendError(reply, new ApiError("Unauthorized", "a valid X-API-Token header is required"));
     }
     request.apiToken = token;
+    // An app's routes answer only its own tokens, before the body is read or validated.
+    const params = request.params as { owner_name?: string; app_name?: string };
+    if (params.owner_name !== undefined && params.app_name !== undefined) scopedApp(request);
   });
 
   // Successful requests are limited per token (after authentication, so a made-up token has no bucket of its own).
@@ -126,24 +176,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     timeWindow: 60_000,
     hook: "preParsing",
     keyGenerator: (request) => (request.apiToken ? `token:${request.apiToken.id}` : `address:${request.ip}`),
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      ...errorBody("TooManyRequests", `rate limit of ${context.max} requests per minute exceeded; retry after ${context.after}`),
-    }),
+    // Thrown to the error handler, which answers it in the contract's shape (Retry-After is the plugin's).
+    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} requests per minute exceeded; retry after ${context.after}` }),
   });
 
   app.addHook("onClose", () => services.close());
   // Background work a previous run (or another process) left is resumed by the runner; it starts here.
   app.addHook("onReady", async () => services.start());
-  app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
-  const appPrefix = "/v0.1/apps/:owner_name/:app_name";
-  await app.register(audienceRoutes(services), { prefix: `${appPrefix}/analytics/audiences` });
-  await app.register(ingestRoutes(services), { prefix: appPrefix });
-  await app.register(notificationRoutes(services), { prefix: `${appPrefix}/push` });
-  await app.register(exportRoutes(services), { prefix: appPrefix });
-  await app.register(dataExportTokenRoutes(services), { prefix: appPrefix });
-  await app.register(exportConfigurationRoutes(services), { prefix: appPrefix });
-  await app.register(cloudKitRoutes(services));
-  await app.register(backgroundWorkRoutes(services), { prefix: appPrefix });
+  serve(app, API.health, () => ({ status: "ok" as const }));
+  // The OpenAPI document of every route, generated from the contract.
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => openApiDocument(app));
+  // Paths are the contract's, whole: the route modules register without a prefix.
+  for (const routes of [audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes]) {
+    await app.register(routes(services));
+  }
   return app;
 }

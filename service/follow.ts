@@ -1,7 +1,7 @@
 // `pushplane-service export follow`: follows an export run over the API with a progress bar, so a
 // long export shows how far it is; exits 0 when it completes, 1 when it fails (with the reason).
 import { SingleBar } from "cli-progress";
-import { PushplaneClient, type ExportRunResult } from "../provider/client.ts";
+import { PushplaneClient, type ExportRunResult } from "../client/client.ts";
 
 export interface FollowOptions {
   endpoint: string;

@@ -3,6 +3,7 @@
 // all background work (deliveries, exports, schedules, recounts, sweeps, reports) goes through.
 import { AudienceCounter } from "./audience-counts.ts";
 import { AuthFailureLimiter } from "./auth.ts";
+import { DataExportTokens } from "./data-export-tokens.ts";
 import { DeviceStore } from "./devices.ts";
 import { BroadcastReports } from "./exports/broadcast-metrics.ts";
 import { ContinuousExports } from "./exports/continuous.ts";
@@ -45,6 +46,7 @@ export interface Services {
   readonly retention: RetentionService;
   readonly continuousExports: ContinuousExports;
   readonly broadcastReports: BroadcastReports;
+  readonly dataExportTokens: DataExportTokens;
   /** Starts background work: queues what a store from before the runner left, then claims due items. */
   start(): void;
   /** Waits until no background work is running or due (tests). */
@@ -81,6 +83,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     retention,
     continuousExports,
     broadcastReports,
+    dataExportTokens: new DataExportTokens(store),
     start() {
       counter.resumePending();
       notifications.resumeLegacyOutbox();

@@ -1,5 +1,6 @@
 // Recursive-descent parser: `or` binds loosest, then `and`, then comparisons and parentheses.
 import type { Comparison, Expression, Literal } from "./ast.ts";
+import { LIMITS } from "../limits.ts";
 import { DefinitionError } from "./errors.ts";
 import { tokenize, type Token } from "./lexer.ts";
 
@@ -27,10 +28,20 @@ export function parseDefinition(source: string): Expression {
   const orExpression = (): Expression => logical("or", andExpression);
   const andExpression = (): Expression => logical("and", primary);
 
+  // Every pass over the tree (type check, printing, SQL) recurses once per level: a depth limit keeps
+  // a 2,000-character definition of parentheses from overflowing the stack anywhere.
+  let depth = 0;
   const primary = (): Expression => {
     const token = next();
     if (token.kind === "lparen") {
+      if (++depth > LIMITS.definitionNestingDepth.value) {
+        throw new DefinitionError(
+          `parentheses nest more than ${LIMITS.definitionNestingDepth.value} ${LIMITS.definitionNestingDepth.unit} (${LIMITS.definitionNestingDepth.source})`,
+          token.position,
+        );
+      }
       const inner = orExpression();
+      depth--;
       const close = next();
       if (close.kind !== "rparen") {
         throw new DefinitionError(`expected ')' to close the '(' at column ${token.position.column}, found ${describe(close)}`, close.position);

@@ -3,7 +3,8 @@
 // the CloudKit request/status/download routes and the broadcast_metrics_export job kind. The counts
 // are three grouped scans (not three per day) on a worker thread, from one snapshot.
 import { stringify } from "csv-stringify/sync";
-import { BROADCAST_METRICS_COLUMNS, suppress } from "../../domain/index.ts";
+import { randomUUID } from "node:crypto";
+import { BROADCAST_METRICS_COLUMNS, LIMITS, suppress, type BroadcastMetricsStatus } from "../../domain/index.ts";
 import type { Runner } from "../runner.ts";
 import type { SqlWorkers } from "../sql-worker.ts";
 import type { Store } from "../store.ts";
@@ -94,8 +95,39 @@ export class BroadcastReports {
     });
   }
 
-  /** Records a request and queues its report (joins the caller's transaction). */
-  request(row: { id: string; appId: number; tokenId: string; bundleId: string; dataset: string; channelId: string | null; startDate: string; endDate: string }): void {
+  /**
+   * Records a request and queues its report, unless the same request (app, dataset, range, channel)
+   * was made within 24 hours and has not failed: then that one's id (seeds: CloudKit export).
+   */
+  request(row: { appId: number; tokenId: string; bundleId: string; dataset: string; channelId: string | null; startDate: string; endDate: string }): string {
+    return this.store.transaction(() => {
+      const repeat = this.store.db
+        .prepare(
+          `SELECT id FROM broadcast_metric_requests WHERE app_id = ? AND dataset = ? AND start_date = ? AND end_date = ? AND coalesce(channel_id, '') = ?
+             AND created_at > ? AND status != 'FAILED'
+           ORDER BY created_at DESC LIMIT 1`,
+        )
+        .get(row.appId, row.dataset, row.startDate, row.endDate, row.channelId ?? "", Date.now() - LIMITS.broadcastMetricsRepeatHours.value * 3_600_000) as { id: string } | undefined;
+      if (repeat) return repeat.id;
+      const id = randomUUID();
+      this.insert({ id, ...row });
+      return id;
+    });
+  }
+
+  /** A request of the token's app and dataset: a token never reads another dataset's reports. */
+  find(id: string, appId: number, dataset: string): { status: BroadcastMetricsStatus; error: string | null; createdAt: number } | undefined {
+    const row = this.store.db.prepare("SELECT status, error, created_at FROM broadcast_metric_requests WHERE id = ? AND app_id = ? AND dataset = ?").get(id, appId, dataset) as
+      | { status: BroadcastMetricsStatus; error: string | null; created_at: number }
+      | undefined;
+    return row ? { status: row.status, error: row.error, createdAt: row.created_at } : undefined;
+  }
+
+  csv(id: string): string | undefined {
+    return (this.store.db.prepare("SELECT csv FROM broadcast_metric_requests WHERE id = ?").get(id) as { csv: string | null } | undefined)?.csv ?? undefined;
+  }
+
+  private insert(row: { id: string; appId: number; tokenId: string; bundleId: string; dataset: string; channelId: string | null; startDate: string; endDate: string }): void {
     this.store.db
       .prepare(
         "INSERT INTO broadcast_metric_requests (id, app_id, token_id, bundle_id, dataset, channel_id, start_date, end_date, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PROCESSING', ?)",

@@ -5,7 +5,7 @@
 // accepted but this platform collects none of them. Each configuration's export is a recurring item
 // of the background runner; events are read and written a page at a time.
 import { randomUUID } from "node:crypto";
-import type { ExportConfigurationBody } from "../../domain/index.ts";
+import type { ExportConfigurationBody, ExportConfigurationResult } from "../../domain/index.ts";
 import { ApiError } from "../errors.ts";
 import { redactSecrets, type Outbound } from "../outbound.ts";
 import type { Runner } from "../runner.ts";
@@ -38,8 +38,8 @@ interface ConfigRow {
 
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 
-function view(row: ConfigRow) {
-  const entities = JSON.parse(row.export_entities) as string[];
+function view(row: ConfigRow): ExportConfigurationResult {
+  const entities = JSON.parse(row.export_entities) as ExportConfigurationResult["export_entities"];
   return {
     id: row.id,
     export_type: "BlobStorage" as const,

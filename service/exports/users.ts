@@ -9,9 +9,8 @@ import { ZipFile } from "yazl";
 import type { DeviceStore } from "../devices.ts";
 import type { Store } from "../store.ts";
 
-/** Top-level fields of the user export object (seeds: Braze export, "Sample User Export File Output"). */
-export const USER_EXPORT_FIELDS = ["external_id", "custom_attributes", "custom_events", "purchases", "devices", "push_tokens", "apps"] as const;
-export type UserExportField = (typeof USER_EXPORT_FIELDS)[number];
+export { USER_EXPORT_FIELDS, type UserExportField } from "../../domain/index.ts";
+import type { UserExportField } from "../../domain/index.ts";
 
 type Row = Record<string, string | number | null>;
 

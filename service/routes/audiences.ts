@@ -1,27 +1,12 @@
-// App Center audience routes (contract: swagger, Analytics_* operations): list, get, head, put,
-// delete, definition/test and the property metadata.
+// App Center audience routes (contract: swagger, Analytics_* operations; schemas in domain/api.ts):
+// list, get, head, put, delete, definition/test and the property metadata.
 import type { FastifyPluginAsync } from "fastify";
-import { z } from "zod";
-import {
-  audienceDefinitionSchema,
-  DEVICE_PROPERTIES,
-  isDeviceProperty,
-  LIMITS,
-  validateAudience,
-  validateAudienceName,
-  type Audience,
-} from "../../domain/index.ts";
+import { API, DEVICE_PROPERTIES, isDeviceProperty, LIMITS, validateAudience, validateAudienceName, type Audience } from "../../domain/index.ts";
 import { scopedApp } from "../auth.ts";
-import { ApiError, badRequest, parseOr400 } from "../errors.ts";
+import { serve } from "../contract.ts";
+import { ApiError, badRequest } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { AudienceRecord } from "../store.ts";
-
-const nameParams = z.object({ audience_name: z.string() });
-const listQuery = z.object({
-  include_disabled: z.enum(["true", "false"]).optional(),
-  $top: z.coerce.number().int().min(1).max(LIMITS.audiencesPerApp.value).optional(),
-  $skiptoken: z.string().optional(),
-});
 
 export function toAudienceBody(record: AudienceRecord): Audience {
   return {
@@ -37,17 +22,16 @@ export function toAudienceBody(record: AudienceRecord): Audience {
   };
 }
 
-function audienceName(params: unknown): string {
-  const { audience_name: name } = parseOr400(nameParams, params);
+/** The audience name of the path, checked against the contract's rules (swagger AudienceNameParameter). */
+function audienceName(name: string): string {
   const issues = validateAudienceName(name, "audience_name");
   if (issues.length > 0) throw badRequest(issues);
   return name;
 }
 
 export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPluginAsync => async (app) => {
-  app.get("/", async (request) => {
+  serve(app, API.listAudiences, ({ query, request }) => {
     const key = scopedApp(request);
-    const query = parseOr400(listQuery, request.query);
     const top = query.$top ?? 100;
     const after = query.$skiptoken ? Buffer.from(query.$skiptoken, "base64url").toString("utf8") : undefined;
     const includeDisabled = query.include_disabled === "true";
@@ -63,26 +47,18 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
     return body;
   });
 
-  app.get("/metadata/device_properties", async (request) => {
-    scopedApp(request);
-    return { values: DEVICE_PROPERTIES };
-  });
+  serve(app, API.listDeviceProperties, () => ({ values: DEVICE_PROPERTIES }));
 
-  app.get("/metadata/custom_properties", async (request) => {
-    return { values: store.customProperties(scopedApp(request)) };
-  });
+  serve(app, API.listCustomProperties, ({ request }) => ({ values: store.customProperties(scopedApp(request)) }));
 
-  app.get("/metadata/device_properties/:property_name/values", async (request) => {
+  serve(app, API.listDevicePropertyValues, async ({ params, query, request }) => {
     const key = scopedApp(request);
-    const { property_name: property } = request.params as { property_name: string };
-    if (!isDeviceProperty(property)) throw new ApiError("NotFound", `'${property}' is not a device property`);
-    const { contains } = parseOr400(z.object({ contains: z.string().max(256).optional() }), request.query);
-    return { values: await devices.propertyValues(key, property, contains) };
+    if (!isDeviceProperty(params.property_name)) throw new ApiError("NotFound", `'${params.property_name}' is not a device property`);
+    return { values: await devices.propertyValues(key, params.property_name, query.contains) };
   });
 
-  app.post("/definition/test", async (request) => {
+  serve(app, API.testAudience, async ({ body, request }) => {
     const key = scopedApp(request);
-    const body = parseOr400(audienceDefinitionSchema, request.body);
     const { issues, checked } = validateAudience("test", body);
     if (issues.length > 0 || !checked) throw badRequest(issues);
     const customProperties = body.custom_properties ?? {};
@@ -90,27 +66,25 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
     return { definition: checked.normalized, custom_properties: customProperties, estimated_count: counts.estimated, estimated_total_count: counts.total };
   });
 
-  app.head("/:audience_name", async (request, reply) => {
+  serve(app, API.audienceExists, ({ params, request, reply }) => {
     const key = scopedApp(request);
-    const exists = store.getAudience(key, audienceName(request.params)) !== undefined;
-    return reply.code(exists ? 204 : 404).send();
+    return reply.code(store.getAudience(key, audienceName(params.audience_name)) ? 204 : 404).send();
   });
 
-  app.get("/:audience_name", async (request) => {
+  serve(app, API.getAudience, ({ params, request }) => {
     const key = scopedApp(request);
-    const name = audienceName(request.params);
+    const name = audienceName(params.audience_name);
     const record = store.getAudience(key, name);
     if (!record) throw new ApiError("NotFound", `audience '${name}' not found in app '${key.owner}/${key.app}'`);
     return toAudienceBody(record);
   });
 
-  app.put("/:audience_name", async (request) => {
+  serve(app, API.putAudience, ({ params, body, request }) => {
     const key = scopedApp(request);
-    const name = audienceName(request.params);
-    const body = parseOr400(audienceDefinitionSchema, request.body);
+    const name = audienceName(params.audience_name);
     const { issues } = validateAudience(name, body);
     if (issues.length > 0) throw badRequest(issues);
-    const saved = store.transaction(() => {
+    return store.transaction(() => {
       const exists = store.getAudience(key, name) !== undefined;
       const count = store.countAudiences(key);
       if (!exists && count >= LIMITS.audiencesPerApp.value) {
@@ -131,13 +105,11 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
       if (needsCount) counter.schedule(key, name);
       return toAudienceBody(store.getAudience(key, name)!);
     });
-    return saved;
   });
 
-  app.delete("/:audience_name", async (request, reply) => {
+  serve(app, API.deleteAudience, ({ params, request }) => {
     const key = scopedApp(request);
-    const name = audienceName(request.params);
+    const name = audienceName(params.audience_name);
     if (!store.deleteAudience(key, name)) throw new ApiError("NotFound", `audience '${name}' not found in app '${key.owner}/${key.app}'`);
-    return reply.code(204).send();
   });
 };

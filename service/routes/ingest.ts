@@ -3,8 +3,9 @@
 import type { IncomingMessage } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { deviceSchema, eventSchema, LIMITS, type DeviceInput, type EventInput, type Limit } from "../../domain/index.ts";
+import { API, deviceSchema, eventSchema, eventsBodySchema, LIMITS, type DeviceInput, type EventInput, type Limit } from "../../domain/index.ts";
 import { scopedApp } from "../auth.ts";
+import { serve } from "../contract.ts";
 import { ApiError, parseOr400 } from "../errors.ts";
 import { NdjsonBatch, PayloadTooLarge, readNdjson, stated } from "../ndjson.ts";
 import type { Services } from "../services.ts";
@@ -23,8 +24,6 @@ function acceptNdjson<T>(scope: FastifyInstance, schema: z.ZodType<T>, items: Li
   });
 }
 
-const eventsBody = z.object({ events: z.array(eventSchema).max(LIMITS.ingestBatchEvents.value) }).strict();
-
 /** A JSON events body over its limit is answered with that limit and the way to send more. */
 function jsonEventsTooLarge(error: FastifyError): void {
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
@@ -37,17 +36,15 @@ function jsonEventsTooLarge(error: FastifyError): void {
 }
 
 export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async (app) => {
-  app.post("/ingest/devices", async (request) => {
-    const key = scopedApp(request);
-    const device = parseOr400(deviceSchema, request.body);
-    devices.upsert(key, [device], () => "device");
-    return { install_id: device.install_id };
+  serve(app, API.ingestDevice, ({ body, request }) => {
+    devices.upsert(scopedApp(request), [body], () => "device");
+    return { install_id: body.install_id };
   });
 
   // Each NDJSON route in a scope of its own, so its parser knows which schema a line must match.
   await app.register(async (bulk) => {
     acceptNdjson(bulk, deviceSchema, LIMITS.ingestBatchDevices);
-    bulk.post("/ingest/devices/bulk", async (request) => {
+    serve(bulk, API.ingestDevicesBulk, ({ request }) => {
       const key = scopedApp(request);
       if (!(request.body instanceof NdjsonBatch)) throw new ApiError("BadRequest", `bulk ingestion takes ${NDJSON}: one device JSON object per line`);
       const batch = request.body.items as DeviceInput[];
@@ -59,18 +56,23 @@ export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async
 
   await app.register(async (events) => {
     acceptNdjson(events, eventSchema, LIMITS.ingestBatchEvents);
-    events.post("/ingest/events", { bodyLimit: LIMITS.ingestJsonBodyBytes.value, errorHandler: jsonEventsTooLarge }, async (request) => {
-      const key = scopedApp(request);
-      const batch: EventInput[] = request.body instanceof NdjsonBatch ? (request.body.items as EventInput[]) : parseOr400(eventsBody, request.body).events;
-      return { accepted: devices.insertEvents(key, batch) };
-    });
+    serve(
+      events,
+      API.ingestEvents,
+      ({ request }) => {
+        const key = scopedApp(request);
+        // NDJSON is parsed and checked line by line as it streams in; JSON here (its schema is the contract's).
+        const batch: EventInput[] = request.body instanceof NdjsonBatch ? (request.body.items as EventInput[]) : parseOr400(eventsBodySchema, request.body).events;
+        return { accepted: devices.insertEvents(key, batch) };
+      },
+      { bodyLimit: LIMITS.ingestJsonBodyBytes.value, errorHandler: jsonEventsTooLarge },
+    );
   });
 
   // swagger: Push_DeleteInstallId
-  app.delete("/push/devices/:install_id", async (request) => {
+  serve(app, API.deleteDevice, ({ params, request }) => {
     const key = scopedApp(request);
-    const { install_id: installId } = request.params as { install_id: string };
-    if (!devices.delete(key, installId)) throw new ApiError("NotFound", `device '${installId}' not found in app '${key.owner}/${key.app}'`);
+    if (!devices.delete(key, params.install_id)) throw new ApiError("NotFound", `device '${params.install_id}' not found in app '${key.owner}/${key.app}'`);
     return {};
   });
 };

@@ -1,38 +1,29 @@
 // App Center push routes (contract: swagger Push_Send / Push_List / Push_Get / Push_Delete and the
-// notifications_config routes Push_ConfigExists / Push_GetConfig / Push_SetConfig / Push_DeleteConfig).
+// notifications_config routes Push_ConfigExists / Push_GetConfig / Push_SetConfig / Push_DeleteConfig;
+// schemas in domain/api.ts).
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { LIMITS, notificationDefinitionSchema, pushConfigSchema, validateNotification } from "../../domain/index.ts";
+import { API, validateNotification } from "../../domain/index.ts";
 import { scopedApp } from "../auth.ts";
-import { ApiError, badRequest, parseOr400 } from "../errors.ts";
+import { serve } from "../contract.ts";
+import { ApiError, badRequest } from "../errors.ts";
 import { parseOrderBy } from "../notifications.ts";
 import type { Services } from "../services.ts";
 
-const listQuery = z.object({
-  $top: z.coerce.number().int().min(0).max(LIMITS.notificationListTop.value).default(30),
-  $skiptoken: z.string().optional(),
-  $orderby: z.string().optional(),
-  $inlinecount: z.enum(["allpages", "none"]).default("none"),
-  include_archived: z.enum(["true", "false"]).optional(),
-});
 const skipToken = z.tuple([z.union([z.string(), z.number()]), z.string()]);
 
 export const notificationRoutes = ({ notifications, pushConfigs }: Services): FastifyPluginAsync => async (app) => {
-  app.post("/notifications", async (request, reply) => {
+  serve(app, API.sendNotification, async ({ body, request, reply }) => {
     const key = scopedApp(request);
-    const definition = parseOr400(notificationDefinitionSchema, request.body);
-    const issues = validateNotification(definition);
+    const issues = validateNotification(body);
     if (issues.length > 0) throw badRequest(issues);
-    const { id } = await notifications.send(key, definition);
-    return reply
-      .code(202)
-      .header("Location", `/v0.1/apps/${encodeURIComponent(key.owner)}/${encodeURIComponent(key.app)}/push/notifications/${id}`)
-      .send({ notification_id: id });
+    const { id } = await notifications.send(key, body);
+    reply.header("Location", `/v0.1/apps/${encodeURIComponent(key.owner)}/${encodeURIComponent(key.app)}/push/notifications/${id}`);
+    return { notification_id: id };
   });
 
-  app.get("/notifications", async (request) => {
+  serve(app, API.listNotifications, ({ query, request }) => {
     const key = scopedApp(request);
-    const query = parseOr400(listQuery, request.query);
     const order = parseOrderBy(query.$orderby);
     let after: [string | number, string] | undefined;
     if (query.$skiptoken) {
@@ -42,7 +33,7 @@ export const notificationRoutes = ({ notifications, pushConfigs }: Services): Fa
     }
     const includeArchived = query.include_archived === "true";
     const page = notifications.list(key, { top: query.$top, order, includeArchived, ...(after ? { after } : {}) });
-    const body: { values: unknown[]; total?: number; nextLink?: string } = { values: page.values };
+    const body: { values: typeof page.values; total?: number; nextLink?: string } = { values: page.values };
     if (query.$inlinecount === "allpages") body.total = notifications.total(key, includeArchived);
     if (page.next) {
       const next = new URLSearchParams({ $top: String(query.$top), $skiptoken: Buffer.from(JSON.stringify(page.next)).toString("base64url") });
@@ -53,33 +44,30 @@ export const notificationRoutes = ({ notifications, pushConfigs }: Services): Fa
     return body;
   });
 
-  app.get("/notifications/:notification_id", async (request) => {
+  serve(app, API.getNotification, ({ params, request }) => {
     const key = scopedApp(request);
-    const { notification_id: id } = request.params as { notification_id: string };
-    const details = notifications.get(key, id);
-    if (!details) throw new ApiError("NotFound", `notification '${id}' not found in app '${key.owner}/${key.app}'`);
+    const details = notifications.get(key, params.notification_id);
+    if (!details) throw new ApiError("NotFound", `notification '${params.notification_id}' not found in app '${key.owner}/${key.app}'`);
     return details;
   });
 
-  app.delete("/notifications", async (request) => {
-    const key = scopedApp(request);
-    const { values } = parseOr400(z.object({ values: z.array(z.string()).min(1).max(1000) }).strict(), request.body);
-    notifications.archive(key, values);
+  serve(app, API.archiveNotifications, ({ body, request }) => {
+    notifications.archive(scopedApp(request), body.values);
     return {};
   });
 
-  app.head("/notifications_config", async (request, reply) => reply.code(pushConfigs.get(scopedApp(request)) ? 204 : 404).send());
+  serve(app, API.pushConfigExists, ({ request, reply }) => reply.code(pushConfigs.get(scopedApp(request)) ? 204 : 404).send());
 
-  app.get("/notifications_config", async (request) => {
+  serve(app, API.getPushConfig, ({ request }) => {
     const key = scopedApp(request);
     const config = pushConfigs.get(key);
     if (!config) throw new ApiError("NotFound", `app '${key.owner}/${key.app}' has no push configuration`);
     return config;
   });
 
-  app.put("/notifications_config", async (request) => pushConfigs.set(scopedApp(request), parseOr400(pushConfigSchema, request.body)));
+  serve(app, API.setPushConfig, ({ body, request }) => pushConfigs.set(scopedApp(request), body));
 
-  app.delete("/notifications_config", async (request) => {
+  serve(app, API.deletePushConfig, ({ request }) => {
     const key = scopedApp(request);
     if (!pushConfigs.delete(key)) throw new ApiError("NotFound", `app '${key.owner}/${key.app}' has no push configuration`);
     return {};

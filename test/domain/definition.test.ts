@@ -56,6 +56,9 @@ describe("definition grammar: errors carry position and what was expected", () =
     ["carrierCountry eq 'US' # x", 24, "unexpected character '#'"],
     ["signed-up gt 2024-02-30", 14, "not a valid date"],
     ["", 1, "expected a property name"],
+    // Regression (reliability fuzz): 2,000 '(' overflowed the stack, a 500 in the service.
+    [`${"(".repeat(51)}locale eq 'en'${")".repeat(51)}`, 51, "parentheses nest more than 50 levels deep"],
+    ["(".repeat(2_000), 51, "parentheses nest more than 50 levels deep"],
   ])("%j fails at column %i", (source, column, text) => {
     let error: unknown;
     try {

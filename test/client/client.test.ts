@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { PushplaneApiError, PushplaneClient } from "../../provider/client.ts";
+import { PushplaneApiError, PushplaneClient } from "../../client/client.ts";
 
 type Reply = { status: number; headers?: Record<string, string>; body?: unknown };
 

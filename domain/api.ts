@@ -1,0 +1,631 @@
+// The service's HTTP contract, route by route: method, path, the App Center operation it implements
+// (swagger operationId, where one exists), who may call it, and the zod schemas of its parameters,
+// query, body and answers. The service registers its routes from this table (fastify validates
+// requests and serializes answers with these schemas, so a field not declared here never leaves the
+// service), serves the OpenAPI document generated from it, and the typed client parses answers with
+// the same schemas. Written once; everything else derives from it.
+import { z } from "zod";
+import { audienceDefinitionSchema, audienceListSchema, audienceSchema, audienceTestResultSchema, propertyTypeSchema } from "./audience.ts";
+import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./broadcast-metrics.ts";
+import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
+import { DEVICE_PROPERTIES } from "./definition/index.ts";
+import { deviceSchema, eventSchema } from "./device.ts";
+import { LIMITS } from "./limits.ts";
+import { NOTIFICATION_STATES, notificationContentSchema, notificationDefinitionSchema, notificationTargetSchema } from "./notification.ts";
+import { pushConfigResultSchema, pushConfigSchema } from "./push-config.ts";
+import { EXPORT_ENTITIES, EXPORT_KINDS, exportConfigurationPatchSchema, exportConfigurationSchema, rawEventExportSchema } from "./storage.ts";
+
+/** Who may call a route: an API token (X-API-Token), a data export token, a signed URL, or anyone. */
+export type RouteAuth = "apiToken" | "dataExportToken" | "signedUrl" | "none";
+
+export interface RouteContract {
+  readonly method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** fastify style (`:param`); the OpenAPI document writes `{param}`. */
+  readonly path: string;
+  /** The swagger operation this route implements (contract: App Center swagger), if any. */
+  readonly operationId?: string;
+  readonly summary: string;
+  readonly auth: RouteAuth;
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  /** Absent for routes whose body is streamed (NDJSON) or that take none. */
+  readonly body?: z.ZodType;
+  /** Success status → answer schema (`null`: no body). Errors are always `errorBodySchema`. */
+  readonly responses: Readonly<Record<number, z.ZodType | null>>;
+}
+
+// ---- shared shapes ----
+
+export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const empty = z.object({});
+const appParams = z.object({ owner_name: z.string(), app_name: z.string() });
+const withApp = <T extends z.ZodRawShape>(shape: T) => appParams.extend(shape);
+const iso = z.string();
+
+export const exportRunSchema = z.object({
+  export_id: z.string(),
+  job_id: z.string().nullable(),
+  kind: z.enum(EXPORT_KINDS),
+  status: z.enum(["InProgress", "Completed", "Failed"]),
+  started_at: iso,
+  finished_at: iso.nullable(),
+  rows_written: z.number(),
+  total_rows: z.number().nullable(),
+  percent: z.number().nullable(),
+  blob_name: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type ExportRunResult = z.infer<typeof exportRunSchema>;
+
+export const exportJobSchema = z.object({
+  id: z.string(),
+  kind: z.enum(EXPORT_KINDS),
+  options: z.record(z.string(), z.unknown()),
+  schedule: z.string().nullable(),
+  prefix: z.string(),
+  /** Where exports go, without the SAS query. */
+  container: z.string(),
+  next_run_time: iso.nullable(),
+  last_run: exportRunSchema.nullable(),
+  /** Set when the job's schedule could not be run and was set aside. */
+  schedule_error: z.string().nullable(),
+});
+export type ExportJobResult = z.infer<typeof exportJobSchema>;
+
+export const exportJobBodySchema = z
+  .object({
+    kind: z.enum(EXPORT_KINDS),
+    options: z.record(z.string(), z.unknown()).optional(),
+    schedule: z.string().min(1).optional(),
+    blob_container_sas_uri: z.string(),
+    prefix: z.string().max(256).regex(/^([A-Za-z0-9._-]+\/)*$/, "must be empty or path segments ending with '/'").optional(),
+  })
+  .strict();
+export type ExportJobBody = z.infer<typeof exportJobBodySchema>;
+
+export const retentionPolicySchema = z.object({
+  container: z.string(),
+  retention_days: z.number(),
+  grant_expires_at: iso.nullable(),
+  last_sweep_at: iso.nullable(),
+  last_sweep_deleted: z.number(),
+  last_sweep_error: z.string().nullable(),
+});
+export type RetentionPolicyResult = z.infer<typeof retentionPolicySchema>;
+export const retentionBodySchema = z.object({ blob_container_sas_uri: z.string(), retention_days: z.number().int().min(1).max(3650) }).strict();
+const containerQuery = z.object({ container: z.string().url() });
+
+export const dataExportTokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  bundle_id: z.string(),
+  dataset: z.enum(DATA_EXPORT_DATASETS),
+  expires_at: iso,
+  created_at: iso,
+  /** The value: in the create answer only. */
+  token: z.string().optional(),
+});
+export type DataExportTokenResult = z.infer<typeof dataExportTokenSchema>;
+
+/** swagger ExportConfigurationResult; the connection string is never answered. */
+export const exportConfigurationResultSchema = z.object({
+  id: z.string(),
+  export_type: z.literal("BlobStorage"),
+  creation_time: iso,
+  last_run_time: iso.optional(),
+  export_entities: z.array(z.enum(EXPORT_ENTITIES)),
+  state: z.enum(["Enabled", "Disabled", "Pending", "Deleted", "Invalid"]),
+  state_info: z.string().optional(),
+  resource_group: z.string().optional(),
+  resource_name: z.string().optional(),
+  export_configuration: z.object({ type: z.string(), export_entities: z.array(z.enum(EXPORT_ENTITIES)) }),
+});
+export type ExportConfigurationResult = z.infer<typeof exportConfigurationResultSchema>;
+
+export const notificationOverviewSchema = z.object({
+  notification_id: z.string(),
+  name: z.string(),
+  notification_target: notificationTargetSchema.nullable(),
+  send_time: iso,
+  pns_send_success: z.number().int(),
+  pns_send_failure: z.number().int(),
+  state: z.enum(NOTIFICATION_STATES),
+});
+export const notificationDetailsSchema = notificationOverviewSchema.extend({
+  notification_content: notificationContentSchema,
+  failure_outcomes: z.array(z.object({ failure_reason: z.string(), count: z.number().int() })),
+});
+
+export const workItemSchema = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  key: z.string(),
+  state: z.enum(["pending", "running", "dead"]),
+  attempts: z.number().int(),
+  max_attempts: z.number().int(),
+  next_attempt_at: iso.nullable(),
+  last_error: z.string().nullable(),
+});
+
+/** Braze's user fields (seeds: Braze export, "Sample User Export File Output"). */
+export const USER_EXPORT_FIELDS = ["external_id", "custom_attributes", "custom_events", "purchases", "devices", "push_tokens", "apps"] as const;
+export type UserExportField = (typeof USER_EXPORT_FIELDS)[number];
+const userObject = z.record(z.string(), z.unknown());
+
+const audienceName = withApp({ audience_name: z.string() });
+const notificationListQuery = z.object({
+  $top: z.coerce.number().int().min(0).max(LIMITS.notificationListTop.value).default(30),
+  $skiptoken: z.string().optional(),
+  $orderby: z.string().optional(),
+  $inlinecount: z.enum(["allpages", "none"]).default("none"),
+  include_archived: z.enum(["true", "false"]).optional(),
+});
+const jobParams = withApp({ job_id: z.string() });
+const configParams = withApp({ export_configuration_id: z.string() });
+const tokenParams = withApp({ token_id: z.string() });
+const broadcastStatus = z.object({
+  status: z.enum(BROADCAST_METRICS_STATUSES),
+  error: z.string().optional(),
+  downloadDetails: z.object({ dataUrl: z.string(), expiration: iso }).optional(),
+});
+
+const APP = "/v0.1/apps/:owner_name/:app_name";
+const AUDIENCES = `${APP}/analytics/audiences`;
+const CLOUDKIT = "/cloudkit/v1/broadcast-metrics";
+
+/** Every route the service serves. */
+export const API = {
+  health: { method: "GET", path: "/healthz", summary: "Liveness", auth: "none", responses: { 200: z.object({ status: z.literal("ok") }) } },
+
+  // ---- audiences (swagger Analytics_*) ----
+  listAudiences: {
+    method: "GET",
+    path: AUDIENCES,
+    operationId: "Analytics_ListAudiences",
+    summary: "The app's audiences by name, in pages",
+    auth: "apiToken",
+    params: appParams,
+    query: z.object({
+      include_disabled: z.enum(["true", "false"]).optional(),
+      $top: z.coerce.number().int().min(1).max(LIMITS.audiencesPerApp.value).optional(),
+      $skiptoken: z.string().optional(),
+    }),
+    responses: { 200: audienceListSchema },
+  },
+  listDeviceProperties: {
+    method: "GET",
+    path: `${AUDIENCES}/metadata/device_properties`,
+    operationId: "Analytics_ListDeviceProperties",
+    summary: "The device properties a definition may compare, with their types",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: z.object({ values: z.record(z.enum(Object.keys(DEVICE_PROPERTIES) as [keyof typeof DEVICE_PROPERTIES]), propertyTypeSchema) }) },
+  },
+  listCustomProperties: {
+    method: "GET",
+    path: `${AUDIENCES}/metadata/custom_properties`,
+    operationId: "Analytics_ListCustomProperties",
+    summary: "The custom properties the app's audiences declare, with their types",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: z.object({ values: z.record(z.string(), propertyTypeSchema) }) },
+  },
+  listDevicePropertyValues: {
+    method: "GET",
+    path: `${AUDIENCES}/metadata/device_properties/:property_name/values`,
+    operationId: "Analytics_ListDevicePropertyValues",
+    summary: "Up to 100 distinct values of a device property",
+    auth: "apiToken",
+    params: withApp({ property_name: z.string() }),
+    query: z.object({ contains: z.string().max(256).optional() }),
+    responses: { 200: z.object({ values: z.array(z.string()) }) },
+  },
+  testAudience: {
+    method: "POST",
+    path: `${AUDIENCES}/definition/test`,
+    operationId: "Analytics_TestAudience",
+    summary: "Checks a definition and counts the devices it selects now",
+    auth: "apiToken",
+    params: appParams,
+    body: audienceDefinitionSchema,
+    responses: { 200: audienceTestResultSchema },
+  },
+  audienceExists: {
+    method: "HEAD",
+    path: `${AUDIENCES}/:audience_name`,
+    operationId: "Analytics_AudienceNameExists",
+    summary: "204 when the audience exists, 404 otherwise",
+    auth: "apiToken",
+    params: audienceName,
+    responses: { 204: null, 404: null },
+  },
+  getAudience: {
+    method: "GET",
+    path: `${AUDIENCES}/:audience_name`,
+    operationId: "Analytics_GetAudience",
+    summary: "One audience with its size",
+    auth: "apiToken",
+    params: audienceName,
+    responses: { 200: audienceSchema },
+  },
+  putAudience: {
+    method: "PUT",
+    path: `${AUDIENCES}/:audience_name`,
+    operationId: "Analytics_CreateOrUpdateAudience",
+    summary: "Creates or changes an audience (Calculating until counted)",
+    auth: "apiToken",
+    params: audienceName,
+    body: audienceDefinitionSchema,
+    responses: { 200: audienceSchema },
+  },
+  deleteAudience: {
+    method: "DELETE",
+    path: `${AUDIENCES}/:audience_name`,
+    operationId: "Analytics_DeleteAudience",
+    summary: "Deletes an audience",
+    auth: "apiToken",
+    params: audienceName,
+    responses: { 204: null },
+  },
+
+  // ---- what an SDK sends ----
+  ingestDevice: {
+    method: "POST",
+    path: `${APP}/ingest/devices`,
+    summary: "Registers or updates one device",
+    auth: "apiToken",
+    params: appParams,
+    body: deviceSchema,
+    responses: { 200: z.object({ install_id: z.string() }) },
+  },
+  ingestDevicesBulk: {
+    method: "POST",
+    path: `${APP}/ingest/devices/bulk`,
+    summary: "Registers or updates devices from application/x-ndjson, one device per line, all or none",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: z.object({ accepted: z.number().int() }) },
+  },
+  ingestEvents: {
+    method: "POST",
+    path: `${APP}/ingest/events`,
+    summary: "Records events: application/x-ndjson (one per line) or JSON {events}",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: z.object({ accepted: z.number().int() }) },
+  },
+  deleteDevice: {
+    method: "DELETE",
+    path: `${APP}/push/devices/:install_id`,
+    operationId: "Push_DeleteInstallId",
+    summary: "Forgets a device",
+    auth: "apiToken",
+    params: withApp({ install_id: z.string() }),
+    responses: { 200: empty },
+  },
+
+  // ---- notifications (swagger Push_*) ----
+  sendNotification: {
+    method: "POST",
+    path: `${APP}/push/notifications`,
+    operationId: "Push_Send",
+    summary: "Accepts a notification for delivery (at most 1,000 target devices)",
+    auth: "apiToken",
+    params: appParams,
+    body: notificationDefinitionSchema,
+    responses: { 202: z.object({ notification_id: z.string() }) },
+  },
+  listNotifications: {
+    method: "GET",
+    path: `${APP}/push/notifications`,
+    operationId: "Push_List",
+    summary: "The app's notifications, in pages",
+    auth: "apiToken",
+    params: appParams,
+    query: notificationListQuery,
+    responses: { 200: z.object({ values: z.array(notificationOverviewSchema), total: z.number().int().optional(), nextLink: z.string().optional() }) },
+  },
+  getNotification: {
+    method: "GET",
+    path: `${APP}/push/notifications/:notification_id`,
+    operationId: "Push_Get",
+    summary: "One notification with its delivery outcomes",
+    auth: "apiToken",
+    params: withApp({ notification_id: z.string() }),
+    responses: { 200: notificationDetailsSchema },
+  },
+  archiveNotifications: {
+    method: "DELETE",
+    path: `${APP}/push/notifications`,
+    operationId: "Push_Delete",
+    summary: "Archives notifications (they stay visible with include_archived)",
+    auth: "apiToken",
+    params: appParams,
+    body: z.object({ values: z.array(z.string()).min(1).max(1000) }).strict(),
+    responses: { 200: empty },
+  },
+  pushConfigExists: {
+    method: "HEAD",
+    path: `${APP}/push/notifications_config`,
+    operationId: "Push_ConfigExists",
+    summary: "204 when the app has push credentials, 404 otherwise",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 204: null, 404: null },
+  },
+  getPushConfig: {
+    method: "GET",
+    path: `${APP}/push/notifications_config`,
+    operationId: "Push_GetConfig",
+    summary: "The app's push credentials, the secret masked",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: pushConfigResultSchema },
+  },
+  setPushConfig: {
+    method: "PUT",
+    path: `${APP}/push/notifications_config`,
+    operationId: "Push_SetConfig",
+    summary: "Sets the app's push credentials (encrypted at rest)",
+    auth: "apiToken",
+    params: appParams,
+    body: pushConfigSchema,
+    responses: { 200: pushConfigResultSchema },
+  },
+  deletePushConfig: {
+    method: "DELETE",
+    path: `${APP}/push/notifications_config`,
+    operationId: "Push_DeleteConfig",
+    summary: "Deletes the app's push credentials",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: empty },
+  },
+
+  // ---- exports ----
+  startDeviceExport: {
+    method: "POST",
+    path: `${APP}/push/device_exports`,
+    operationId: "Push_ExportDevices",
+    summary: "Exports every device as JSON lines into a container",
+    auth: "apiToken",
+    params: appParams,
+    body: z.object({ blob_container_sas_uri: z.string() }).strict(),
+    responses: { 202: z.object({ export_id: z.string() }) },
+  },
+  getDeviceExport: {
+    method: "GET",
+    path: `${APP}/push/device_exports/:export_id`,
+    operationId: "Push_ExportDevicesStatus",
+    summary: "A device export's status and progress",
+    auth: "apiToken",
+    params: withApp({ export_id: z.string() }),
+    responses: { 200: exportRunSchema },
+  },
+  getExportRun: {
+    method: "GET",
+    path: `${APP}/export_runs/:run_id`,
+    summary: "Any export run's status and progress",
+    auth: "apiToken",
+    params: withApp({ run_id: z.string() }),
+    responses: { 200: exportRunSchema },
+  },
+  createExportJob: {
+    method: "POST",
+    path: `${APP}/export_jobs`,
+    summary: "A one-off or cron-scheduled export",
+    auth: "apiToken",
+    params: appParams,
+    body: exportJobBodySchema,
+    responses: { 201: exportJobSchema },
+  },
+  getExportJob: { method: "GET", path: `${APP}/export_jobs/:job_id`, summary: "An export job with its last run", auth: "apiToken", params: jobParams, responses: { 200: exportJobSchema } },
+  updateExportJob: { method: "PUT", path: `${APP}/export_jobs/:job_id`, summary: "Changes an export job", auth: "apiToken", params: jobParams, body: exportJobBodySchema, responses: { 200: exportJobSchema } },
+  deleteExportJob: { method: "DELETE", path: `${APP}/export_jobs/:job_id`, summary: "Deletes an export job", auth: "apiToken", params: jobParams, responses: { 204: null } },
+  listExportJobRuns: {
+    method: "GET",
+    path: `${APP}/export_jobs/:job_id/runs`,
+    summary: "An export job's runs, newest first",
+    auth: "apiToken",
+    params: jobParams,
+    query: z.object({ $top: z.coerce.number().int().min(1).max(1000).default(30) }),
+    responses: { 200: z.object({ values: z.array(exportRunSchema) }) },
+  },
+  exportUsersByIds: {
+    method: "POST",
+    path: `${APP}/users/export/ids`,
+    summary: "Braze-style user objects for up to 50 external ids (seeds: Braze export)",
+    auth: "apiToken",
+    params: appParams,
+    body: z
+      .object({
+        app_group_id: z.string().optional(),
+        external_ids: z.array(z.string().min(1)),
+        fields_to_export: z.array(z.enum(USER_EXPORT_FIELDS)).optional(),
+      })
+      .strict(),
+    responses: { 200: z.object({ message: z.literal("success"), users: z.array(userObject), invalid_user_ids: z.array(z.string()).optional() }) },
+  },
+  exportSegment: {
+    method: "POST",
+    path: `${APP}/users/export/segment`,
+    summary: "Braze-style segment (audience) export into a container",
+    auth: "apiToken",
+    params: appParams,
+    body: z
+      .object({
+        app_group_id: z.string().optional(),
+        segment_id: z.string(),
+        callback_endpoint: z.string().optional(),
+        fields_to_export: z.array(z.string()).optional(),
+        output_format: z.enum(["zip", "gzip"]).optional(),
+        // Where the files go: the SAS of a container, where Braze took S3 credentials.
+        blob_container_sas_uri: z.string(),
+      })
+      .strict(),
+    responses: { 202: z.object({ message: z.literal("success"), object_prefix: z.string(), export_id: z.string() }) },
+  },
+  exportRawEvents: {
+    method: "POST",
+    path: `${APP}/raw_data/export`,
+    summary: "Braze-style raw event export: a window of at most a week in the last 3 months, one at a time",
+    auth: "apiToken",
+    params: appParams,
+    body: rawEventExportSchema,
+    responses: { 202: z.object({ success: z.literal(true), message: z.literal("success"), export_id: z.string() }) },
+  },
+  putRetentionPolicy: {
+    method: "PUT",
+    path: `${APP}/retention_policies`,
+    summary: "Registers a container's retention and the list+delete grant to enforce it",
+    auth: "apiToken",
+    params: appParams,
+    body: retentionBodySchema,
+    responses: { 200: retentionPolicySchema },
+  },
+  getRetentionPolicy: { method: "GET", path: `${APP}/retention_policies`, summary: "A container's retention", auth: "apiToken", params: appParams, query: containerQuery, responses: { 200: retentionPolicySchema } },
+  deleteRetentionPolicy: { method: "DELETE", path: `${APP}/retention_policies`, summary: "Forgets a container's retention", auth: "apiToken", params: appParams, query: containerQuery, responses: { 204: null } },
+  sweepRetentionPolicy: {
+    method: "POST",
+    path: `${APP}/retention_policies/sweep`,
+    summary: "Sweeps a container now",
+    auth: "apiToken",
+    params: appParams,
+    query: containerQuery,
+    responses: { 200: retentionPolicySchema },
+  },
+
+  // ---- CloudKit-style data export tokens ----
+  createDataExportToken: {
+    method: "POST",
+    path: `${APP}/data_export_tokens`,
+    summary: "A data export token (the value is in this answer only)",
+    auth: "apiToken",
+    params: appParams,
+    body: dataExportTokenRequestSchema,
+    responses: { 201: dataExportTokenSchema },
+  },
+  getDataExportToken: { method: "GET", path: `${APP}/data_export_tokens/:token_id`, summary: "A data export token, without its value", auth: "apiToken", params: tokenParams, responses: { 200: dataExportTokenSchema } },
+  deleteDataExportToken: { method: "DELETE", path: `${APP}/data_export_tokens/:token_id`, summary: "Revokes a data export token", auth: "apiToken", params: tokenParams, responses: { 204: null } },
+
+  // ---- App Center continuous export (swagger ExportConfigurations_*) ----
+  createExportConfiguration: {
+    method: "POST",
+    path: `${APP}/export_configurations`,
+    operationId: "ExportConfigurations_Create",
+    summary: "Continuous export of the app's events to a storage account",
+    auth: "apiToken",
+    params: appParams,
+    body: exportConfigurationSchema,
+    responses: { 202: exportConfigurationResultSchema },
+  },
+  listExportConfigurations: {
+    method: "GET",
+    path: `${APP}/export_configurations`,
+    operationId: "ExportConfigurations_List",
+    summary: "The app's export configurations",
+    auth: "apiToken",
+    params: appParams,
+    // All configurations in one page: nextLink is never set.
+    responses: { 200: z.object({ values: z.array(exportConfigurationResultSchema), total: z.number().int(), nextLink: z.string().optional() }) },
+  },
+  getExportConfiguration: {
+    method: "GET",
+    path: `${APP}/export_configurations/:export_configuration_id`,
+    operationId: "ExportConfigurations_Get",
+    summary: "One export configuration",
+    auth: "apiToken",
+    params: configParams,
+    responses: { 200: exportConfigurationResultSchema },
+  },
+  updateExportConfiguration: {
+    method: "PATCH",
+    path: `${APP}/export_configurations/:export_configuration_id`,
+    operationId: "ExportConfigurations_PartialUpdate",
+    summary: "Changes an export configuration's account or entities",
+    auth: "apiToken",
+    params: configParams,
+    body: exportConfigurationPatchSchema,
+    responses: { 200: exportConfigurationResultSchema },
+  },
+  deleteExportConfiguration: {
+    method: "DELETE",
+    path: `${APP}/export_configurations/:export_configuration_id`,
+    operationId: "ExportConfigurations_Delete",
+    summary: "Deletes an export configuration",
+    auth: "apiToken",
+    params: configParams,
+    responses: { 200: empty },
+  },
+  enableExportConfiguration: {
+    method: "POST",
+    path: `${APP}/export_configurations/:export_configuration_id/enable`,
+    operationId: "ExportConfigurations_Enable",
+    summary: "Enables an export configuration",
+    auth: "apiToken",
+    params: configParams,
+    responses: { 200: empty },
+  },
+  disableExportConfiguration: {
+    method: "POST",
+    path: `${APP}/export_configurations/:export_configuration_id/disable`,
+    operationId: "ExportConfigurations_Disable",
+    summary: "Disables an export configuration",
+    auth: "apiToken",
+    params: configParams,
+    responses: { 200: empty },
+  },
+
+  // ---- background work ----
+  listBackgroundWork: {
+    method: "GET",
+    path: `${APP}/background_work`,
+    summary: "The app's background work: pending, running, or set aside (dead) with the reason",
+    auth: "apiToken",
+    params: appParams,
+    query: z.object({ state: z.enum(["pending", "dead"]).optional() }).strict(),
+    responses: { 200: z.object({ values: z.array(workItemSchema) }) },
+  },
+
+  // ---- CloudKit-style broadcast metrics (seeds: CloudKit broadcast-metrics export) ----
+  requestApplicationMetrics: {
+    method: "POST",
+    path: `${CLOUDKIT}/application/export`,
+    summary: "Requests an application broadcast-metrics report",
+    auth: "dataExportToken",
+    body: broadcastMetricsRequestSchema,
+    responses: { 200: z.object({ statusUrl: z.string() }) },
+  },
+  requestChannelMetrics: {
+    method: "POST",
+    path: `${CLOUDKIT}/channel/export`,
+    summary: "Requests a channel broadcast-metrics report",
+    auth: "dataExportToken",
+    body: broadcastMetricsRequestSchema,
+    responses: { 200: z.object({ statusUrl: z.string() }) },
+  },
+  broadcastMetricsStatus: {
+    method: "GET",
+    path: `${CLOUDKIT}/requests/:id`,
+    summary: "A report's status, with a signed download URL once ready",
+    auth: "dataExportToken",
+    params: z.object({ id: z.string() }),
+    responses: { 200: broadcastStatus },
+  },
+  broadcastMetricsDownload: {
+    method: "GET",
+    path: `${CLOUDKIT}/downloads/:id`,
+    summary: "The report's CSV (the signed URL is the authorization)",
+    auth: "signedUrl",
+    params: z.object({ id: z.string() }),
+    query: z.object({ expires: z.string().optional(), sig: z.string().optional() }),
+    // text/csv (BROADCAST_METRICS_COLUMNS), not JSON: no schema to serialize with.
+    responses: { 200: null },
+  },
+} as const satisfies Record<string, RouteContract>;
+
+export type ApiRoute = keyof typeof API;
+
+/** The JSON events body (NDJSON is read by the service's streaming parser instead). */
+export const eventsBodySchema = z.object({ events: z.array(eventSchema).max(LIMITS.ingestBatchEvents.value) }).strict();

@@ -1,0 +1,67 @@
+// Registers a route from its contract (domain/api.ts): the path, method and schemas come from the
+// contract, so fastify validates the request and serializes the answer with them (a field the
+// contract does not declare never leaves the service) and the OpenAPI document describes exactly
+// what is served. The handler gets the parsed params, query and body and answers the payload of the
+// contract's success status.
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { errorBodySchema, type RouteContract } from "../domain/index.ts";
+
+/** The OpenAPI security scheme of each kind of caller (declared in app.ts); a signed URL carries its own. */
+const SECURITY: Partial<Record<RouteContract["auth"], string>> = { apiToken: "apiToken", dataExportToken: "dataExportToken" };
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+type SuccessSchema<C extends RouteContract> = C["responses"][keyof C["responses"]];
+
+export interface RouteInput<C extends RouteContract> {
+  params: Parsed<C["params"]>;
+  query: Parsed<C["query"]>;
+  body: Parsed<C["body"]>;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/** What a handler answers: the success payload (or nothing, for a body-less answer or one it sent itself). */
+type Answer<C extends RouteContract> = Parsed<SuccessSchema<C>> | void | FastifyReply;
+
+export function serve<C extends RouteContract>(
+  app: FastifyInstance,
+  contract: C,
+  handler: (input: RouteInput<C>) => Answer<C> | Promise<Answer<C>>,
+  options: Pick<RouteShorthandOptions, "bodyLimit" | "errorHandler"> = {},
+): void {
+  const statuses = Object.keys(contract.responses).map(Number);
+  const success = statuses.find((status) => status >= 200 && status < 300)!;
+  // A body-less answer (204, a HEAD's 404) is documented as such; nothing is serialized for it. Every
+  // error, whoever raises it, leaves in the contract's error shape.
+  const response = {
+    ...Object.fromEntries(statuses.filter((status) => status < 300).map((status) => [status, contract.responses[status] ?? z.null().describe("no body")])),
+    "4xx": errorBodySchema,
+    "5xx": errorBodySchema,
+  };
+  app.withTypeProvider<ZodTypeProvider>().route({
+    method: contract.method,
+    url: contract.path,
+    config: { public: contract.auth !== "apiToken" },
+    schema: {
+      ...(contract.operationId ? { operationId: contract.operationId } : {}),
+      summary: contract.summary,
+      ...(SECURITY[contract.auth] ? { security: [{ [SECURITY[contract.auth]!]: [] }] } : {}),
+      ...(contract.params ? { params: contract.params } : {}),
+      ...(contract.query ? { querystring: contract.query } : {}),
+      ...(contract.body ? { body: contract.body } : {}),
+      response,
+    },
+    ...options,
+    handler: async (request, reply) => {
+      const answer = await handler({ params: request.params, query: request.query, body: request.body, request, reply } as RouteInput<C>);
+      if (reply.sent) return reply;
+      if (answer === reply) return reply;
+      // The answer's shape is the contract's; fastify's per-status reply typing cannot follow a generic contract.
+      const untyped = reply as FastifyReply;
+      untyped.code(success);
+      return contract.responses[success] ? untyped.send(answer) : untyped.send();
+    },
+  });
+}
