@@ -1,7 +1,7 @@
-// Notifications: targets resolved and limits enforced when a send is accepted; delivery through an
-// item of the background runner, delivered with a pluggable sender by whichever process holds its
-// lease, so a crash mid-send resumes where it stopped (each device's outcome is recorded once). States: Queued → Sending → Completed | Failed,
-// or NoTargetFound when nothing matched.
+// Notifications: targets resolved and limits enforced when a send is accepted; delivery is an item of
+// the background runner, done with a pluggable sender by whichever process holds its lease, so a
+// crash mid-send resumes where it stopped (each device's outcome is recorded once). States: Queued →
+// Sending → Completed | Failed, or NoTargetFound when nothing matched.
 import { randomUUID } from "node:crypto";
 import {
   LIMITS,

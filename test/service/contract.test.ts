@@ -1,5 +1,5 @@
 // The service's OpenAPI document is generated from the one contract (domain/api.ts); this compares
-// it with the App Center swagger in ../shared/contracts: every App Center operation the service
+// it with the App Center swagger (docs/contracts, a copy of shared/contracts): every App Center operation the service
 // implements has the same path, method, operationId, success status, and the same field names in its
 // request and answer — any difference is listed here, with the reason, or the test fails.
 import { readFileSync } from "node:fs";
@@ -25,7 +25,7 @@ interface SwaggerOperation {
   parameters?: { in: string; name: string; schema?: SwaggerSchema }[];
   responses: Record<string, { schema?: SwaggerSchema }>;
 }
-const swagger = JSON.parse(readFileSync(join(REPO_ROOT, "..", "shared", "contracts", "appcenter-push-analytics-gdpr-export.swagger.json"), "utf8")) as {
+const swagger = JSON.parse(readFileSync(join(REPO_ROOT, "docs", "contracts", "appcenter-push-analytics-gdpr-export.swagger.json"), "utf8")) as {
   paths: Record<string, Record<string, SwaggerOperation>>;
   definitions: Record<string, SwaggerSchema>;
 };
