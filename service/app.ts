@@ -49,6 +49,8 @@ export interface AppOptions extends ServiceOptions {
   /** Requests per minute per token (or per address for routes without one). */
   rateLimitPerMinute?: number;
   bodyLimitBytes?: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges), so limits apply per real client. */
+  trustProxy?: string[];
 }
 
 /**
@@ -89,6 +91,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = options.logger && typeof options.logger === "object" ? { ...options.logger, serializers: { req: requestLogSerializer, err: errorLogSerializer } } : (options.logger ?? false);
   const app = Fastify({
     logger,
+    // Behind a reverse proxy every client shares the proxy's address, and so one budget of failed
+    // authentications: name the proxy (serve --trust-proxy) so the client's own address counts.
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     exposeHeadRoutes: false,
     // Audience names may hold characters such as spaces; keep the router from rejecting long names early.
@@ -97,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // is answered in the contract's error shape too.
     frameworkErrors: (error, _request, reply) => {
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      return (reply as FastifyReply).code(status).send(errorBody("BadRequest", error.message));
+      return (reply as FastifyReply).code(status).send(errorBody("BadRequest", redactSecrets(error.message)));
     },
   });
   // Requests are validated and answers serialized with the contract's zod schemas (domain/api.ts).
@@ -135,7 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     request.log.error({ err: error }, "unhandled error");
     return reply.code(500).send(errorBody("InternalServerError", "internal error"));
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("NotFound", `no route ${request.method} ${request.url}`)));
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("NotFound", `no route ${request.method} ${loggableUrl(request.url)}`)));
 
   const services = createServices(options.store, options);
   app.decorate("services", services);
@@ -147,7 +152,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Failed authentication is limited per client address before anything else is looked at: a
   // client over the limit gets 429 whatever credentials it sends.
+  // /healthz stays answerable: a load balancer behind the same address must not see the service down.
   app.addHook("onRequest", async (request, reply) => {
+    if (request.routeOptions.url === API.health.path) return;
     const retryAfter = services.authFailures.blockedFor(request.ip);
     if (retryAfter !== undefined) {
       return sendError(reply, new ApiError("TooManyRequests", `too many failed authentications from this address; retry after ${retryAfter} s`, retryAfter));

@@ -10,7 +10,8 @@ import { generateApp } from "./synthetic.ts";
 
 const USAGE = `usage:
   pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200] [--retention-sweep-minutes 60]
-                          [--outbound-allow-host PATTERN]... [--outbound-allow-loopback]
+                          [--outbound-allow-host PATTERN]... [--outbound-allow-loopback] [--trust-proxy ADDRESS]...
+      --trust-proxy           a reverse proxy (address or CIDR) whose X-Forwarded-For names the client; repeatable
       --outbound-allow-host   a host the service may connect to (SAS URLs, callbacks, storage accounts), e.g.
                               hooks.example.com or *.example.com; repeatable; Azure Blob endpoints are always allowed
       --outbound-allow-loopback  allow http:// to 127.0.0.1/localhost (Azurite in development and tests; never in production)
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<void> {
       "retention-sweep-minutes": { type: "string", default: "60" },
       "outbound-allow-host": { type: "string", multiple: true },
       "outbound-allow-loopback": { type: "boolean", default: false },
+      "trust-proxy": { type: "string", multiple: true },
       owner: { type: "string" },
       description: { type: "string", default: "" },
       app: { type: "string", multiple: true },
@@ -56,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
       logger: { level: process.env.PUSHPLANE_LOG_LEVEL ?? "info" },
       rateLimitPerMinute: Number(values["rate-limit"]),
       retentionSweepIntervalMs: sweepMinutes * 60_000,
+      ...(values["trust-proxy"] ? { trustProxy: values["trust-proxy"] } : {}),
       outbound: {
         allowedHosts: [...defaultOutboundPolicy.allowedHosts, ...(values["outbound-allow-host"] ?? [])],
         allowLoopback: values["outbound-allow-loopback"],

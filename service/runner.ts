@@ -203,6 +203,15 @@ export class Runner {
       )
       .all(this.owner, now + this.options.leaseMs, now, now, now, JSON.stringify(kinds), free) as unknown as ItemRow[];
     for (const row of claimed) {
+      // Its earlier holders died with it (a crash takes no chance to record a failure): past its
+      // attempts it is set aside here, or a poison item would take down every process in turn.
+      if (row.attempts > row.max_attempts) {
+        this.settle({ ...row, attempts: row.attempts - 1 }, this.kinds.get(row.kind)!, {
+          ok: false,
+          error: new Error(`the process running it stopped before it finished, ${row.attempts - 1} times`),
+        });
+        continue;
+      }
       const work = this.execute(row).finally(() => {
         this.inFlight.delete(row.id);
         this.kick();

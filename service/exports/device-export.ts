@@ -61,10 +61,12 @@ function deviceLinesSql(devices: DeviceStore, appId: number): string {
 /** Pages asked of the reader ahead of the upload: enough to keep it busy, few enough to keep memory flat. */
 const PAGES_AHEAD = 2;
 
-/** The app's devices as JSON-lines chunks, a page at a time, read by a worker thread (page-reader.mts). */
-async function* deviceLines(store: Store, devices: DeviceStore, appId: number, onPage: (rows: number) => void): AsyncGenerator<Buffer> {
-  const data: PageReaderData = { path: store.path, sql: deviceLinesSql(devices, appId), params: [appId], pageSize: PAGE };
-  const worker = new Worker(new URL("./page-reader.mts", import.meta.url), { workerData: data });
+/**
+ * The app's devices as JSON-lines chunks, a page at a time, read by a worker thread (page-reader.mts).
+ * The caller ends the worker (`worker.terminate()`) however the export ends: a generator abandoned
+ * mid-way (the upload failed) never reaches its own `finally`.
+ */
+async function* deviceLines(worker: Worker, onPage: (rows: number) => void): AsyncGenerator<Buffer> {
   const waiting: { resolve: (message: PageMessage) => void; reject: (error: Error) => void }[] = [];
   worker.on("message", (message: PageMessage) => waiting.shift()?.resolve(message));
   worker.on("error", (error) => waiting.splice(0).forEach((w) => w.reject(error)));
@@ -98,6 +100,11 @@ async function* deviceLines(store: Store, devices: DeviceStore, appId: number, o
   }
 }
 
+function pageReader(store: Store, devices: DeviceStore, appId: number): Worker {
+  const data: PageReaderData = { path: store.path, sql: deviceLinesSql(devices, appId), params: [appId], pageSize: PAGE };
+  return new Worker(new URL("./page-reader.mts", import.meta.url), { workerData: data });
+}
+
 export async function exportDevices(
   store: Store,
   devices: DeviceStore,
@@ -110,15 +117,22 @@ export async function exportDevices(
   const total = (store.db.prepare("SELECT device_count AS n FROM apps WHERE id = ?").get(appId) as { n: number }).n;
   let written = 0;
   progress(0, total);
+  const worker = pageReader(store, devices, appId);
   const source = Readable.from(
-    deviceLines(store, devices, appId, (rows) => {
+    deviceLines(worker, (rows) => {
       written = rows;
       progress(rows, total);
     }),
   );
-  // 4 MiB blocks, 4 in flight: memory stays bounded whatever the number of devices.
-  await container.getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, {
-    blobHTTPHeaders: { blobContentType: "application/x-ndjson" },
-  });
-  return written;
+  try {
+    // 4 MiB blocks, 4 in flight: memory stays bounded whatever the number of devices.
+    await container.getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, {
+      blobHTTPHeaders: { blobContentType: "application/x-ndjson" },
+    });
+    return written;
+  } finally {
+    // Whatever happened to the upload, the reader thread (and its connection and pages) goes.
+    source.destroy();
+    await worker.terminate();
+  }
 }

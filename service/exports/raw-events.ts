@@ -2,6 +2,7 @@
 // events in a window as two zipped CSV files, events and event properties, streamed a page at a
 // time into "appboy-event-data/app_groups/APP_GROUP_ID/YYYY-mm-dd-HH-MM-events.csv.zip" and
 // "…-event_properties.csv.zip".
+import { once } from "node:events";
 import { PassThrough, Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import { stringify } from "csv-stringify/sync";
@@ -69,10 +70,20 @@ function zipUpload(container: ContainerClient, blobName: string, entryName: stri
   const entry = new PassThrough();
   zip.addReadStream(entry, entryName);
   zip.end();
+  // Aborted when the other file's upload fails: a zip whose entry was destroyed never ends, and an
+  // upload reading it would wait forever.
+  const abort = new AbortController();
   const upload = container.getBlockBlobClient(blobName).uploadStream(zip.outputStream as unknown as Readable, 4 * 1024 * 1024, 2, {
     blobHTTPHeaders: { blobContentType: "application/zip" },
+    abortSignal: abort.signal,
   });
-  return { entry, upload };
+  // A failed upload tears the zip's streams down with its error. The error is the upload's to report
+  // (the run's reason); unheard on the entry it would be an uncaught 'error' event that ends the
+  // process. Destroying the entry also wakes a writer waiting for it to drain.
+  entry.on("error", () => {});
+  zip.outputStream.on("error", () => {});
+  upload.catch((error: unknown) => entry.destroy(error as Error));
+  return { entry, upload, abort, output: zip.outputStream as unknown as Readable };
 }
 
 export async function exportRawEvents(
@@ -91,8 +102,10 @@ export async function exportRawEvents(
   const events = zipUpload(container, files[0]!, `${stamp}-events.csv`);
   const properties = zipUpload(container, files[1]!, `${stamp}-event_properties.csv`);
   let rows = 0;
+  // Waiting for 'drain' rejects when the stream is destroyed instead (the upload failed).
   const write = async (stream: PassThrough, chunk: string) => {
-    if (!stream.write(chunk)) await new Promise((resolve) => stream.once("drain", resolve));
+    if (stream.destroyed) throw stream.errored ?? new Error("the upload stopped");
+    if (!stream.write(chunk)) await once(stream, "drain");
   };
   try {
     for (const [eventChunk, propertyChunk] of csvPages(store, appId, window.from, window.to, eventNames, (n) => {
@@ -106,10 +119,15 @@ export async function exportRawEvents(
     properties.entry.end();
     await Promise.all([events.upload, properties.upload]);
   } catch (error) {
-    events.entry.destroy(error as Error);
-    properties.entry.destroy(error as Error);
-    await Promise.allSettled([events.upload, properties.upload]);
-    throw error;
+    for (const file of [events, properties]) {
+      file.entry.destroy(error as Error);
+      file.output.destroy(error as Error);
+      file.abort.abort(error);
+    }
+    const uploads = await Promise.allSettled([events.upload, properties.upload]);
+    // The storage's own reason (a refused SAS, an unreachable host) says more than a stream's.
+    const refused = uploads.find((u): u is PromiseRejectedResult => u.status === "rejected");
+    throw refused?.reason ?? error;
   }
   return { rows, files };
 }

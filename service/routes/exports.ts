@@ -8,6 +8,7 @@ import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
 import type { JobSpec } from "../exports/jobs.ts";
 import { exportUsers } from "../exports/users.ts";
+import { redactUrl } from "../outbound.ts";
 import type { Services } from "../services.ts";
 
 /** Braze's app_group_id, where given, must name the app of the URL (owner/app). */
@@ -50,7 +51,7 @@ export const exportRoutes = ({ exports, retention, store, devices }: Services): 
   });
 
   // Retention policies, one per container (named by its URL without the SAS query).
-  const noPolicy = (container: string) => new ApiError("NotFound", `no retention policy for ${container}`);
+  const noPolicy = (container: string) => new ApiError("NotFound", `no retention policy for ${redactUrl(container)}`);
   serve(app, API.putRetentionPolicy, ({ body, request }) => retention.set(scopedApp(request), body.blob_container_sas_uri, body.retention_days));
   serve(app, API.getRetentionPolicy, ({ query, request }) => {
     const policy = retention.get(scopedApp(request), query.container);

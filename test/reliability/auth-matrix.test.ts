@@ -273,6 +273,9 @@ describe("failed authentication is limited per client address", () => {
       expect(validFromSameAddress.headers["retry-after"]).toBeDefined();
       expectErrorBody(validFromSameAddress, "GET", "TooManyRequests");
 
+      // The health check stays answerable from the limited address (a load balancer shares it).
+      expect((await limited.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+
       // Per address: another client is not locked out by this one's guessing.
       const validFromElsewhere = await limited.app.inject({ method: "GET", url, remoteAddress: "10.9.8.7", headers: { "x-api-token": limited.token } });
       expect(validFromElsewhere.statusCode, validFromElsewhere.body).toBe(200);

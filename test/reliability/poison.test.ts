@@ -2,7 +2,8 @@
 // the app's background_work route) while the service keeps answering; a storage endpoint that never
 // answers ends a run Failed in bounded time and never delays another tenant's work.
 import { BlobServiceClient, ContainerSASPermissions, type ContainerClient } from "@azure/storage-blob";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApp } from "../../service/synthetic.ts";
@@ -23,6 +24,10 @@ const call = (method: "GET" | "POST" | "PUT", url: string, payload?: object, tok
   service.app.inject({ method, url, headers: { "x-api-token": token }, ...(payload ? { payload } : {}) });
 
 
+/** A SAS for the real container whose signature the storage refuses (403 on the first write). */
+const refusedSas = async () =>
+  (await container.generateSasUrl({ permissions: ContainerSASPermissions.parse("cw"), expiresOn: new Date(Date.now() + 3_600_000) })).replace(/sig=[^&]+/, "sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D");
+
 /** A SAS-shaped URL for a container on the black hole: signed, unexpired, create+write. */
 const blackHoleSas = () =>
   `http://127.0.0.1:${blackHolePort}/devstoreaccount1/exports?sv=2025-01-05&se=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}&sr=c&sp=cwdl&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D`;
@@ -39,7 +44,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
   blackHolePort = (blackHole.address() as { port: number }).port;
   // Short timeouts and backoff so the bounds are seconds here (production: 10 s connect, 30 s per request).
-  service = await startService({ runner: { pollMs: 20, backoffMs: 10 }, outbound: { allowLoopback: true, requestTimeoutMs: 700, connectTimeoutMs: 700 } });
+  service = await startService({ rateLimitPerMinute: 1_000_000, runner: { pollMs: 20, backoffMs: 10 }, outbound: { allowLoopback: true, requestTimeoutMs: 700, connectTimeoutMs: 700 } });
   generateApp(service.services.devices, key, { devices: 500, eventsPerDevice: 0, seed: 8 });
 });
 afterAll(async () => {
@@ -77,6 +82,64 @@ describe("poison inputs are set aside, the service keeps answering", () => {
     );
     expect(status).toMatchObject({ status: "FAILED", error: expect.stringContaining("gave up after 3 attempts") });
     expect((await service.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+  });
+});
+
+describe("failures that once took the process down or leaked", () => {
+  it("a raw event export whose upload fails ends Failed, and the process goes on (once an uncaught stream error)", async () => {
+    const installId = (service.store.db.prepare("SELECT install_id AS id FROM devices LIMIT 1").get() as { id: string }).id;
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    // Several 4 MiB blocks of zip that barely compresses: the CSV writers are still waiting for the
+    // upload to drain when its first block is refused.
+    service.services.devices.insertEvents(
+      key,
+      Array.from({ length: 60_000 }, (_, i) => ({ type: "custom" as const, install_id: installId, timestamp: at, name: `event-${i % 50}`, properties: { n: i, noise: randomBytes(150).toString("base64") } })),
+    );
+    const missing = await refusedSas();
+    const started = await call("POST", `${APP}/raw_data/export`, {
+      starting_at: new Date(Date.now() - 2 * 3_600_000).toISOString(),
+      ending_at: new Date().toISOString(),
+      blob_container_sas_uri: missing,
+    });
+    expect(started.statusCode).toBe(202);
+    const run = await until(async () => (await call("GET", `${APP}/export_runs/${started.json().export_id}`)).json() as { status: string; error: string }, (r) => r.status !== "InProgress");
+    expect(run).toMatchObject({ status: "Failed", error: expect.stringContaining("refused the SAS") });
+    expect((await service.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+  });
+
+  it("a run whose processes kept dying is set aside once its attempts are spent, its run Failed with why", async () => {
+    const appId = service.store.appId(key);
+    service.store.db
+      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, blob_name, sas_sealed) VALUES ('crash-looping', ?, NULL, 'device_export', 'InProgress', ?, 'x.jsonl', ?)")
+      .run(appId, Date.now(), service.services.box.seal(blackHoleSas()));
+    // Three holders claimed it and died without a word (attempts are counted at the claim).
+    service.store.db
+      .prepare(
+        `INSERT INTO work_items (kind, key, app_id, payload, run_at, attempts, max_attempts, locked_by, locked_until, created_at, updated_at)
+         VALUES ('export.run', 'crash-looping', ?, '{"runId":"crash-looping"}', 0, 3, 3, 'dead-process', 0, 0, 0)`,
+      )
+      .run(appId);
+    const run = await until(async () => (await call("GET", `${APP}/export_runs/crash-looping`)).json() as { status: string; error: string }, (r) => r.status !== "InProgress");
+    expect(run).toMatchObject({ status: "Failed", error: expect.stringContaining("stopped before it finished, 3 times") });
+    expect(service.services.runner.item("export.run", "crash-looping")).toMatchObject({ state: "dead" });
+  });
+
+  it("failed device exports leave no reader threads behind", async () => {
+    const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
+    // Enough devices that the reader is pages ahead when the first 4 MiB block is refused.
+    const big = { owner: "acme", app: "big" };
+    const bigToken = service.tokenFor(big.owner, big.app);
+    generateApp(service.services.devices, big, { devices: 40_000, eventsPerDevice: 0, seed: 10 });
+    // The storage refuses the signature: each run fails mid-read, its reader still holding pages.
+    const refused = await refusedSas();
+    const before = threads();
+    for (let i = 0; i < 6; i++) {
+      const { export_id: id } = (await call("POST", "/v0.1/apps/acme/big/push/device_exports", { blob_container_sas_uri: refused }, bigToken)).json();
+      await until(async () => (await call("GET", `/v0.1/apps/acme/big/push/device_exports/${id}`, undefined, bigToken)).json() as { status: string }, (r) => r.status !== "InProgress");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each leaked reader was a thread of its own; the SQL worker pool may add up to its two.
+    expect(threads() - before).toBeLessThanOrEqual(2);
   });
 });
 
