@@ -1,8 +1,9 @@
 // CloudKit-style data export tokens in the store (seeds: CloudKit broadcast-metrics export): the value
 // is random, shown once and stored as a SHA-256 hash; a token is for one app, one bundle id and one
 // dataset, until it expires.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { DataExportDataset, DataExportTokenRequest, DataExportTokenResult } from "../domain/index.ts";
+import { hashToken as hash } from "./auth.ts";
 import type { AppKey, Store } from "./store.ts";
 
 interface TokenRow {
@@ -23,8 +24,6 @@ export interface PresentedToken {
   bundleId: string;
   dataset: DataExportDataset;
 }
-
-const hash = (token: string) => createHash("sha256").update(token).digest("hex");
 
 const view = (row: TokenRow): DataExportTokenResult => ({
   id: row.id,
