@@ -37,91 +37,56 @@ function parseCached(definition: string): Expression {
   return expression;
 }
 
-/** One statement evaluating every audience of an app on one device: 1 (member) or 0 per audience. */
-interface MembershipProbe {
-  readonly version: string;
-  readonly audiences: readonly string[];
-  readonly statement: ReturnType<Store["db"]["prepare"]> | undefined;
-  readonly params: readonly (string | number)[];
-}
-
-/** The effect of one transaction's device changes on an app's audience counts. */
+/**
+ * One write transaction's device changes: the changed devices' attribute rows are copied before and
+ * after the writes (cheap, proportional to the batch), the app's change sequence number and device
+ * count move, and a count-moves item is queued. Evaluating audiences on the copies is that item's
+ * work, on a worker thread — never the writer's.
+ */
 export class DeviceChangeBatch {
-  private readonly deltas: Int32Array;
+  private readonly seq: number;
   private devicesDelta = 0;
 
   constructor(
     private readonly store: Store,
-    private readonly key: AppKey,
     private readonly appId: number,
-    private probe: MembershipProbe,
-    private readonly reprobe: () => MembershipProbe,
+    private readonly queueMoves: (appId: number) => void,
   ) {
-    this.deltas = new Int32Array(probe.audiences.length);
+    // The transaction holds the write lock: the next sequence number is this one's.
+    this.seq = (store.db.prepare("SELECT device_seq FROM apps WHERE id = ?").get(appId) as { device_seq: number }).device_seq + 1;
   }
 
-  /** Each existing device's membership per audience now; a device without attributes is absent. */
-  memberships(deviceIds: readonly number[]): Map<number, Uint8Array> {
-    const result = new Map<number, Uint8Array>();
-    if (deviceIds.length === 0) return result;
-    const ids = JSON.stringify(deviceIds);
-    if (!this.probe.statement) {
-      const rows = this.store.db
-        .prepare("SELECT device_id FROM device_attributes WHERE app_id = ? AND device_id IN (SELECT value FROM json_each(?))")
-        .all(this.appId, ids) as unknown as { device_id: number }[];
-      for (const row of rows) result.set(row.device_id, new Uint8Array(0));
-      return result;
-    }
-    const rows = this.probe.statement.all(...this.probe.params, this.appId, ids) as unknown as Record<string, number>[];
-    for (const row of rows) {
-      const membership = new Uint8Array(this.probe.audiences.length);
-      for (let i = 0; i < membership.length; i++) membership[i] = row[`m${i}`] === 1 ? 1 : 0;
-      result.set(row.device_id!, membership);
-    }
-    return result;
+  /** Copies the devices' attribute rows as they are now, as the batch's 'b'efore or 'a'fter images. */
+  capture(phase: "b" | "a", deviceIds: readonly number[]): void {
+    if (deviceIds.length === 0) return;
+    const copied = this.store.db
+      .prepare(
+        `INSERT INTO device_change_images SELECT ?, ?, * FROM device_attributes
+         WHERE app_id = ? AND device_id IN (SELECT value FROM json_each(?))`,
+      )
+      .run(this.seq, phase, this.appId, JSON.stringify(deviceIds));
+    this.devicesDelta += (phase === "a" ? 1 : -1) * Number(copied.changes);
   }
 
-  /** Custom property slots were added: a comparison that matched nothing may now name a column. */
-  slotsChanged(): void {
-    // The audiences are the same (same version): only the compiled SQL changes, so deltas stay aligned.
-    this.probe = this.reprobe();
-  }
-
-  record(before: Uint8Array | undefined, after: Uint8Array | undefined): void {
-    this.devicesDelta += (after ? 1 : 0) - (before ? 1 : 0);
-    for (let i = 0; i < this.deltas.length; i++) this.deltas[i]! += (after?.[i] ?? 0) - (before?.[i] ?? 0);
-  }
-
-  /** Applies the batch: moves the counts, and logs the moves of audiences whose full count is pending. */
   finish(): void {
-    const db = this.store.db;
-    const { device_seq: seq } = db
-      .prepare("UPDATE apps SET device_seq = device_seq + 1, device_count = device_count + ? WHERE id = ? RETURNING device_seq")
-      .get(this.devicesDelta, this.appId) as { device_seq: number };
-    // A count pending for an audience keeps showing its last count; its moves wait in the log.
-    const move = db.prepare(
-      `UPDATE audiences SET estimated_count = estimated_count + CASE state WHEN 'Calculating' THEN 0 ELSE ? END
-       WHERE owner_name = ? AND app_name = ? AND name = ? RETURNING state`,
-    );
-    const log = db.prepare("INSERT INTO audience_count_deltas (app_id, audience, seq, delta) VALUES (?, ?, ?, ?)");
-    this.probe.audiences.forEach((name, i) => {
-      const delta = this.deltas[i]!;
-      if (delta === 0) return;
-      const moved = move.get(delta, this.key.owner, this.key.app, name) as { state: string } | undefined;
-      if (moved?.state === "Calculating") log.run(this.appId, name, seq, delta);
-    });
+    this.store.db.prepare("UPDATE apps SET device_seq = ?, device_count = device_count + ? WHERE id = ?").run(this.seq, this.devicesDelta, this.appId);
+    this.queueMoves(this.appId);
   }
 }
 
-export class AudienceCounter {
-  private readonly probes = new Map<number, MembershipProbe>();
+const MOVES = "audience.moves";
 
+export class AudienceCounter {
   constructor(
     private readonly store: Store,
     private readonly slotsOf: (appId: number) => Map<string, Slot>,
     private readonly workers: SqlWorkers,
     private readonly runner: Runner,
   ) {
+    runner.register<{ appId: number; owner: string; app: string }>(MOVES, {
+      run: (payload, context) => this.applyMoves(payload, context.signal),
+      maxAttempts: 10,
+    });
     runner.register<RecountPayload>(RECOUNT, {
       run: (payload, context) => this.recount(payload, context.signal),
       // A count that keeps failing leaves the audience Calculating; the dead item says why.
@@ -135,42 +100,60 @@ export class AudienceCounter {
     return compileDefinition(parseCached(definition), this.slotsOf(appId), customProperties);
   }
 
-  // ---- incremental counts (inside a device write transaction) ----
+  // ---- incremental counts ----
 
-  private buildProbe(key: AppKey, appId: number, version: string): MembershipProbe {
-    const audiences = this.store.db
-      .prepare("SELECT name, definition, custom_properties FROM audiences WHERE owner_name = ? AND app_name = ? ORDER BY name")
-      .all(key.owner, key.app) as unknown as { name: string; definition: string; custom_properties: string }[];
-    if (audiences.length === 0) return { version, audiences: [], statement: undefined, params: [] };
-    const slots = this.slotsOf(appId);
-    const params: (string | number)[] = [];
-    const columns = audiences.map((audience, i) => {
-      const condition = compileDefinition(parseCached(audience.definition), slots, JSON.parse(audience.custom_properties) as CustomProperties);
-      params.push(...condition.params);
-      return `coalesce((${condition.sql}), 0) AS m${i}`;
-    });
-    const statement = this.store.db.prepare(
-      `SELECT device_id, ${columns.join(", ")} FROM device_attributes WHERE app_id = ? AND device_id IN (SELECT value FROM json_each(?))`,
-    );
-    return { version, audiences: audiences.map((a) => a.name), statement, params };
+  /** Starts recording one write transaction's device changes (call inside the transaction). */
+  track(key: AppKey, appId: number): DeviceChangeBatch {
+    return new DeviceChangeBatch(this.store, appId, () => this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } }));
   }
 
-  /** Starts tracking one write transaction's device changes (call inside the transaction). */
-  track(key: AppKey, appId: number): DeviceChangeBatch {
-    // The probe is this process's cache: another process may have changed the audiences or added
-    // custom properties, so its key is read from the store each time (two indexed lookups).
-    const versionOf = () => {
-      const { audiences_version: audiences } = this.store.db.prepare("SELECT audiences_version FROM apps WHERE id = ?").get(appId) as { audiences_version: number };
-      const { n: slots } = this.store.db.prepare("SELECT count(*) AS n FROM custom_property_slots WHERE app_id = ?").get(appId) as { n: number };
-      return `${audiences}:${slots}`;
-    };
-    const current = () => {
-      const version = versionOf();
-      let probe = this.probes.get(appId);
-      if (probe?.version !== version) this.probes.set(appId, (probe = this.buildProbe(key, appId, version)));
-      return probe;
-    };
-    return new DeviceChangeBatch(this.store, key, appId, current(), current);
+  /**
+   * Moves each counted audience by its members gained minus lost among the device changes after its
+   * `applied_seq`, up to the newest change (one snapshot, on a worker thread), then drops the
+   * images every audience has taken in. An audience being recounted waits: its count will include
+   * the changes up to its snapshot, and the moves after it are applied once it lands.
+   */
+  private async applyMoves({ appId, owner, app }: { appId: number; owner: string; app: string }, signal: AbortSignal): Promise<void> {
+    const key = { owner, app };
+    const audiences = this.store.db
+      .prepare("SELECT name, definition, custom_properties, applied_seq FROM audiences WHERE owner_name = ? AND app_name = ? AND state = 'Ready' ORDER BY name")
+      .all(owner, app) as unknown as { name: string; definition: string; custom_properties: string; applied_seq: number }[];
+    const slots = this.slotsOf(appId);
+    const statements = audiences.map((audience) => {
+      const condition = compileDefinition(parseCached(audience.definition), slots, JSON.parse(audience.custom_properties) as CustomProperties);
+      return {
+        sql: `SELECT coalesce(sum(CASE phase WHEN 'a' THEN 1 ELSE -1 END), 0) AS moved FROM device_change_images
+              WHERE app_id = ? AND seq > ? AND seq <= ? AND coalesce((${condition.sql}), 0)`,
+        params: [appId, audience.applied_seq, 0, ...condition.params] as (string | number)[],
+      };
+    });
+    // The newest change and the property columns, from the same snapshot as the moves.
+    const [head, slotCount] = (await this.workers.run(
+      [
+        { sql: "SELECT device_seq AS seq FROM apps WHERE id = ?", params: [appId] },
+        { sql: "SELECT count(*) AS n FROM custom_property_slots WHERE app_id = ?", params: [appId] },
+      ],
+      signal,
+    )) as [{ seq: number }, { n: number }];
+    const upTo = head.seq;
+    for (const statement of statements) statement.params[2] = upTo;
+    const moved = (await this.workers.run(statements, signal)) as { moved: number }[];
+    // A property first seen meanwhile may be one a definition names: compile again next time.
+    if (slotCount.n !== slots.size) throw new Error("custom properties changed while counting; counting again");
+    this.store.transaction(() => {
+      const move = this.store.db.prepare(
+        `UPDATE audiences SET estimated_count = estimated_count + ?, applied_seq = ?
+         WHERE owner_name = ? AND app_name = ? AND name = ? AND state = 'Ready' AND applied_seq = ? AND definition = ? AND custom_properties = ?`,
+      );
+      audiences.forEach((audience, i) => {
+        if (audience.applied_seq < upTo) move.run(moved[i]!.moved, upTo, owner, app, audience.name, audience.applied_seq, audience.definition, audience.custom_properties);
+      });
+      // Images every audience has taken in (a recount in flight holds back its range) go.
+      const { oldest } = this.store.db
+        .prepare("SELECT min(applied_seq) AS oldest FROM audiences WHERE owner_name = ? AND app_name = ?")
+        .get(owner, app) as { oldest: number | null };
+      this.store.db.prepare("DELETE FROM device_change_images WHERE app_id = ? AND seq <= ?").run(appId, Math.min(oldest ?? upTo, upTo));
+    });
   }
 
   // ---- full counts (off the event loop) ----
@@ -256,7 +239,10 @@ export class AudienceCounter {
       // A custom property first seen between compiling and the snapshot may be one the definition
       // names (compiled as "matches nothing"): compile again against the snapshot's properties.
       if (slotCount.n !== slots.size) continue;
-      this.store.finishRecount(key, appId, audience, { estimated: counted.n, atSeq: seq.seq });
+      // The changes after its snapshot are the next moves item's.
+      if (this.store.finishRecount(key, audience, { estimated: counted.n, atSeq: seq.seq })) {
+        this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } });
+      }
       return;
     }
   }

@@ -40,12 +40,10 @@ export function columnValue(value: CustomPropertyValue): string | number {
   return value;
 }
 
-/** Follows one transaction's device changes (audience counts move with them: audience-counts.ts). */
+/** Records one transaction's device changes (audience counts follow them: audience-counts.ts). */
 export interface ChangeTracker {
-  /** Each existing device's membership per audience (a device without attributes is absent). */
-  memberships(deviceIds: readonly number[]): Map<number, Uint8Array>;
-  slotsChanged(): void;
-  record(before: Uint8Array | undefined, after: Uint8Array | undefined): void;
+  /** Copies the devices' attribute rows as they are now: before ('b') or after ('a') the writes. */
+  capture(phase: "b" | "a", deviceIds: readonly number[]): void;
   finish(): void;
 }
 
@@ -110,7 +108,6 @@ export class DeviceStore {
       // Read inside the write transaction, so no other writer can assign a slot meanwhile.
       const slots = this.slots(appId);
       const changes = this.track(key, appId);
-      const slotsBefore = slots.size;
       // First every device's identity row (its id) and its columns, assigning slots on first sight ...
       const writes = devices.map((device, index) => {
         // Identity and push: user_id and push are only overwritten when given.
@@ -143,11 +140,10 @@ export class DeviceStore {
         }
         return { id, columns, values };
       });
-      if (slots.size !== slotsBefore) changes.slotsChanged();
-      // ... then the batch's memberships before and after its attribute writes: two statements per
-      // batch, whatever its size (a device named twice counts once, by its net change).
+      // ... then the batch's attribute rows before and after its writes, copied in two statements
+      // whatever its size (a device named twice counts once, by its net change).
       const ids = [...new Set(writes.map((w) => w.id))];
-      const before = changes.memberships(ids);
+      changes.capture("b", ids);
       for (const { id, columns, values } of writes) {
         const update = columns.length > 0 ? `DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
         prepared(
@@ -155,8 +151,7 @@ export class DeviceStore {
            ON CONFLICT (app_id, device_id) ${update}`,
         ).run(appId, id, ...values);
       }
-      const after = changes.memberships(ids);
-      for (const id of ids) changes.record(before.get(id), after.get(id));
+      changes.capture("a", ids);
       changes.finish();
       return devices.length;
     });
@@ -168,9 +163,8 @@ export class DeviceStore {
       const device = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ? RETURNING id").get(appId, installId) as { id: number } | undefined;
       if (!device) return false;
       const changes = this.track(key, appId);
-      const before = changes.memberships([device.id]).get(device.id);
+      changes.capture("b", [device.id]);
       this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?").run(appId, device.id);
-      changes.record(before, undefined);
       changes.finish();
       return true;
     });

@@ -226,6 +226,15 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX audience_count_deltas_by_audience ON audience_count_deltas (app_id, audience, seq);
    ALTER TABLE broadcast_metric_requests ADD COLUMN bundle_id TEXT;`,
+  // Audience counts move off the write path: a device write records its devices' attribute rows
+  // before and after (images, same columns), and a background item evaluates the audiences on them
+  // and moves each count; \`applied_seq\` is the last device-change sequence number an audience's
+  // count includes. Its state as of now: every count is current.
+  `CREATE TABLE device_change_images AS SELECT 0 AS seq, '' AS phase, * FROM device_attributes WHERE 0;
+   CREATE INDEX device_change_images_by_seq ON device_change_images (app_id, seq);
+   ALTER TABLE audiences ADD COLUMN applied_seq INTEGER NOT NULL DEFAULT 0;
+   UPDATE audiences SET applied_seq = coalesce((SELECT device_seq FROM apps p WHERE p.owner_name = audiences.owner_name AND p.app_name = audiences.app_name), 0);
+   DROP TABLE audience_count_deltas;`,
 ];
 
 export interface AppKey {
@@ -402,34 +411,27 @@ export class Store {
         JSON.stringify(audience.customProperties),
         new Date().toISOString(),
       ) as { state: string };
-    this.audiencesChanged(appId, audience.name);
+    this.audiencesChanged(appId);
     return state === "Calculating";
   }
 
-  /** Device writers compile the app's audiences once per version; a changed audience also drops its logged count moves. */
-  private audiencesChanged(appId: number, name: string): void {
+  private audiencesChanged(appId: number): void {
     this.db.prepare("UPDATE apps SET audiences_version = audiences_version + 1 WHERE id = ?").run(appId);
-    this.db.prepare("DELETE FROM audience_count_deltas WHERE app_id = ? AND audience = ?").run(appId, name);
   }
 
   /**
-   * Stores a full count taken at device-change sequence number `atSeq`, plus the moves logged after
-   * it — only if the audience is still the one counted (a change in between queued another count).
+   * Stores a full count taken at device-change sequence number `atSeq` — only if the audience is still
+   * the one counted (a change in between queued another count). Changes after `atSeq` are moved in
+   * by the next count-moves item.
    */
-  finishRecount(key: AppKey, appId: number, counted: { name: string; definition: string; customProperties: Record<string, PropertyType> }, result: { estimated: number; atSeq: number }): boolean {
-    return this.transaction(() => {
-      const updated = this.db
-        .prepare(
-          `UPDATE audiences SET state = 'Ready', estimated_count = ? + coalesce((SELECT sum(delta) FROM audience_count_deltas WHERE app_id = ? AND audience = audiences.name AND seq > ?), 0)
-           WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ? AND custom_properties = ? AND state = 'Calculating'
-           RETURNING name`,
-        )
-        .get(result.estimated, appId, result.atSeq, key.owner, key.app, counted.name, counted.definition, JSON.stringify(counted.customProperties)) as
-        | { name: string }
-        | undefined;
-      if (updated) this.db.prepare("DELETE FROM audience_count_deltas WHERE app_id = ? AND audience = ?").run(appId, updated.name);
-      return updated !== undefined;
-    });
+  finishRecount(key: AppKey, counted: { name: string; definition: string; customProperties: Record<string, PropertyType> }, result: { estimated: number; atSeq: number }): boolean {
+    const updated = this.db
+      .prepare(
+        `UPDATE audiences SET state = 'Ready', estimated_count = ?, applied_seq = ?
+         WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ? AND custom_properties = ? AND state = 'Calculating'`,
+      )
+      .run(result.estimated, result.atSeq, key.owner, key.app, counted.name, counted.definition, JSON.stringify(counted.customProperties));
+    return Number(updated.changes) > 0;
   }
 
   /** The app's numeric id, created on first use. */
@@ -443,7 +445,7 @@ export class Store {
     return this.transaction(() => {
       const result = this.db.prepare("DELETE FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?").run(key.owner, key.app, name);
       if (Number(result.changes) === 0) return false;
-      this.audiencesChanged(this.appId(key), name);
+      this.audiencesChanged(this.appId(key));
       return true;
     });
   }
