@@ -1,11 +1,10 @@
-// Audience sizes, kept exact without recounting on every device change. A device change evaluates
-// the changed devices against the app's audiences inside its own write transaction (work
-// proportional to audiences, not to devices × audiences) and moves each count by the difference.
-// A new or changed definition needs a full count: it runs as a background item on a worker thread
-// (never on the event loop), from a snapshot taken at a known device-change sequence number; the
-// changes committed after that snapshot are logged per audience while it is `Calculating` and added
-// when the count lands, so the result is exact. States: `Calculating` → `Ready` (swagger:
-// AudienceProcessingState).
+// Audience sizes, kept exact without recounting on every device change. A device write copies its
+// changed devices' rows before and after; a background item evaluates the app's audiences on those
+// copies on a worker thread and moves each count by members gained minus lost (work proportional to
+// the changes, never on the writer's path). A new or changed definition needs a full count: a
+// background item on a worker thread, from a snapshot at a known device-change sequence number,
+// which it records (`applied_seq`) so the moves after it are applied once it lands: the result is
+// exact. States: `Calculating` → `Ready` (swagger: AudienceProcessingState).
 import { parseDefinition, type CustomProperties, type Expression } from "../domain/index.ts";
 import type { Slot } from "./devices.ts";
 import { compileDefinition, type SqlCondition } from "./membership.ts";

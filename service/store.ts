@@ -390,7 +390,6 @@ export class Store {
     key: AppKey,
     audience: { name: string; definition: string; description: string | undefined; enabled: boolean; customProperties: Record<string, PropertyType> },
   ): boolean {
-    const appId = this.appId(key);
     const { state } = this.db
       .prepare(
         `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at, state)
@@ -411,12 +410,7 @@ export class Store {
         JSON.stringify(audience.customProperties),
         new Date().toISOString(),
       ) as { state: string };
-    this.audiencesChanged(appId);
     return state === "Calculating";
-  }
-
-  private audiencesChanged(appId: number): void {
-    this.db.prepare("UPDATE apps SET audiences_version = audiences_version + 1 WHERE id = ?").run(appId);
   }
 
   /**
@@ -442,12 +436,8 @@ export class Store {
   }
 
   deleteAudience(key: AppKey, name: string): boolean {
-    return this.transaction(() => {
-      const result = this.db.prepare("DELETE FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?").run(key.owner, key.app, name);
-      if (Number(result.changes) === 0) return false;
-      this.audiencesChanged(this.appId(key));
-      return true;
-    });
+    const result = this.db.prepare("DELETE FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?").run(key.owner, key.app, name);
+    return Number(result.changes) > 0;
   }
 
   /** Custom properties declared by the app's audiences, name → type (the first declaration wins). */
