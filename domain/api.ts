@@ -282,7 +282,7 @@ export const API = {
   ingestDevicesBulk: {
     method: "POST",
     path: `${APP}/ingest/devices/bulk`,
-    summary: "Registers or updates devices from application/x-ndjson, one device per line, all or none",
+    summary: "Registers or updates devices from application/x-ndjson, one device per line; checked whole before any is written",
     auth: "apiToken",
     params: appParams,
     responses: { 200: z.object({ accepted: z.number().int() }) },

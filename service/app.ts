@@ -18,7 +18,8 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { redactSecrets } from "./outbound.ts";
 import { backgroundWorkRoutes } from "./routes/background-work.ts";
 import { createServices, type ServiceOptions, type Services } from "./services.ts";
-import type { Store, TokenRecord } from "./store.ts";
+import type { TokenRecord } from "./repositories/api-tokens.ts";
+import type { Store } from "./store.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -165,7 +166,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onRequest", async (request, reply) => {
     if (request.routeOptions.config?.public) return;
     const header = request.headers["x-api-token"];
-    const token = authenticate(options.store, typeof header === "string" ? header : undefined);
+    const token = authenticate(services.repositories.apiTokens, typeof header === "string" ? header : undefined);
     if (!token) {
       services.authFailures.record(request.ip);
       reply.header("WWW-Authenticate", 'ApiKey header="X-API-Token"');

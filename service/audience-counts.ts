@@ -8,6 +8,8 @@
 import { parseDefinition, type CustomProperties, type Expression } from "../domain/index.ts";
 import type { Slot } from "./devices.ts";
 import { compileDefinition, type SqlCondition } from "./membership.ts";
+import type { Repositories } from "./repositories/index.ts";
+import type { DeviceTarget } from "./repositories/device-reads.ts";
 import type { Runner } from "./runner.ts";
 import type { SqlWorkers } from "./sql-worker.ts";
 import type { AppKey, Store } from "./store.ts";
@@ -47,28 +49,23 @@ export class DeviceChangeBatch {
   private devicesDelta = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly repositories: Pick<Repositories, "apps" | "deviceChanges">,
     private readonly appId: number,
     private readonly queueMoves: (appId: number) => void,
   ) {
     // The transaction holds the write lock: the next sequence number is this one's.
-    this.seq = (store.db.prepare("SELECT device_seq FROM apps WHERE id = ?").get(appId) as { device_seq: number }).device_seq + 1;
+    this.seq = repositories.apps.lastDeviceChange(appId) + 1;
   }
 
   /** Copies the devices' attribute rows as they are now, as the batch's 'b'efore or 'a'fter images. */
   capture(phase: "b" | "a", deviceIds: readonly number[]): void {
     if (deviceIds.length === 0) return;
-    const copied = this.store.db
-      .prepare(
-        `INSERT INTO device_change_images SELECT ?, ?, * FROM device_attributes
-         WHERE app_id = ? AND device_id IN (SELECT value FROM json_each(?))`,
-      )
-      .run(this.seq, phase, this.appId, JSON.stringify(deviceIds));
-    this.devicesDelta += (phase === "a" ? 1 : -1) * Number(copied.changes);
+    const copied = this.repositories.deviceChanges.capture(this.appId, this.seq, phase, deviceIds);
+    this.devicesDelta += (phase === "a" ? 1 : -1) * copied;
   }
 
   finish(): void {
-    this.store.db.prepare("UPDATE apps SET device_seq = ?, device_count = device_count + ? WHERE id = ?").run(this.seq, this.devicesDelta, this.appId);
+    this.repositories.apps.recordDeviceChanges(this.appId, this.seq, this.devicesDelta);
     this.queueMoves(this.appId);
   }
 }
@@ -78,6 +75,7 @@ const MOVES = "audience.moves";
 export class AudienceCounter {
   constructor(
     private readonly store: Store,
+    private readonly repositories: Repositories,
     private readonly slotsOf: (appId: number) => Map<string, Slot>,
     private readonly workers: SqlWorkers,
     private readonly runner: Runner,
@@ -103,7 +101,7 @@ export class AudienceCounter {
 
   /** Starts recording one write transaction's device changes (call inside the transaction). */
   track(key: AppKey, appId: number): DeviceChangeBatch {
-    return new DeviceChangeBatch(this.store, appId, () => this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } }));
+    return new DeviceChangeBatch(this.repositories, appId, () => this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } }));
   }
 
   /**
@@ -114,44 +112,25 @@ export class AudienceCounter {
    */
   private async applyMoves({ appId, owner, app }: { appId: number; owner: string; app: string }, signal: AbortSignal): Promise<void> {
     const key = { owner, app };
-    const audiences = this.store.db
-      .prepare("SELECT name, definition, custom_properties, applied_seq FROM audiences WHERE owner_name = ? AND app_name = ? AND state = 'Ready' ORDER BY name")
-      .all(owner, app) as unknown as { name: string; definition: string; custom_properties: string; applied_seq: number }[];
+    const { apps, audiences, deviceChanges, deviceReads } = this.repositories;
+    const counted = audiences.counted(key);
     const slots = this.slotsOf(appId);
-    const statements = audiences.map((audience) => {
-      const condition = compileDefinition(parseCached(audience.definition), slots, JSON.parse(audience.custom_properties) as CustomProperties);
-      return {
-        sql: `SELECT coalesce(sum(CASE phase WHEN 'a' THEN 1 ELSE -1 END), 0) AS moved FROM device_change_images
-              WHERE app_id = ? AND seq > ? AND seq <= ? AND coalesce((${condition.sql}), 0)`,
-        params: [appId, audience.applied_seq, 0, ...condition.params] as (string | number)[],
-      };
-    });
+    const conditions = counted.map((audience) => compileDefinition(parseCached(audience.definition), slots, JSON.parse(audience.custom_properties) as CustomProperties));
     // The newest change and the property columns, from the same snapshot as the moves.
-    const [head, slotCount] = (await this.workers.run(
-      [
-        { sql: "SELECT device_seq AS seq FROM apps WHERE id = ?", params: [appId] },
-        { sql: "SELECT count(*) AS n FROM custom_property_slots WHERE app_id = ?", params: [appId] },
-      ],
-      signal,
-    )) as [{ seq: number }, { n: number }];
+    const [head, slotCount] = await this.workers.run([apps.lastDeviceChangeQuery(appId), deviceReads.slotCountQuery(appId)], signal);
     const upTo = head.seq;
-    for (const statement of statements) statement.params[2] = upTo;
-    const moved = (await this.workers.run(statements, signal)) as { moved: number }[];
+    const moved = await this.workers.run(
+      counted.map((audience, i) => deviceChanges.movedQuery(appId, conditions[i]!, audience.applied_seq, upTo)),
+      signal,
+    );
     // A property first seen meanwhile may be one a definition names: compile again next time.
     if (slotCount.n !== slots.size) throw new Error("custom properties changed while counting; counting again");
     this.store.transaction(() => {
-      const move = this.store.db.prepare(
-        `UPDATE audiences SET estimated_count = estimated_count + ?, applied_seq = ?
-         WHERE owner_name = ? AND app_name = ? AND name = ? AND state = 'Ready' AND applied_seq = ? AND definition = ? AND custom_properties = ?`,
-      );
-      audiences.forEach((audience, i) => {
-        if (audience.applied_seq < upTo) move.run(moved[i]!.moved, upTo, owner, app, audience.name, audience.applied_seq, audience.definition, audience.custom_properties);
-      });
+      const behind = counted.flatMap((audience, i) => (audience.applied_seq < upTo ? [{ audience, moved: moved[i]!.moved }] : []));
+      audiences.moveCounts(key, behind, upTo);
       // Images every audience has taken in (a recount in flight holds back its range) go.
-      const { oldest } = this.store.db
-        .prepare("SELECT min(applied_seq) AS oldest FROM audiences WHERE owner_name = ? AND app_name = ?")
-        .get(owner, app) as { oldest: number | null };
-      this.store.db.prepare("DELETE FROM device_change_images WHERE app_id = ? AND seq <= ?").run(appId, Math.min(oldest ?? upTo, upTo));
+      const oldest = audiences.oldestAppliedSeq(key);
+      deviceChanges.dropThrough(appId, Math.min(oldest ?? upTo, upTo));
     });
   }
 
@@ -159,87 +138,61 @@ export class AudienceCounter {
 
   /** Counts a definition over the app's devices on a worker thread (definition/test, recounts). */
   async count(key: AppKey, definition: string, customProperties: CustomProperties, signal?: AbortSignal): Promise<AudienceCounts> {
-    const appId = this.store.appId(key);
+    const { apps, deviceReads } = this.repositories;
+    const appId = apps.id(key);
     const condition = this.condition(appId, definition, customProperties);
-    const [estimated, total] = (await this.workers.run(
-      [
-        { sql: `SELECT count(*) AS n FROM device_attributes WHERE app_id = ? AND ${condition.sql}`, params: [appId, ...condition.params] },
-        { sql: "SELECT device_count AS n FROM apps WHERE id = ?", params: [appId] },
-      ],
-      signal,
-    )) as [{ n: number }, { n: number }];
+    const [estimated, total] = await this.workers.run([deviceReads.matchingCountQuery(appId, condition), apps.deviceCountQuery(appId)], signal);
     return { estimated: estimated.n, total: total.n };
   }
 
   /** Install ids of the devices an audience selects, at most `limit` (on a worker thread). */
-  async members(key: AppKey, definition: string, customProperties: CustomProperties, limit: number): Promise<{ id: number; installId: string }[]> {
-    const appId = this.store.appId(key);
+  async members(key: AppKey, definition: string, customProperties: CustomProperties, limit: number): Promise<DeviceTarget[]> {
+    const appId = this.repositories.apps.id(key);
     const condition = this.condition(appId, definition, customProperties);
-    const [rows] = await this.workers.run([
-      {
-        sql: `SELECT d.id, d.install_id AS installId FROM device_attributes a JOIN devices d ON d.id = a.device_id
-              WHERE a.app_id = ? AND ${condition.sql} ORDER BY a.device_id LIMIT ?`,
-        params: [appId, ...condition.params, limit],
-        all: true,
-      },
-    ]);
-    return rows as { id: number; installId: string }[];
+    const [rows] = await this.workers.run([this.repositories.deviceReads.membersQuery(appId, condition, limit)]);
+    return rows;
   }
 
   /** The distinct external (user) ids among an audience's members, in ordered pages. */
   *memberUserIds(key: AppKey, definition: string, customProperties: CustomProperties, pageSize = 10_000): Generator<string[]> {
-    const appId = this.store.appId(key);
-    const condition = this.condition(appId, definition, customProperties);
-    const page = this.store.db.prepare(
-      `SELECT DISTINCT d.user_id AS userId FROM device_attributes a JOIN devices d ON d.id = a.device_id
-       WHERE a.app_id = ? AND ${condition.sql} AND d.user_id > ? ORDER BY d.user_id LIMIT ?`,
-    );
-    let after = "";
-    for (;;) {
-      const rows = page.all(appId, ...condition.params, after, pageSize) as unknown as { userId: string }[];
-      if (rows.length === 0) return;
-      after = rows.at(-1)!.userId;
-      yield rows.map((r) => r.userId);
-    }
+    const appId = this.repositories.apps.id(key);
+    yield* this.repositories.deviceReads.memberUserIds(appId, this.condition(appId, definition, customProperties), pageSize);
   }
 
   /** Queues a full count of one audience (its definition is new or changed); joins the caller's transaction. */
   schedule(key: AppKey, name: string): void {
-    const appId = this.store.appId(key);
+    const appId = this.repositories.apps.id(key);
     this.runner.enqueue(RECOUNT, `${appId}/${name}`, { appId, payload: { appId, owner: key.owner, app: key.app, name } satisfies RecountPayload });
   }
 
   /** Queues a count for every audience still waiting for one (a store from before counts were items). */
   resumePending(): void {
-    const pending = this.store.db.prepare("SELECT owner_name AS owner, app_name AS app, name FROM audiences WHERE state = 'Calculating'").all() as unknown as (AppKey & { name: string })[];
+    const pending = this.repositories.audiences.awaitingCount();
     this.store.transaction(() => {
       for (const audience of pending) {
-        if (!this.runner.item(RECOUNT, `${this.store.appId(audience)}/${audience.name}`)) this.schedule(audience, audience.name);
+        if (!this.runner.item(RECOUNT, `${this.repositories.apps.id(audience)}/${audience.name}`)) this.schedule(audience, audience.name);
       }
     });
   }
 
   private async recount({ owner, app, name, appId }: RecountPayload, signal: AbortSignal): Promise<void> {
     const key = { owner, app };
-    const audience = this.store.getAudience(key, name);
+    const { apps, audiences, deviceReads } = this.repositories;
+    const audience = audiences.get(key, name);
     // Gone, or already counted (a repeated item): nothing to do.
     if (!audience || audience.counted) return;
     for (;;) {
       const slots = this.slotsOf(appId);
       const condition = compileDefinition(parseCached(audience.definition), slots, audience.customProperties);
-      const [seq, counted, slotCount] = (await this.workers.run(
-        [
-          { sql: "SELECT device_seq AS seq FROM apps WHERE id = ?", params: [appId] },
-          { sql: `SELECT count(*) AS n FROM device_attributes WHERE app_id = ? AND ${condition.sql}`, params: [appId, ...condition.params] },
-          { sql: "SELECT count(*) AS n FROM custom_property_slots WHERE app_id = ?", params: [appId] },
-        ],
+      const [seq, counted, slotCount] = await this.workers.run(
+        [apps.lastDeviceChangeQuery(appId), deviceReads.matchingCountQuery(appId, condition), deviceReads.slotCountQuery(appId)],
         signal,
-      )) as [{ seq: number }, { n: number }, { n: number }];
+      );
       // A custom property first seen between compiling and the snapshot may be one the definition
       // names (compiled as "matches nothing"): compile again against the snapshot's properties.
       if (slotCount.n !== slots.size) continue;
       // The changes after its snapshot are the next moves item's.
-      if (this.store.finishRecount(key, audience, { estimated: counted.n, atSeq: seq.seq })) {
+      if (audiences.finishRecount(key, audience, { estimated: counted.n, atSeq: seq.seq })) {
         this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } });
       }
       return;

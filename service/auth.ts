@@ -1,24 +1,26 @@
 // API tokens: random, shown once, stored as SHA-256 hashes and scoped to one owner/app.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { ApiError } from "./errors.ts";
-import type { AppKey, Store, TokenRecord } from "./store.ts";
+import { ApiTokens, type TokenRecord } from "./repositories/api-tokens.ts";
+import type { AppKey, Store } from "./store.ts";
 
 const TOKEN_PREFIX = "pp_";
 
 // A 256-bit random token needs no slow hash: guessing it is the attack, not cracking a hash of a weak one.
 export const hashToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex");
 
+/** Issues a token for the app (the CLI and tests call it on a bare store, before any service runs). */
 export function createApiToken(store: Store, key: AppKey, description = ""): { token: string; record: TokenRecord } {
   const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
   const record: TokenRecord = { id: randomUUID(), owner: key.owner, app: key.app, description };
-  store.insertToken({ ...record, tokenHash: hashToken(token) });
+  new ApiTokens(store).insert({ ...record, tokenHash: hashToken(token) });
   return { token, record };
 }
 
 /** The token's record, or undefined. Lookup is by hash, so response time does not depend on how much of a guess matches. */
-export function authenticate(store: Store, presented: string | undefined): TokenRecord | undefined {
+export function authenticate(tokens: ApiTokens, presented: string | undefined): TokenRecord | undefined {
   if (!presented || !presented.startsWith(TOKEN_PREFIX)) return undefined;
-  return store.findTokenByHash(hashToken(presented));
+  return tokens.findByHash(hashToken(presented));
 }
 
 /** The app a request may touch: the one in the URL, which must be the token's. Another app's data is invisible (404). */

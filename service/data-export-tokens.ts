@@ -4,18 +4,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { DataExportDataset, DataExportTokenRequest, DataExportTokenResult } from "../domain/index.ts";
 import { hashToken as hash } from "./auth.ts";
-import type { AppKey, Store } from "./store.ts";
-
-interface TokenRow {
-  id: string;
-  app_id: number;
-  name: string;
-  description: string | null;
-  bundle_id: string;
-  dataset: DataExportDataset;
-  expires_at: number;
-  created_at: number;
-}
+import type { Repositories } from "./repositories/index.ts";
+import type { DataExportTokenRow } from "./repositories/data-export-tokens.ts";
+import type { AppKey } from "./store.ts";
 
 /** What a CloudKit route knows of the token presented. */
 export interface PresentedToken {
@@ -25,7 +16,7 @@ export interface PresentedToken {
   dataset: DataExportDataset;
 }
 
-const view = (row: TokenRow): DataExportTokenResult => ({
+const view = (row: DataExportTokenRow): DataExportTokenResult => ({
   id: row.id,
   name: row.name,
   ...(row.description ? { description: row.description } : {}),
@@ -35,33 +26,40 @@ const view = (row: TokenRow): DataExportTokenResult => ({
   created_at: new Date(row.created_at).toISOString(),
 });
 
-export class DataExportTokens {
-  constructor(private readonly store: Store) {}
+export class DataExportTokenService {
+  constructor(private readonly repositories: Pick<Repositories, "apps" | "dataExportTokens">) {}
 
   /** A new token; its value is in this answer only. */
   create(key: AppKey, request: DataExportTokenRequest): DataExportTokenResult {
     const token = `dxt_${randomBytes(32).toString("base64url")}`;
     const id = randomUUID();
-    this.store.db
-      .prepare("INSERT INTO data_export_tokens (id, app_id, token_hash, name, description, bundle_id, dataset, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(id, this.store.appId(key), hash(token), request.name, request.description ?? null, request.bundle_id, request.dataset, Date.parse(request.expires_at), Date.now());
+    this.repositories.dataExportTokens.insert({
+      id,
+      app_id: this.repositories.apps.id(key),
+      token_hash: hash(token),
+      name: request.name,
+      description: request.description ?? null,
+      bundle_id: request.bundle_id,
+      dataset: request.dataset,
+      expires_at: Date.parse(request.expires_at),
+    });
     return { ...this.get(key, id)!, token };
   }
 
   /** The app's token by id, unless it expired (an expired token is as good as gone). */
   get(key: AppKey, id: string): DataExportTokenResult | undefined {
-    const row = this.store.db.prepare("SELECT * FROM data_export_tokens WHERE id = ? AND app_id = ? AND expires_at > ?").get(id, this.store.appId(key), Date.now()) as TokenRow | undefined;
+    const row = this.repositories.dataExportTokens.findInApp(this.repositories.apps.id(key), id, Date.now());
     return row ? view(row) : undefined;
   }
 
   revoke(key: AppKey, id: string): boolean {
-    return Number(this.store.db.prepare("DELETE FROM data_export_tokens WHERE id = ? AND app_id = ? AND expires_at > ?").run(id, this.store.appId(key), Date.now()).changes) > 0;
+    return this.repositories.dataExportTokens.revoke(this.repositories.apps.id(key), id, Date.now());
   }
 
   /** The unexpired token with this value, if any (lookup by hash). */
   presented(value: string | undefined): PresentedToken | undefined {
     if (!value) return undefined;
-    const row = this.store.db.prepare("SELECT * FROM data_export_tokens WHERE token_hash = ? AND expires_at > ?").get(hash(value), Date.now()) as TokenRow | undefined;
+    const row = this.repositories.dataExportTokens.findByHash(hash(value), Date.now());
     return row ? { id: row.id, appId: row.app_id, bundleId: row.bundle_id, dataset: row.dataset } : undefined;
   }
 }

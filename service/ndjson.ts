@@ -1,5 +1,6 @@
 // Reads an NDJSON request body as a stream: splits lines on the bytes as they arrive, checks each
 // line with a zod schema and keeps only the validated objects, so a body never lives whole in memory.
+import { createHash } from "node:crypto";
 import { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { z } from "zod";
@@ -36,7 +37,11 @@ export interface NdjsonLimits {
 
 /** What the content-type parser hands the route: marked, so a JSON array body is never taken for it. */
 export class NdjsonBatch<T> {
-  constructor(readonly items: T[]) {}
+  constructor(
+    readonly items: T[],
+    /** SHA-256 of the body's bytes: an identical retry has the same one (devices.ts resumes it). */
+    readonly digest: string,
+  ) {}
 }
 
 /**
@@ -52,6 +57,7 @@ export class NdjsonReader<T> {
   private nonEmptyLines = 0;
   private partialLine: Buffer[] = [];
   private partialLineBytes = 0;
+  private readonly hash = createHash("sha256");
 
   constructor(
     private readonly schema: z.ZodType<T>,
@@ -61,6 +67,7 @@ export class NdjsonReader<T> {
   write(chunk: Buffer): void {
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.limits.body.value) throw this.bodyTooLarge();
+    this.hash.update(chunk);
     let start = 0;
     for (let newline = chunk.indexOf(NEWLINE, start); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
       this.completeLine(chunk.subarray(start, newline));
@@ -70,6 +77,11 @@ export class NdjsonReader<T> {
   }
 
   /** The body has ended: the last line may lack its newline. Returns the items, or throws the issues. */
+  /** The hex SHA-256 of every byte written so far. */
+  digest(): string {
+    return this.hash.copy().digest("hex");
+  }
+
   end(): T[] {
     if (this.partialLineBytes > 0) this.completeLine(Buffer.alloc(0));
     if (this.issues.length > 0) throw this.issuesError();
@@ -167,7 +179,7 @@ export function readNdjson<T>(payload: Readable & { readonly socket?: unknown },
         return;
       }
       detach();
-      resolve(new NdjsonBatch(items));
+      resolve(new NdjsonBatch(items, reader.digest()));
     };
     // The client went away mid-body: nobody is left to answer, but the request must still settle.
     const onError = (error: Error) => fail(Object.assign(error, { statusCode: 400 }));

@@ -5,14 +5,15 @@ import {
   secretFingerprint,
   type PushConfig,
   type PushConfigResult,
-  type PushConfigType,
 } from "../domain/index.ts";
+import type { Repositories } from "./repositories/index.ts";
+import type { PushConfigRow } from "./repositories/push-configs.ts";
 import type { SecretBox } from "./secret-box.ts";
-import type { AppKey, Store } from "./store.ts";
+import type { AppKey } from "./store.ts";
 
 export class PushConfigStore {
   constructor(
-    private readonly store: Store,
+    private readonly repositories: Pick<Repositories, "apps" | "pushConfigs">,
     private readonly box: SecretBox,
   ) {}
 
@@ -20,20 +21,17 @@ export class PushConfigStore {
     const secretField = PUSH_CONFIG_SECRET_FIELD[config.type];
     const secret = (config as Record<string, string>)[secretField]!;
     const publicFields = Object.fromEntries(Object.entries(config).filter(([field]) => field !== secretField && field !== "type"));
-    this.store.db
-      .prepare(
-        `INSERT INTO push_configs (app_id, type, public_fields, secret_ciphertext, secret_fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (app_id) DO UPDATE SET type = excluded.type, public_fields = excluded.public_fields,
-           secret_ciphertext = excluded.secret_ciphertext, secret_fingerprint = excluded.secret_fingerprint, updated_at = excluded.updated_at`,
-      )
-      .run(this.store.appId(key), config.type, JSON.stringify(publicFields), this.box.seal(secret), secretFingerprint(secret), Date.now());
+    this.repositories.pushConfigs.put(this.repositories.apps.id(key), {
+      type: config.type,
+      public_fields: JSON.stringify(publicFields),
+      secret_ciphertext: this.box.seal(secret),
+      secret_fingerprint: secretFingerprint(secret),
+    });
     return this.get(key)!;
   }
 
-  private row(key: AppKey) {
-    return this.store.db.prepare("SELECT * FROM push_configs WHERE app_id = ?").get(this.store.appId(key)) as
-      | { type: PushConfigType; public_fields: string; secret_ciphertext: string; secret_fingerprint: string }
-      | undefined;
+  private row(key: AppKey): PushConfigRow | undefined {
+    return this.repositories.pushConfigs.find(this.repositories.apps.id(key));
   }
 
   /** The config with its secret masked, or undefined. */
@@ -57,6 +55,6 @@ export class PushConfigStore {
   }
 
   delete(key: AppKey): boolean {
-    return Number(this.store.db.prepare("DELETE FROM push_configs WHERE app_id = ?").run(this.store.appId(key)).changes) > 0;
+    return this.repositories.pushConfigs.delete(this.repositories.apps.id(key));
   }
 }

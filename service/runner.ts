@@ -6,7 +6,7 @@
 // can end the process.
 import { randomUUID } from "node:crypto";
 import { redactSecrets } from "./outbound.ts";
-import type { Store } from "./store.ts";
+import type { WorkItemRow, WorkItems } from "./repositories/work-items.ts";
 
 /** What a handler answers: nothing (the item is done) or when to run it again (recurring work). */
 export type WorkOutcome = void | { readonly again: number };
@@ -52,22 +52,6 @@ export interface WorkItemView {
   last_error: string | null;
 }
 
-interface ItemRow {
-  id: number;
-  kind: string;
-  key: string;
-  app_id: number | null;
-  payload: string;
-  state: string;
-  run_at: number;
-  attempts: number;
-  max_attempts: number;
-  generation: number;
-  locked_by: string | null;
-  locked_until: number | null;
-  last_error: string | null;
-}
-
 const DEFAULTS = { leaseMs: 30_000, pollMs: 250, concurrency: 8, backoffMs: 1_000, maxBackoffMs: 300_000 } as const;
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -87,7 +71,7 @@ export class Runner {
   private closed = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly items: WorkItems,
     options: RunnerOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<RunnerOptions>;
@@ -104,48 +88,36 @@ export class Runner {
    */
   enqueue(kind: string, key: string, options: { appId?: number | null; payload?: unknown; runAt?: number; maxAttempts?: number } = {}): void {
     const now = Date.now();
-    this.store.db
-      .prepare(
-        `INSERT INTO work_items (kind, key, app_id, payload, state, run_at, max_attempts, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-         ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, state = 'pending', run_at = excluded.run_at,
-           attempts = 0, max_attempts = excluded.max_attempts, generation = generation + 1, last_error = NULL, updated_at = excluded.updated_at`,
-      )
-      .run(
+    this.items.upsert(
+      {
         kind,
         key,
-        options.appId ?? null,
-        JSON.stringify(options.payload ?? {}),
-        options.runAt ?? now,
-        options.maxAttempts ?? this.kinds.get(kind)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        now,
-        now,
-      );
+        appId: options.appId ?? null,
+        payload: JSON.stringify(options.payload ?? {}),
+        runAt: options.runAt ?? now,
+        maxAttempts: options.maxAttempts ?? this.kinds.get(kind)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      },
+      now,
+    );
     this.kick();
   }
 
   /** Removes an item unless a process is running it now; answers whether it is gone. */
   cancel(kind: string, key: string): boolean {
-    const result = this.store.db
-      .prepare("DELETE FROM work_items WHERE kind = ? AND key = ? AND (locked_until IS NULL OR locked_until < ?)")
-      .run(kind, key, Date.now());
-    return Number(result.changes) > 0;
+    return this.items.deleteUnlessHeld(kind, key, Date.now());
   }
 
   item(kind: string, key: string): WorkItemView | undefined {
-    const row = this.store.db.prepare("SELECT * FROM work_items WHERE kind = ? AND key = ?").get(kind, key) as ItemRow | undefined;
+    const row = this.items.find(kind, key);
     return row ? this.view(row) : undefined;
   }
 
   /** An app's pending, running and dead items (the status route for background work). */
   itemsOf(appId: number, state?: "pending" | "dead"): WorkItemView[] {
-    const rows = this.store.db
-      .prepare(`SELECT * FROM work_items WHERE app_id = ? ${state ? "AND state = ?" : ""} ORDER BY id LIMIT 1000`)
-      .all(...(state ? [appId, state] : [appId])) as unknown as ItemRow[];
-    return rows.map((row) => this.view(row));
+    return this.items.ofApp(appId, state).map((row) => this.view(row));
   }
 
-  private view(row: ItemRow): WorkItemView {
+  private view(row: WorkItemRow): WorkItemView {
     const running = row.state === "pending" && row.locked_until !== null && row.locked_until >= Date.now();
     return {
       id: row.id,
@@ -188,20 +160,9 @@ export class Runner {
     const free = this.options.concurrency - this.inFlight.size;
     if (free <= 0 || this.closed) return;
     const now = Date.now();
-    const kinds = [...this.kinds.keys()];
-    // One statement: SQLite runs it under the write lock, so two processes never claim one item.
-    // A claim takes a pending item whose lease is free or expired (its holder died or stalled).
-    const claimed = this.store.db
-      .prepare(
-        `UPDATE work_items SET locked_by = ?, locked_until = ?, attempts = attempts + 1, updated_at = ?
-         WHERE id IN (
-           SELECT id FROM work_items
-           WHERE state = 'pending' AND run_at <= ? AND (locked_until IS NULL OR locked_until < ?)
-             AND kind IN (SELECT value FROM json_each(?))
-           ORDER BY run_at LIMIT ?)
-         RETURNING *`,
-      )
-      .all(this.owner, now + this.options.leaseMs, now, now, now, JSON.stringify(kinds), free) as unknown as ItemRow[];
+    // A claim takes a due item whose lease is free or expired (its holder died or stalled); two
+    // processes never claim one item (work-items.ts).
+    const claimed = this.items.claim({ owner: this.owner, leaseUntil: now + this.options.leaseMs, kinds: [...this.kinds.keys()], limit: free }, now);
     for (const row of claimed) {
       // Its earlier holders died with it (a crash takes no chance to record a failure): past its
       // attempts it is set aside here, or a poison item would take down every process in turn.
@@ -220,7 +181,7 @@ export class Runner {
     }
   }
 
-  private async execute(row: ItemRow): Promise<void> {
+  private async execute(row: WorkItemRow): Promise<void> {
     const kind = this.kinds.get(row.kind)!;
     const timeoutMs = kind.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const abort = new AbortController();
@@ -228,10 +189,7 @@ export class Runner {
     let lost = false;
     const heartbeat = setInterval(() => {
       try {
-        const renewed = this.store.db
-          .prepare("UPDATE work_items SET locked_until = ? WHERE id = ? AND locked_by = ?")
-          .run(Date.now() + this.options.leaseMs, row.id, this.owner);
-        if (Number(renewed.changes) === 0) {
+        if (!this.items.renewLease(row.id, this.owner, Date.now() + this.options.leaseMs)) {
           lost = true;
           abort.abort(new Error("this process lost the item's lease"));
         }
@@ -258,9 +216,7 @@ export class Runner {
     if (this.closed) {
       // Stopped by shutdown, not failed: hand the item back at once, the attempt not counted.
       try {
-        this.store.db
-          .prepare("UPDATE work_items SET locked_by = NULL, locked_until = NULL, attempts = max(attempts - 1, 0) WHERE id = ? AND locked_by = ?")
-          .run(row.id, this.owner);
+        this.items.release(row.id, this.owner);
       } catch {
         // The lease expires on its own.
       }
@@ -274,28 +230,20 @@ export class Runner {
     }
   }
 
-  private settle(row: ItemRow, kind: WorkKind<unknown>, outcome: { ok: true; value: WorkOutcome } | { ok: false; error: unknown }): void {
-    const db = this.store.db;
+  private settle(row: WorkItemRow, kind: WorkKind<unknown>, outcome: { ok: true; value: WorkOutcome } | { ok: false; error: unknown }): void {
     const now = Date.now();
-    const mine = "id = ? AND locked_by = ?";
     if (outcome.ok) {
       if (outcome.value) {
-        db.prepare(`UPDATE work_items SET run_at = ?, attempts = 0, last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = ? WHERE ${mine}`).run(
-          outcome.value.again,
-          now,
-          row.id,
-          this.owner,
-        );
+        this.items.runAgainAt(row.id, this.owner, outcome.value.again, now);
         return;
       }
       // Done: gone, unless it was enqueued again while running (then it stays, due, for another run).
-      const removed = db.prepare(`DELETE FROM work_items WHERE ${mine} AND generation = ?`).run(row.id, this.owner, row.generation);
-      if (Number(removed.changes) === 0) db.prepare(`UPDATE work_items SET locked_by = NULL, locked_until = NULL, updated_at = ? WHERE ${mine}`).run(now, row.id, this.owner);
+      this.items.finish(row.id, this.owner, row.generation, now);
       return;
     }
     const reason = reasonOf(outcome.error);
     if (row.attempts >= row.max_attempts) {
-      db.prepare(`UPDATE work_items SET state = 'dead', last_error = ?, locked_by = NULL, locked_until = NULL, updated_at = ? WHERE ${mine}`).run(reason, now, row.id, this.owner);
+      this.items.setAside(row.id, this.owner, reason, now);
       try {
         kind.dead?.(JSON.parse(row.payload) as unknown, `gave up after ${row.attempts} attempts: ${reason}`);
       } catch (error) {
@@ -305,13 +253,7 @@ export class Runner {
     }
     const delay = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (row.attempts - 1));
     const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
-    db.prepare(`UPDATE work_items SET run_at = ?, last_error = ?, locked_by = NULL, locked_until = NULL, updated_at = ? WHERE ${mine}`).run(
-      now + jittered,
-      reason,
-      now,
-      row.id,
-      this.owner,
-    );
+    this.items.retryAt(row.id, this.owner, now + jittered, reason, now);
   }
 
   /**
@@ -322,10 +264,9 @@ export class Runner {
     const until = Date.now() + timeoutMs;
     for (;;) {
       await Promise.allSettled([...this.inFlight.values()]);
-      const due = this.store.db
-        .prepare("SELECT count(*) AS n FROM work_items WHERE state = 'pending' AND run_at <= ? AND (locked_until IS NULL OR locked_until < ?) AND kind IN (SELECT value FROM json_each(?))")
-        .get(Date.now() + horizonMs, Date.now(), JSON.stringify([...this.kinds.keys()])) as { n: number };
-      if (this.inFlight.size === 0 && (due.n === 0 || this.closed || !this.timer)) return;
+      const now = Date.now();
+      const due = this.items.countDue([...this.kinds.keys()], now + horizonMs, now);
+      if (this.inFlight.size === 0 && (due === 0 || this.closed || !this.timer)) return;
       if (Date.now() > until) throw new Error(`background work still running after ${timeoutMs} ms`);
       this.kick();
       await new Promise((resolve) => setTimeout(resolve, 20));

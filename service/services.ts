@@ -1,9 +1,10 @@
 // The service's parts, built once per app instance and handed to the route modules: the store's
-// repositories, the read-only SQL workers, the outbound policy, and the one background runner that
-// all background work (deliveries, exports, schedules, recounts, sweeps, reports) goes through.
+// repositories (one per aggregate, where the SQL is), the read-only SQL workers, the outbound
+// policy, and the one background runner that all background work (deliveries, exports, schedules,
+// recounts, sweeps, reports) goes through.
 import { AudienceCounter } from "./audience-counts.ts";
 import { AuthFailureLimiter } from "./auth.ts";
-import { DataExportTokens } from "./data-export-tokens.ts";
+import { DataExportTokenService } from "./data-export-tokens.ts";
 import { DeviceStore } from "./devices.ts";
 import { BroadcastReports } from "./exports/broadcast-metrics.ts";
 import { ContinuousExports } from "./exports/continuous.ts";
@@ -12,6 +13,7 @@ import { RetentionService } from "./exports/retention.ts";
 import { NotificationService, type PushSender } from "./notifications.ts";
 import { Outbound, type OutboundPolicy } from "./outbound.ts";
 import { PushConfigStore } from "./push-config.ts";
+import { createRepositories, type Repositories } from "./repositories/index.ts";
 import { Runner, type RunnerOptions } from "./runner.ts";
 import { SecretBox } from "./secret-box.ts";
 import { SqlWorkers } from "./sql-worker.ts";
@@ -33,6 +35,7 @@ export interface ServiceOptions {
 
 export interface Services {
   readonly store: Store;
+  readonly repositories: Repositories;
   readonly box: SecretBox;
   readonly runner: Runner;
   readonly workers: SqlWorkers;
@@ -46,7 +49,7 @@ export interface Services {
   readonly retention: RetentionService;
   readonly continuousExports: ContinuousExports;
   readonly broadcastReports: BroadcastReports;
-  readonly dataExportTokens: DataExportTokens;
+  readonly dataExportTokens: DataExportTokenService;
   /** Starts background work: queues what a store from before the runner left, then claims due items. */
   start(): void;
   /** Waits until no background work is running or due (tests). */
@@ -56,20 +59,22 @@ export interface Services {
 }
 
 export function createServices(store: Store, options: ServiceOptions = {}): Services {
-  const runner = new Runner(store, options.runner);
+  const repositories = createRepositories(store);
+  const runner = new Runner(repositories.workItems, options.runner);
   const workers = new SqlWorkers(store.path);
   const outbound = new Outbound(options.outbound ?? {});
   const devices: DeviceStore = new DeviceStore(store, (key, appId) => counter.track(key, appId), workers);
-  const counter = new AudienceCounter(store, (appId) => devices.slots(appId), workers, runner);
+  const counter = new AudienceCounter(store, repositories, (appId) => devices.slots(appId), workers, runner);
   const box = new SecretBox(store.dataDir);
-  const pushConfigs = new PushConfigStore(store, box);
-  const notifications = new NotificationService(store, counter, pushConfigs, runner, options.sender);
-  const exports = new ExportService(store, devices, box, counter, runner, workers, outbound);
-  const retention = new RetentionService(store, box, runner, outbound, options.retentionSweepIntervalMs);
-  const continuousExports = new ContinuousExports(store, box, runner, outbound, options.continuousExportIntervalMs);
-  const broadcastReports = new BroadcastReports(store, workers, runner);
+  const pushConfigs = new PushConfigStore(repositories, box);
+  const notifications = new NotificationService(store, repositories, counter, pushConfigs, runner, options.sender);
+  const exports = new ExportService(store, repositories, devices, box, counter, runner, workers, outbound);
+  const retention = new RetentionService(store, repositories, box, runner, outbound, options.retentionSweepIntervalMs);
+  const continuousExports = new ContinuousExports(store, repositories, box, runner, outbound, options.continuousExportIntervalMs);
+  const broadcastReports = new BroadcastReports(store, repositories, workers, runner);
   return {
     store,
+    repositories,
     box,
     runner,
     workers,
@@ -83,8 +88,9 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     retention,
     continuousExports,
     broadcastReports,
-    dataExportTokens: new DataExportTokens(store),
+    dataExportTokens: new DataExportTokenService(repositories),
     start() {
+      store.startCheckpoints();
       counter.resumePending();
       notifications.resumeLegacyOutbox();
       exports.resumeLegacy();

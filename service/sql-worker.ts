@@ -6,6 +6,14 @@ import type { SqlResponse, SqlStatement } from "./sql-worker-thread.mts";
 
 export type { SqlStatement };
 
+declare const answer: unique symbol;
+/**
+ * A statement typed with what it answers (its first row, or every row with `all`): repositories
+ * build these, the orchestration hands them to the pool, and `run` answers each with its type.
+ */
+export type Query<Answer> = SqlStatement & { readonly [answer]?: Answer };
+type AnswerOf<S> = S extends Query<infer A> ? A : unknown;
+
 interface Slot {
   worker: Worker;
   waiting: Map<number, { resolve: (results: unknown[]) => void; reject: (error: Error) => void }>;
@@ -55,12 +63,12 @@ export class SqlWorkers {
   }
 
   /** Runs the statements in one read transaction on a worker thread; answers a result per statement. */
-  run(statements: SqlStatement[], signal?: AbortSignal): Promise<unknown[]> {
+  run<const S extends readonly SqlStatement[]>(statements: S, signal?: AbortSignal): Promise<{ -readonly [K in keyof S]: AnswerOf<S[K]> }> {
     if (this.closed) return Promise.reject(new Error("the SQL workers are closed"));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const slot = this.pick();
     const id = this.nextId++;
-    return new Promise<unknown[]>((resolve, reject) => {
+    const answers = new Promise<unknown[]>((resolve, reject) => {
       const onAbort = () => void slot.worker.terminate();
       signal?.addEventListener("abort", onAbort, { once: true });
       slot.waiting.set(id, {
@@ -78,6 +86,8 @@ export class SqlWorkers {
     }).finally(() => {
       if (slot.waiting.size === 0) slot.worker.unref();
     });
+    // The thread answers each statement as its Query type says (rows are plain objects from SQLite).
+    return answers as Promise<{ -readonly [K in keyof S]: AnswerOf<S[K]> }>;
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { LIMITS, type AudienceState, type PropertyType } from "../domain/index.ts";
+import { Worker } from "node:worker_threads";
+import { LIMITS } from "../domain/index.ts";
+import { Apps } from "./repositories/apps.ts";
 
 /**
  * Custom properties live in columns c1…cN assigned per app on first sight (devices.ts). The columns
@@ -235,6 +237,18 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE audiences ADD COLUMN applied_seq INTEGER NOT NULL DEFAULT 0;
    UPDATE audiences SET applied_seq = coalesce((SELECT device_seq FROM apps p WHERE p.owner_name = audiences.owner_name AND p.app_name = audiences.app_name), 0);
    DROP TABLE audience_count_deltas;`,
+  // An ingestion request larger than one slice is written in several transactions (devices.ts); the
+  // ledger records how many slices of which body (its digest) are in, so a retry after a crash
+  // resumes where it stopped instead of writing the first slices twice.
+  `CREATE TABLE ingest_batches (
+     app_id INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     slices_done INTEGER NOT NULL,
+     slices_total INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, kind, digest)
+   );`,
 ];
 
 export interface AppKey {
@@ -242,56 +256,8 @@ export interface AppKey {
   readonly app: string;
 }
 
-export interface TokenRecord extends AppKey {
-  readonly id: string;
-  readonly description: string;
-}
-
-export interface AudienceRecord {
-  readonly name: string;
-  readonly definition: string;
-  readonly description: string | undefined;
-  readonly enabled: boolean;
-  readonly customProperties: Record<string, PropertyType>;
-  readonly estimatedCount: number;
-  readonly estimatedTotalCount: number;
-  readonly state: AudienceState;
-  /** False while a count is pending (stored state Calculating), whether or not the audience is enabled. */
-  readonly counted: boolean;
-  readonly updatedAt: string;
-}
-
-interface AudienceRow {
-  name: string;
-  definition: string;
-  description: string | null;
-  enabled: number;
-  custom_properties: string;
-  estimated_count: number;
-  estimated_total_count: number;
-  state: string;
-  updated_at: string;
-}
-
-function toAudience(row: AudienceRow): AudienceRecord {
-  const enabled = row.enabled === 1;
-  return {
-    name: row.name,
-    definition: row.definition,
-    description: row.description ?? undefined,
-    enabled,
-    customProperties: JSON.parse(row.custom_properties) as Record<string, PropertyType>,
-    estimatedCount: row.estimated_count,
-    estimatedTotalCount: row.estimated_total_count,
-    state: enabled ? (row.state as AudienceState) : "Disabled",
-    counted: row.state === "Ready",
-    updatedAt: row.updated_at,
-  };
-}
-
-/** Audiences with their app's device count, which is every audience's estimated_total_count. */
-const SELECT_AUDIENCES = `SELECT a.*, coalesce(p.device_count, 0) AS estimated_total_count
-  FROM audiences a LEFT JOIN apps p ON p.owner_name = a.owner_name AND p.app_name = a.app_name`;
+/** SQLite's own default: a commit checkpoints once the log holds this many pages. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 
 export class Store {
   readonly db: DatabaseSync;
@@ -338,117 +304,40 @@ export class Store {
     }
   }
 
+  private checkpointer: Worker | undefined;
+
+  /**
+   * Moves write-ahead-log checkpoints off this connection, so no commit on the event loop pays for
+   * one: a worker thread checkpoints every `intervalMs` (checkpoint-thread.mts). Should the thread
+   * fail, commits checkpoint again as SQLite does by default, so the log never grows unbounded.
+   */
+  startCheckpoints(intervalMs = 250): void {
+    if (this.checkpointer) return;
+    const worker = new Worker(new URL("./checkpoint-thread.mts", import.meta.url), { workerData: { path: this.path, intervalMs } });
+    worker.unref();
+    const fallBack = () => {
+      if (this.checkpointer !== worker) return;
+      this.checkpointer = undefined;
+      if (this.db.isOpen) this.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+    };
+    worker.on("error", fallBack);
+    worker.on("exit", fallBack);
+    this.checkpointer = worker;
+    this.db.exec("PRAGMA wal_autocheckpoint = 0");
+  }
+
   close(): void {
+    const checkpointer = this.checkpointer;
+    this.checkpointer = undefined;
+    void checkpointer?.terminate();
     this.db.close();
   }
 
-  // --- API tokens (stored as SHA-256 hashes; the plaintext is shown once, at creation) ---
-
-  insertToken(token: TokenRecord & { tokenHash: string }): void {
-    this.db
-      .prepare("INSERT INTO api_tokens (id, token_hash, owner_name, app_name, description, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(token.id, token.tokenHash, token.owner, token.app, token.description, new Date().toISOString());
-  }
-
-  findTokenByHash(tokenHash: string): TokenRecord | undefined {
-    const row = this.db
-      .prepare("SELECT id, owner_name AS owner, app_name AS app, description FROM api_tokens WHERE token_hash = ?")
-      .get(tokenHash) as TokenRecord | undefined;
-    return row ? { ...row } : undefined;
-  }
-
-  // --- audiences ---
-
-  getAudience(key: AppKey, name: string): AudienceRecord | undefined {
-    const row = this.db
-      .prepare(`${SELECT_AUDIENCES} WHERE a.owner_name = ? AND a.app_name = ? AND a.name = ?`)
-      .get(key.owner, key.app, name) as AudienceRow | undefined;
-    return row ? toAudience(row) : undefined;
-  }
-
-  countAudiences(key: AppKey): number {
-    const row = this.db.prepare("SELECT count(*) AS n FROM audiences WHERE owner_name = ? AND app_name = ?").get(key.owner, key.app) as { n: number };
-    return row.n;
-  }
-
-  /** Audiences ordered by name, strictly after `after`, at most `limit`. */
-  listAudiences(key: AppKey, options: { includeDisabled: boolean; after?: string; limit: number }): AudienceRecord[] {
-    const rows = this.db
-      .prepare(
-        `${SELECT_AUDIENCES} WHERE a.owner_name = ? AND a.app_name = ? AND a.name > ? ${options.includeDisabled ? "" : "AND a.enabled = 1"}
-         ORDER BY a.name LIMIT ?`,
-      )
-      .all(key.owner, key.app, options.after ?? "", options.limit) as unknown as AudienceRow[];
-    return rows.map(toAudience);
-  }
-
   /**
-   * Creates or changes an audience; answers whether it needs a full count (new, or its definition or
-   * custom property types changed — a description or enabled change keeps its count).
+   * The app's numeric id, created on first use. The apps repository owns the SQL; this stays for
+   * DeviceStore (devices.ts) and the benches, which reach apps through the store.
    */
-  upsertAudience(
-    key: AppKey,
-    audience: { name: string; definition: string; description: string | undefined; enabled: boolean; customProperties: Record<string, PropertyType> },
-  ): boolean {
-    const { state } = this.db
-      .prepare(
-        `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Calculating')
-         ON CONFLICT (owner_name, app_name, name) DO UPDATE SET
-           state = CASE WHEN definition = excluded.definition AND custom_properties = excluded.custom_properties THEN state ELSE 'Calculating' END,
-           definition = excluded.definition, description = excluded.description, enabled = excluded.enabled,
-           custom_properties = excluded.custom_properties, updated_at = excluded.updated_at
-         RETURNING state`,
-      )
-      .get(
-        key.owner,
-        key.app,
-        audience.name,
-        audience.definition,
-        audience.description ?? null,
-        audience.enabled ? 1 : 0,
-        JSON.stringify(audience.customProperties),
-        new Date().toISOString(),
-      ) as { state: string };
-    return state === "Calculating";
-  }
-
-  /**
-   * Stores a full count taken at device-change sequence number `atSeq` — only if the audience is still
-   * the one counted (a change in between queued another count). Changes after `atSeq` are moved in
-   * by the next count-moves item.
-   */
-  finishRecount(key: AppKey, counted: { name: string; definition: string; customProperties: Record<string, PropertyType> }, result: { estimated: number; atSeq: number }): boolean {
-    const updated = this.db
-      .prepare(
-        `UPDATE audiences SET state = 'Ready', estimated_count = ?, applied_seq = ?
-         WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ? AND custom_properties = ? AND state = 'Calculating'`,
-      )
-      .run(result.estimated, result.atSeq, key.owner, key.app, counted.name, counted.definition, JSON.stringify(counted.customProperties));
-    return Number(updated.changes) > 0;
-  }
-
-  /** The app's numeric id, created on first use. */
   appId(key: AppKey): number {
-    const found = this.db.prepare("SELECT id FROM apps WHERE owner_name = ? AND app_name = ?").get(key.owner, key.app) as { id: number } | undefined;
-    if (found) return found.id;
-    return Number(this.db.prepare("INSERT INTO apps (owner_name, app_name) VALUES (?, ?)").run(key.owner, key.app).lastInsertRowid);
-  }
-
-  deleteAudience(key: AppKey, name: string): boolean {
-    const result = this.db.prepare("DELETE FROM audiences WHERE owner_name = ? AND app_name = ? AND name = ?").run(key.owner, key.app, name);
-    return Number(result.changes) > 0;
-  }
-
-  /** Custom properties declared by the app's audiences, name → type (the first declaration wins). */
-  customProperties(key: AppKey): Record<string, PropertyType> {
-    const rows = this.db
-      .prepare("SELECT custom_properties FROM audiences WHERE owner_name = ? AND app_name = ? ORDER BY name")
-      .all(key.owner, key.app) as unknown as { custom_properties: string }[];
-    const merged: Record<string, PropertyType> = {};
-    for (const row of rows) {
-      for (const [name, type] of Object.entries(JSON.parse(row.custom_properties) as Record<string, PropertyType>)) merged[name] ??= type;
-    }
-    return merged;
+    return new Apps(this).id(key);
   }
 }

@@ -8,6 +8,8 @@ import { randomUUID } from "node:crypto";
 import type { ExportConfigurationBody, ExportConfigurationResult } from "../../domain/index.ts";
 import { ApiError } from "../errors.ts";
 import { redactSecrets, type Outbound } from "../outbound.ts";
+import type { ExportConfigurationRow } from "../repositories/export-configurations.ts";
+import type { Repositories } from "../repositories/index.ts";
 import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
@@ -19,26 +21,10 @@ const EXPORT = "continuous.export";
 const EVENTS_PER_BLOB = 10_000;
 /** Default time between exports (App Center exported continuously; every 5 minutes here). */
 export const CONTINUOUS_EXPORT_INTERVAL_MS = 300_000;
-type State = "Enabled" | "Disabled" | "Pending" | "Deleted" | "Invalid";
-
-interface ConfigRow {
-  id: string;
-  app_id: number;
-  type: string;
-  connection_sealed: string;
-  export_entities: string;
-  resource_name: string | null;
-  resource_group: string | null;
-  state: State;
-  state_info: string | null;
-  creation_time: number;
-  last_run_time: number | null;
-  exported_until: number;
-}
 
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 
-function view(row: ConfigRow): ExportConfigurationResult {
+function view(row: ExportConfigurationRow): ExportConfigurationResult {
   const entities = JSON.parse(row.export_entities) as ExportConfigurationResult["export_entities"];
   return {
     id: row.id,
@@ -58,6 +44,7 @@ function view(row: ConfigRow): ExportConfigurationResult {
 export class ContinuousExports {
   constructor(
     private readonly store: Store,
+    private readonly repositories: Repositories,
     private readonly box: SecretBox,
     private readonly runner: Runner,
     private readonly outbound: Outbound,
@@ -80,19 +67,22 @@ export class ContinuousExports {
     }
     this.outbound.checkConnectionString("connection_string", body.connection_string);
     const id = randomUUID();
-    const now = Date.now();
-    this.store.db
-      .prepare(
-        `INSERT INTO export_configurations (id, app_id, type, connection_sealed, export_entities, resource_name, resource_group, state, creation_time, exported_until)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'Pending', ?, ?)`,
-      )
-      .run(id, this.store.appId(key), body.type, this.box.seal(body.connection_string), JSON.stringify(body.export_entities ?? []), body.resource_name ?? null, body.resource_group ?? null, now, now);
-    this.schedule(this.store.appId(key), id);
+    const appId = this.repositories.apps.id(key);
+    this.repositories.exportConfigurations.insert({
+      id,
+      app_id: appId,
+      type: body.type,
+      connection_sealed: this.box.seal(body.connection_string),
+      export_entities: JSON.stringify(body.export_entities ?? []),
+      resource_name: body.resource_name ?? null,
+      resource_group: body.resource_group ?? null,
+    });
+    this.schedule(appId, id);
     return this.get(key, id)!;
   }
 
-  private row(key: AppKey, id: string): ConfigRow | undefined {
-    return this.store.db.prepare("SELECT * FROM export_configurations WHERE id = ? AND app_id = ?").get(id, this.store.appId(key)) as ConfigRow | undefined;
+  private row(key: AppKey, id: string): ExportConfigurationRow | undefined {
+    return this.repositories.exportConfigurations.findInApp(this.repositories.apps.id(key), id);
   }
 
   get(key: AppKey, id: string) {
@@ -101,7 +91,7 @@ export class ContinuousExports {
   }
 
   list(key: AppKey) {
-    const rows = this.store.db.prepare("SELECT * FROM export_configurations WHERE app_id = ? ORDER BY creation_time").all(this.store.appId(key)) as unknown as ConfigRow[];
+    const rows = this.repositories.exportConfigurations.ofApp(this.repositories.apps.id(key));
     return { values: rows.map(view), total: rows.length };
   }
 
@@ -109,9 +99,11 @@ export class ContinuousExports {
     const row = this.row(key, id);
     if (!row) return undefined;
     if (patch.connection_string) this.outbound.checkConnectionString("connection_string", patch.connection_string);
-    this.store.db
-      .prepare("UPDATE export_configurations SET connection_sealed = ?, export_entities = ?, state = CASE WHEN ? THEN 'Pending' ELSE state END WHERE id = ?")
-      .run(patch.connection_string ? this.box.seal(patch.connection_string) : row.connection_sealed, JSON.stringify(patch.export_entities ?? JSON.parse(row.export_entities)), patch.connection_string ? 1 : 0, id);
+    this.repositories.exportConfigurations.update(id, {
+      connection_sealed: patch.connection_string ? this.box.seal(patch.connection_string) : row.connection_sealed,
+      export_entities: JSON.stringify(patch.export_entities ?? JSON.parse(row.export_entities)),
+      pending: Boolean(patch.connection_string),
+    });
     if (patch.connection_string) this.schedule(row.app_id, id);
     return this.get(key, id);
   }
@@ -119,18 +111,18 @@ export class ContinuousExports {
   setEnabled(key: AppKey, id: string, enabled: boolean): boolean {
     const row = this.row(key, id);
     if (!row) return false;
-    this.store.db.prepare("UPDATE export_configurations SET state = ?, state_info = NULL WHERE id = ?").run(enabled ? "Pending" : "Disabled", id);
+    this.repositories.exportConfigurations.setState(id, enabled ? "Pending" : "Disabled");
     if (enabled) this.schedule(row.app_id, id);
     return true;
   }
 
   delete(key: AppKey, id: string): boolean {
-    return Number(this.store.db.prepare("DELETE FROM export_configurations WHERE id = ? AND app_id = ?").run(id, this.store.appId(key)).changes) > 0;
+    return this.repositories.exportConfigurations.delete(this.repositories.apps.id(key), id);
   }
 
   /** Queues an export for every enabled configuration a store from before the runner holds. */
   resumeLegacy(): void {
-    const rows = this.store.db.prepare("SELECT id, app_id FROM export_configurations WHERE state IN ('Enabled', 'Pending')").all() as unknown as { id: string; app_id: number }[];
+    const rows = this.repositories.exportConfigurations.exporting();
     this.store.transaction(() => {
       for (const row of rows) if (!this.runner.item(EXPORT, row.id)) this.schedule(row.app_id, row.id);
     });
@@ -141,7 +133,8 @@ export class ContinuousExports {
    * still exporting. One that cannot reach its storage becomes Invalid with the reason (and stops).
    */
   async runOne(id: string, signal?: AbortSignal): Promise<boolean> {
-    const row = this.store.db.prepare("SELECT * FROM export_configurations WHERE id = ?").get(id) as ConfigRow | undefined;
+    const { events, exportConfigurations } = this.repositories;
+    const row = exportConfigurations.find(id);
     if (!row || (row.state !== "Enabled" && row.state !== "Pending")) return false;
     const until = Date.now();
     try {
@@ -149,41 +142,30 @@ export class ContinuousExports {
         .blobServiceFromConnectionString("connection_string", this.box.open(row.connection_sealed))
         .getContainerClient(CONTINUOUS_EXPORT_CONTAINER);
       await container.createIfNotExists({ abortSignal: signal });
-      const page = this.store.db.prepare(
-        `SELECT id, type, name, occurred_at, install_id, notification_id, product_id, amount, currency, properties FROM events
-         WHERE app_id = ? AND occurred_at >= ? AND occurred_at < ? AND (occurred_at, id) > (?, ?) ORDER BY occurred_at, id LIMIT ?`,
-      );
       const hour = new Date(until).toISOString().slice(0, 13).replace(/[-T]/g, "/");
-      // Keyset pagination from just before the window: (exported_until, 0) precedes every event at or after it.
-      let after: [number, number] = [row.exported_until - 1, Number.MAX_SAFE_INTEGER];
-      for (let part = 0; ; part++) {
-        const events = page.all(row.app_id, Math.max(after[0], row.exported_until), until, ...after, EVENTS_PER_BLOB) as unknown as Record<string, string | number | null>[];
-        if (events.length === 0) break;
-        const last = events.at(-1)!;
-        after = [Number(last.occurred_at), Number(last.id)];
-        const lines = events.map((e) =>
+      let part = 0;
+      for (const page of events.byTime(row.app_id, row.exported_until, until, EVENTS_PER_BLOB)) {
+        const lines = page.map((e) =>
           JSON.stringify({
             id: e.id,
-            type: e.type === "custom" ? e.name : RAW_EVENT_NAMES[String(e.type)],
-            timestamp: new Date(Number(e.occurred_at)).toISOString(),
+            type: e.type === "custom" ? e.name : RAW_EVENT_NAMES[e.type],
+            timestamp: new Date(e.occurred_at).toISOString(),
             install_id: e.install_id,
             ...(e.notification_id ? { notification_id: e.notification_id } : {}),
             ...(e.product_id ? { product_id: e.product_id, amount: e.amount, currency: e.currency } : {}),
-            ...(e.properties ? { properties: JSON.parse(String(e.properties)) } : {}),
+            ...(e.properties ? { properties: JSON.parse(e.properties) } : {}),
           }),
         );
         const body = `${lines.join("\n")}\n`;
         await container.getBlockBlobClient(`analytics/${hour}/${id}-${until}${part > 0 ? `-${part}` : ""}.ndjson`).upload(body, Buffer.byteLength(body), { abortSignal: signal });
+        part++;
       }
-      const updated = this.store.db
-        .prepare("UPDATE export_configurations SET state = 'Enabled', state_info = NULL, last_run_time = ?, exported_until = ? WHERE id = ? AND state IN ('Enabled', 'Pending')")
-        .run(until, until, id);
-      return Number(updated.changes) > 0;
+      return exportConfigurations.recordExport(id, until);
     } catch (error) {
       if (signal?.aborted) throw error;
       const e = error as { code?: string; message?: string; cause?: { code?: string } };
       const reason = `cannot write to the storage account: ${redactSecrets(e.code ?? e.cause?.code ?? (e.message ?? String(error)).split("\n")[0]!)}`;
-      this.store.db.prepare("UPDATE export_configurations SET state = 'Invalid', state_info = ? WHERE id = ?").run(reason, id);
+      exportConfigurations.invalidate(id, reason);
       return false;
     }
   }

@@ -5,7 +5,8 @@ import { Readable } from "node:stream";
 import { Worker } from "node:worker_threads";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { DeviceStore } from "../devices.ts";
-import { DEVICE_COLUMNS, type Slot } from "../devices.ts";
+import { Apps } from "../repositories/apps.ts";
+import { DeviceReads } from "../repositories/device-reads.ts";
 import type { Store } from "../store.ts";
 import type { PageMessage, PageReaderData } from "./page-reader.mts";
 
@@ -13,49 +14,6 @@ const PAGE = 5_000;
 
 export interface ExportProgress {
   (rowsWritten: number, totalRows: number): void;
-}
-
-/** SQL for one custom property column's JSON text, typed as its slot says; NULL when the device has none. */
-function slotJson(slot: Slot): string {
-  switch (slot.type) {
-    case "boolean":
-      return `CASE a.${slot.column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END`;
-    case "date_time":
-      return jsonText(`strftime('%Y-%m-%dT%H:%M:%fZ', a.${slot.column} / 1000.0, 'unixepoch')`);
-    default:
-      return jsonText(`a.${slot.column}`);
-  }
-}
-
-/** A value as JSON text (json_quote), or NULL for a missing value, which json_quote would write as null. */
-const jsonText = (value: string) => `nullif(json_quote(${value}), 'null')`;
-/** `"name":value`, or NULL when the value is: concat_ws then leaves the member out. */
-const member = (name: string, valueJson: string) => `${sqlString(`${JSON.stringify(name)}:`)} || ${valueJson}`;
-const object = (members: string[]) => (members.length === 0 ? "'{}'" : `'{' || concat_ws(',', ${members.join(", ")}) || '}'`);
-const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
-
-/**
- * The SQL for a page of the app's devices as JSON lines. SQLite writes each line: members are
- * `"name":json_quote(value)` joined with concat_ws, which skips the NULL ones — so absent values are
- * left out without json_patch, which cost more than everything else together (bench/RESULTS.md).
- * Names in the SQL are the fixed device columns and the app's own custom property names, JSON- and
- * SQL-quoted; no request value reaches it.
- */
-function deviceLinesSql(devices: DeviceStore, appId: number): string {
-  const line = object([
-    member("install_id", "json_quote(d.install_id)"),
-    member("user_id", jsonText("d.user_id")),
-    member("push_channel", jsonText("d.push_channel")),
-    member("push_token", jsonText("d.push_token")),
-    member("properties", object(Object.entries(DEVICE_COLUMNS).map(([name, column]) => member(name, jsonText(`a.${column}`))))),
-    member("custom_properties", object([...devices.slots(appId)].map(([name, slot]) => member(name, slotJson(slot))))),
-    member("updated_at", `json_quote(strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_at / 1000.0, 'unixepoch'))`),
-  ]);
-  // `+d.app_id` keeps the planner off the (app_id, install_id) index: walking the rowid from the
-  // last page's id makes each page O(page), where that index made each page sort the whole app.
-  return `SELECT d.id, ${line} AS line
-     FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
-     WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`;
 }
 
 /** Pages asked of the reader ahead of the upload: enough to keep it busy, few enough to keep memory flat. */
@@ -100,8 +58,9 @@ async function* deviceLines(worker: Worker, onPage: (rows: number) => void): Asy
   }
 }
 
+/** A page reader over the app's devices as JSON lines (the query is the device reads repository's). */
 function pageReader(store: Store, devices: DeviceStore, appId: number): Worker {
-  const data: PageReaderData = { path: store.path, sql: deviceLinesSql(devices, appId), params: [appId], pageSize: PAGE };
+  const data: PageReaderData = { path: store.path, ...new DeviceReads(store).exportLinesQuery(appId, devices.slots(appId)), pageSize: PAGE };
   return new Worker(new URL("./page-reader.mts", import.meta.url), { workerData: data });
 }
 
@@ -114,7 +73,8 @@ export async function exportDevices(
   progress: ExportProgress,
 ): Promise<number> {
   // Kept with every device change (audience-counts.ts): no count over the app's devices on the event loop.
-  const total = (store.db.prepare("SELECT device_count AS n FROM apps WHERE id = ?").get(appId) as { n: number }).n;
+  // The store, not the repositories, is this function's parameter: the benches call it on a bare store.
+  const total = new Apps(store).deviceCount(appId);
   let written = 0;
   progress(0, total);
   const worker = pageReader(store, devices, appId);

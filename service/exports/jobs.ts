@@ -23,6 +23,9 @@ import type { AudienceCounter } from "../audience-counts.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError, badRequest, zodIssues } from "../errors.ts";
 import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
+import type { ExportJobRow, ExportJobSettings } from "../repositories/export-jobs.ts";
+import type { ExportRunRow, RunState } from "../repositories/export-runs.ts";
+import type { Repositories } from "../repositories/index.ts";
 import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { SqlWorkers } from "../sql-worker.ts";
@@ -36,8 +39,6 @@ import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./
 const DAY = 86_400_000;
 const RUN = "export.run";
 const SCHEDULE = "export.schedule";
-
-export type RunState = "InProgress" | "Completed" | "Failed";
 
 export interface ExportRun {
   export_id: string;
@@ -76,35 +77,9 @@ export interface JobSpec {
   prefix?: string | undefined;
 }
 
-interface RunRow {
-  id: string;
-  app_id: number;
-  options: string;
-  job_id: string | null;
-  kind: ExportKind;
-  state: RunState;
-  started_at: number;
-  finished_at: number | null;
-  rows_written: number;
-  total_rows: number | null;
-  blob_name: string | null;
-  error: string | null;
-  sas_sealed: string | null;
-}
-interface JobRow {
-  id: string;
-  options: string;
-  app_id: number;
-  kind: ExportKind;
-  schedule: string | null;
-  sas_sealed: string;
-  prefix: string;
-  next_run_at: number | null;
-}
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function toRun(row: RunRow): ExportRun {
+function toRun(row: ExportRunRow): ExportRun {
   return {
     export_id: row.id,
     job_id: row.job_id,
@@ -168,6 +143,7 @@ export class ExportService {
 
   constructor(
     private readonly store: Store,
+    private readonly repositories: Repositories,
     private readonly devices: DeviceStore,
     private readonly box: SecretBox,
     private readonly counter: AudienceCounter,
@@ -189,14 +165,12 @@ export class ExportService {
         target: ({ prefix }) => `${prefix}appboy-event-data/`,
         write: async (options: RawEventOptions, run) => {
           // One raw export at a time per app (seeds: Braze export): a scheduled run that finds another running fails, saying so.
-          const other = this.store.db
-            .prepare("SELECT id FROM export_runs WHERE app_id = ? AND kind = 'raw_event_export' AND state = 'InProgress' AND id != ?")
-            .get(run.appId, run.runId) as { id: string } | undefined;
+          const other = this.repositories.exportRuns.rawEventExportInProgress(run.appId, run.runId);
           if (other) throw new RunError(`another raw event export (${other.id}) was in progress; only one runs at a time (seeds: Braze export)`);
           const to = options.ending_at ? Date.parse(options.ending_at) : Date.now();
           const from = options.starting_at ? Date.parse(options.starting_at) : to - (options.window_days ?? 1) * DAY;
           const result = await exportRawEvents(
-            this.store,
+            this.repositories.events,
             run.appId,
             `${run.app.owner}-${run.app.app}`,
             { from, to },
@@ -218,6 +192,7 @@ export class ExportService {
         write: async (options: BroadcastMetricsRunOptions, run) => {
           const { csv, days } = await broadcastMetricsCsv(
             this.workers,
+            this.repositories.broadcastMetrics,
             { appId: run.appId, bundleId: options.bundle_id, channelId: options.channel_id ?? null, startDate: options.startDate!, endDate: options.endDate! },
             run.signal,
           );
@@ -238,10 +213,10 @@ export class ExportService {
         },
         target: ({ prefix, day, options }) => `${prefix}segment-export/${(options as SegmentExportOptions).segment_id}/${day}/${randomUUID()}-${Math.floor(Date.now() / 1000)}/`,
         write: async (options: SegmentExportOptions, run) => {
-          const audience = this.store.getAudience(run.app, options.segment_id);
+          const audience = this.repositories.audiences.get(run.app, options.segment_id);
           if (!audience) throw new RunError(`segment (audience) '${options.segment_id}' no longer exists in app '${run.app.owner}/${run.app.app}'`);
           const result = await exportSegmentUsers(
-            this.store,
+            this.repositories,
             this.devices,
             run.appId,
             `${run.app.owner}/${run.app.app}`,
@@ -270,7 +245,7 @@ export class ExportService {
         const { again } = this.fire(jobId);
         return Promise.resolve(again === undefined ? undefined : { again });
       },
-      dead: ({ jobId }) => this.store.db.prepare("UPDATE export_jobs SET next_run_at = NULL WHERE id = ?").run(jobId),
+      dead: ({ jobId }) => this.repositories.exportJobs.setNextRun(jobId, null),
       maxAttempts: 5,
     });
   }
@@ -279,11 +254,8 @@ export class ExportService {
   resumeLegacy(): void {
     this.store.transaction(() => {
       // Runs recorded without their SAS cannot be resumed by any process: they fail, saying why.
-      this.store.db
-        .prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE state = 'InProgress' AND sas_sealed IS NULL")
-        .run(Date.now(), "the service stopped while this run was in progress; it was not resumed (a scheduled job runs again at its next time)");
-      const jobs = this.store.db.prepare("SELECT id, app_id, next_run_at FROM export_jobs WHERE next_run_at IS NOT NULL").all() as unknown as { id: string; app_id: number; next_run_at: number }[];
-      for (const job of jobs) {
+      this.repositories.exportRuns.failUnresumable("the service stopped while this run was in progress; it was not resumed (a scheduled job runs again at its next time)");
+      for (const job of this.repositories.exportJobs.scheduled()) {
         if (!this.runner.item(SCHEDULE, job.id)) this.runner.enqueue(SCHEDULE, job.id, { appId: job.app_id, payload: { jobId: job.id }, runAt: job.next_run_at });
       }
     });
@@ -299,9 +271,7 @@ export class ExportService {
     const spec = this.kinds[kind];
     const runOptions = spec.forRun ? spec.forRun(options) : options;
     const target = spec.target({ runId, prefix, day: new Date().toISOString().slice(0, 10), options: runOptions });
-    this.store.db
-      .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options, blob_name, sas_sealed) VALUES (?, ?, ?, ?, 'InProgress', ?, ?, ?, ?)")
-      .run(runId, appId, jobId, kind, Date.now(), JSON.stringify(runOptions), target, sasSealed);
+    this.repositories.exportRuns.insert({ id: runId, app_id: appId, job_id: jobId, kind, options: JSON.stringify(runOptions), blob_name: target, sas_sealed: sasSealed });
     this.runner.enqueue(RUN, runId, { appId, payload: { runId } });
     return { runId, target };
   }
@@ -310,7 +280,7 @@ export class ExportService {
 
   startDeviceExport(key: AppKey, sasUrl: string): string {
     this.checkSas(sasUrl);
-    const appId = this.store.appId(key);
+    const appId = this.repositories.apps.id(key);
     return this.store.transaction(() => this.createRun(appId, "device_export", null, this.box.seal(sasUrl), "", {}).runId);
   }
 
@@ -318,8 +288,8 @@ export class ExportService {
   startSegmentExport(key: AppKey, sasUrl: string, options: Record<string, unknown>): { runId: string; objectPrefix: string } {
     this.checkSas(sasUrl);
     const checked = this.kinds.segment_export.options(options) as SegmentExportOptions;
-    if (!this.store.getAudience(key, checked.segment_id)) throw new ApiError("BadRequest", `segment_id: audience '${checked.segment_id}' not found in app '${key.owner}/${key.app}'`);
-    const appId = this.store.appId(key);
+    if (!this.repositories.audiences.get(key, checked.segment_id)) throw new ApiError("BadRequest", `segment_id: audience '${checked.segment_id}' not found in app '${key.owner}/${key.app}'`);
+    const appId = this.repositories.apps.id(key);
     const { runId, target } = this.store.transaction(() => this.createRun(appId, "segment_export", null, this.box.seal(sasUrl), "", checked));
     return { runId, objectPrefix: target.split("/").at(-2)! };
   }
@@ -339,9 +309,9 @@ export class ExportService {
     if (from < now - lookback.value * DAY) {
       throw new ApiError("BadRequest", `starting_at must be within the last ${lookback.value} days (${lookback.unit}; got ${request.starting_at}; ${lookback.source})`);
     }
-    const appId = this.store.appId(key);
+    const appId = this.repositories.apps.id(key);
     return this.store.transaction(() => {
-      const running = this.store.db.prepare("SELECT id FROM export_runs WHERE app_id = ? AND kind = 'raw_event_export' AND state = 'InProgress'").get(appId) as { id: string } | undefined;
+      const running = this.repositories.exportRuns.rawEventExportInProgress(appId);
       if (running) {
         throw new ApiError("TooManyRequests", `a raw event export (${running.id}) is already in progress for this app; only one runs at a time (seeds: Braze export)`, 30);
       }
@@ -366,11 +336,9 @@ export class ExportService {
   createJob(key: AppKey, spec: JobSpec): ExportJob {
     const { options, firstRunAt } = this.validate(spec);
     const id = randomUUID();
-    const appId = this.store.appId(key);
+    const appId = this.repositories.apps.id(key);
     this.store.transaction(() => {
-      this.store.db
-        .prepare("INSERT INTO export_jobs (id, app_id, kind, schedule, sas_sealed, prefix, next_run_at, created_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .run(id, appId, spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", firstRunAt, Date.now(), JSON.stringify(options));
+      this.repositories.exportJobs.insert({ id, app_id: appId, ...this.jobSettings(spec, options, firstRunAt) });
       this.runner.enqueue(SCHEDULE, id, { appId, payload: { jobId: id }, runAt: firstRunAt });
     });
     return this.getJob(key, id)!;
@@ -384,9 +352,7 @@ export class ExportService {
     // A one-off job keeps its state: it either ran already or is still due.
     const nextRunAt = spec.schedule ? firstRunAt : job.next_run_at;
     this.store.transaction(() => {
-      this.store.db
-        .prepare("UPDATE export_jobs SET kind = ?, schedule = ?, sas_sealed = ?, prefix = ?, next_run_at = ?, options = ? WHERE id = ?")
-        .run(spec.kind, spec.schedule ?? null, this.box.seal(spec.sasUrl), spec.prefix ?? "", nextRunAt, JSON.stringify(options), id);
+      this.repositories.exportJobs.update(id, this.jobSettings(spec, options, nextRunAt));
       if (nextRunAt !== null) this.runner.enqueue(SCHEDULE, id, { appId: job.app_id, payload: { jobId: id }, runAt: nextRunAt });
       else this.runner.cancel(SCHEDULE, id);
     });
@@ -395,21 +361,26 @@ export class ExportService {
 
   deleteJob(key: AppKey, id: string): boolean {
     return this.store.transaction(() => {
-      const deleted = Number(this.store.db.prepare("DELETE FROM export_jobs WHERE id = ? AND app_id = ?").run(id, this.store.appId(key)).changes) > 0;
+      const deleted = this.repositories.exportJobs.delete(this.repositories.apps.id(key), id);
       // A schedule item that is running now finds its job gone and ends.
       if (deleted) this.runner.cancel(SCHEDULE, id);
       return deleted;
     });
   }
 
-  private jobRow(key: AppKey, id: string): JobRow | undefined {
-    return this.store.db.prepare("SELECT * FROM export_jobs WHERE id = ? AND app_id = ?").get(id, this.store.appId(key)) as JobRow | undefined;
+  /** A job as stored: its SAS sealed, its options as JSON. */
+  private jobSettings(spec: JobSpec, options: Record<string, unknown>, nextRunAt: number | null): ExportJobSettings {
+    return { kind: spec.kind, schedule: spec.schedule ?? null, sas_sealed: this.box.seal(spec.sasUrl), prefix: spec.prefix ?? "", next_run_at: nextRunAt, options: JSON.stringify(options) };
+  }
+
+  private jobRow(key: AppKey, id: string): ExportJobRow | undefined {
+    return this.repositories.exportJobs.findInApp(this.repositories.apps.id(key), id);
   }
 
   getJob(key: AppKey, id: string): ExportJob | undefined {
     const row = this.jobRow(key, id);
     if (!row) return undefined;
-    const last = this.store.db.prepare("SELECT * FROM export_runs WHERE job_id = ? ORDER BY started_at DESC, id DESC LIMIT 1").get(id) as RunRow | undefined;
+    const last = this.repositories.exportRuns.lastOfJob(id);
     const schedule = this.runner.item(SCHEDULE, id);
     return {
       id: row.id,
@@ -425,14 +396,11 @@ export class ExportService {
   }
 
   runs(key: AppKey, jobId: string, top = 30): ExportRun[] {
-    const rows = this.store.db
-      .prepare("SELECT * FROM export_runs WHERE job_id = ? AND app_id = ? ORDER BY started_at DESC, id DESC LIMIT ?")
-      .all(jobId, this.store.appId(key), top) as unknown as RunRow[];
-    return rows.map(toRun);
+    return this.repositories.exportRuns.ofJob(this.repositories.apps.id(key), jobId, top).map(toRun);
   }
 
   getRun(key: AppKey, runId: string): ExportRun | undefined {
-    const row = this.store.db.prepare("SELECT * FROM export_runs WHERE id = ? AND app_id = ?").get(runId, this.store.appId(key)) as RunRow | undefined;
+    const row = this.repositories.exportRuns.findInApp(this.repositories.apps.id(key), runId);
     return row ? toRun(row) : undefined;
   }
 
@@ -446,7 +414,7 @@ export class ExportService {
    */
   fire(jobId: string, now = Date.now()): { runId?: string; again?: number } {
     return this.store.transaction(() => {
-      const job = this.store.db.prepare("SELECT * FROM export_jobs WHERE id = ?").get(jobId) as JobRow | undefined;
+      const job = this.repositories.exportJobs.find(jobId);
       if (!job || job.next_run_at === null) return {};
       if (job.next_run_at > now) return { again: job.next_run_at };
       let next: number | null = null;
@@ -458,36 +426,29 @@ export class ExportService {
         next = computed.at?.getTime() ?? null;
       }
       const { runId } = this.createRun(job.app_id, job.kind, job.id, job.sas_sealed, job.prefix, JSON.parse(job.options) as Record<string, unknown>);
-      this.store.db.prepare("UPDATE export_jobs SET next_run_at = ? WHERE id = ?").run(next, job.id);
+      this.repositories.exportJobs.setNextRun(job.id, next);
       return next === null ? { runId } : { runId, again: next };
     });
   }
 
   /** Executes a run; whatever storage answers ends it Completed or Failed with a reason fit to show. */
   private async execute(runId: string, signal: AbortSignal): Promise<void> {
-    const db = this.store.db;
-    const row = db.prepare("SELECT * FROM export_runs WHERE id = ?").get(runId) as RunRow | undefined;
+    const { apps, exportRuns } = this.repositories;
+    const row = exportRuns.find(runId);
     if (!row || row.state !== "InProgress" || !row.sas_sealed) return;
     const sasUrl = this.box.open(row.sas_sealed);
-    const progress = db.prepare("UPDATE export_runs SET rows_written = ?, total_rows = ? WHERE id = ? AND state = 'InProgress'");
     try {
-      const app = db.prepare("SELECT owner_name AS owner, app_name AS app FROM apps WHERE id = ?").get(row.app_id) as unknown as AppKey;
+      const app = apps.key(row.app_id);
       const result = await this.kinds[row.kind].write(JSON.parse(row.options) as Record<string, unknown>, {
         runId,
         appId: row.app_id,
         app,
         container: this.outbound.containerClient("blob_container_sas_uri", sasUrl, { abortSignal: signal }),
         target: row.blob_name!,
-        progress: (rows, total) => progress.run(rows, total, runId),
+        progress: (rows, total) => exportRuns.progress(runId, rows, total),
         signal,
       });
-      db.prepare("UPDATE export_runs SET state = 'Completed', finished_at = ?, rows_written = ?, error = ?, blob_name = coalesce(?, blob_name) WHERE id = ?").run(
-        Date.now(),
-        result.written,
-        result.note ?? null,
-        result.blobName ?? null,
-        runId,
-      );
+      exportRuns.complete(runId, { written: result.written, note: result.note ?? null, blobName: result.blobName ?? null });
     } catch (error) {
       // Stopped (this process is stopping, lost the lease, or the attempt timed out): the runner
       // decides — resumed by whoever holds the lease next, or Failed once attempts run out.
@@ -497,9 +458,7 @@ export class ExportService {
   }
 
   private fail(runId: string, reason: string): void {
-    this.store.db
-      .prepare("UPDATE export_runs SET state = 'Failed', finished_at = ?, error = ? WHERE id = ? AND state = 'InProgress'")
-      .run(Date.now(), redactSecrets(reason), runId);
+    this.repositories.exportRuns.fail(runId, redactSecrets(reason));
   }
 
   /** Tells the callback endpoint the export is ready (seeds: Braze export); a failure is noted, not fatal. */

@@ -7,7 +7,7 @@ import { PassThrough, Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import { stringify } from "csv-stringify/sync";
 import { ZipFile } from "yazl";
-import type { Store } from "../store.ts";
+import type { Events } from "../repositories/events.ts";
 
 const PAGE = 10_000;
 
@@ -19,37 +19,15 @@ export const RAW_EVENT_NAMES: Record<string, string> = {
   push_opened: "$push_opened",
 };
 
-interface EventRow {
-  id: number;
-  type: string;
-  name: string | null;
-  occurred_at: number;
-  install_id: string;
-  user_id: string | null;
-  notification_id: string | null;
-  product_id: string | null;
-  amount: number | null;
-  currency: string | null;
-  properties: string | null;
-}
-
 /** Both CSV files' chunks, produced together from one pass over the events. */
-function* csvPages(store: Store, appId: number, from: number, to: number, names: readonly string[] | undefined, onRows: (n: number) => void): Generator<[string, string]> {
-  const page = store.db.prepare(
-    `SELECT e.*, d.user_id FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
-     WHERE e.app_id = ? AND e.occurred_at >= ? AND e.occurred_at < ? AND e.id > ? ORDER BY e.id LIMIT ?`,
-  );
+function* csvPages(source: Events, appId: number, from: number, to: number, names: readonly string[] | undefined, onRows: (n: number) => void): Generator<[string, string]> {
   const wanted = names && names.length > 0 ? new Set(names) : undefined;
   yield [
     stringify([["id", "time", "event_name", "external_user_id", "install_id", "notification_id", "product_id", "price", "currency"]]),
     stringify([["event_id", "key", "value"]]),
   ];
-  let after = 0;
   let rows = 0;
-  for (;;) {
-    const batch = page.all(appId, from, to, after, PAGE) as unknown as EventRow[];
-    if (batch.length === 0) return;
-    after = batch.at(-1)!.id;
+  for (const batch of source.withUsersById(appId, from, to, PAGE)) {
     const events: unknown[][] = [];
     const properties: unknown[][] = [];
     for (const event of batch) {
@@ -87,7 +65,7 @@ function zipUpload(container: ContainerClient, blobName: string, entryName: stri
 }
 
 export async function exportRawEvents(
-  store: Store,
+  source: Events,
   appId: number,
   appGroupId: string,
   window: { from: number; to: number },
@@ -108,7 +86,7 @@ export async function exportRawEvents(
     if (!stream.write(chunk)) await once(stream, "drain");
   };
   try {
-    for (const [eventChunk, propertyChunk] of csvPages(store, appId, window.from, window.to, eventNames, (n) => {
+    for (const [eventChunk, propertyChunk] of csvPages(source, appId, window.from, window.to, eventNames, (n) => {
       rows = n;
       progress(n);
     })) {

@@ -4,6 +4,8 @@
 // container's sweep is an item of the background runner of its own, recurring, so one tenant's
 // unreachable storage never delays another's sweep.
 import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
+import type { Repositories } from "../repositories/index.ts";
+import type { RetentionPolicyRow } from "../repositories/retention-policies.ts";
 import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
@@ -22,19 +24,8 @@ export interface RetentionPolicy {
   last_sweep_error: string | null;
 }
 
-interface PolicyRow {
-  app_id: number;
-  container_url: string;
-  sas_sealed: string;
-  sas_expires_at: number | null;
-  retention_days: number;
-  last_sweep_at: number | null;
-  last_sweep_deleted: number;
-  last_sweep_error: string | null;
-}
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const view = (row: PolicyRow): RetentionPolicy => ({
+const view = (row: RetentionPolicyRow): RetentionPolicy => ({
   container: row.container_url,
   retention_days: row.retention_days,
   grant_expires_at: iso(row.sas_expires_at),
@@ -52,6 +43,7 @@ export class RetentionService {
 
   constructor(
     private readonly store: Store,
+    private readonly repositories: Repositories,
     private readonly box: SecretBox,
     private readonly runner: Runner,
     private readonly outbound: Outbound,
@@ -68,8 +60,8 @@ export class RetentionService {
     });
   }
 
-  private row(appId: number, container: string): PolicyRow | undefined {
-    return this.store.db.prepare("SELECT * FROM retention_policies WHERE app_id = ? AND container_url = ?").get(appId, container) as PolicyRow | undefined;
+  private row(appId: number, container: string): RetentionPolicyRow | undefined {
+    return this.repositories.retentionPolicies.find(appId, container);
   }
 
   /** Registers (or replaces) a container's retention; the SAS must allow list and delete. */
@@ -77,29 +69,29 @@ export class RetentionService {
     const url = checkSasUrl(this.outbound, "blob_container_sas_uri", sasUrl, ["d", "l"]);
     const container = redactUrl(url);
     const expires = url.searchParams.get("se");
-    const appId = this.store.appId(key);
+    const appId = this.repositories.apps.id(key);
     this.store.transaction(() => {
-      this.store.db
-        .prepare(
-          `INSERT INTO retention_policies (app_id, container_url, sas_sealed, sas_expires_at, retention_days) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (app_id, container_url) DO UPDATE SET sas_sealed = excluded.sas_sealed, sas_expires_at = excluded.sas_expires_at,
-             retention_days = excluded.retention_days`,
-        )
-        .run(appId, container, this.box.seal(sasUrl), expires ? Date.parse(expires) : null, retentionDays);
+      this.repositories.retentionPolicies.put({
+        app_id: appId,
+        container_url: container,
+        sas_sealed: this.box.seal(sasUrl),
+        sas_expires_at: expires ? Date.parse(expires) : null,
+        retention_days: retentionDays,
+      });
       this.runner.enqueue(SWEEP, `${appId} ${container}`, { appId, payload: { appId, container }, runAt: Date.now() + this.intervalMs });
     });
     return this.get(key, container)!;
   }
 
   get(key: AppKey, container: string): RetentionPolicy | undefined {
-    const row = this.row(this.store.appId(key), container);
+    const row = this.row(this.repositories.apps.id(key), container);
     return row ? view(row) : undefined;
   }
 
   delete(key: AppKey, container: string): boolean {
-    const appId = this.store.appId(key);
+    const appId = this.repositories.apps.id(key);
     return this.store.transaction(() => {
-      const deleted = Number(this.store.db.prepare("DELETE FROM retention_policies WHERE app_id = ? AND container_url = ?").run(appId, container).changes) > 0;
+      const deleted = this.repositories.retentionPolicies.delete(appId, container);
       if (deleted) this.runner.cancel(SWEEP, `${appId} ${container}`);
       return deleted;
     });
@@ -107,7 +99,7 @@ export class RetentionService {
 
   /** Queues a sweep item for every policy a store from before the runner holds. */
   resumeLegacy(): void {
-    const rows = this.store.db.prepare("SELECT app_id, container_url FROM retention_policies").all() as unknown as { app_id: number; container_url: string }[];
+    const rows = this.repositories.retentionPolicies.all();
     this.store.transaction(() => {
       for (const row of rows) {
         const key = `${row.app_id} ${row.container_url}`;
@@ -118,19 +110,19 @@ export class RetentionService {
 
   /** Sweeps every registered container now, each on its own (operators, tests: `now` may be in the future). */
   async sweepAll(now = Date.now()): Promise<void> {
-    const rows = this.store.db.prepare("SELECT * FROM retention_policies").all() as unknown as PolicyRow[];
+    const rows = this.repositories.retentionPolicies.all();
     await Promise.allSettled(rows.map((row) => this.sweepOnce(row, now)));
   }
 
   /** Sweeps one container now (after an erasure, say) and answers its policy with the outcome. */
   async sweepNow(key: AppKey, container: string, now = Date.now()): Promise<RetentionPolicy | undefined> {
-    const row = this.row(this.store.appId(key), container);
+    const row = this.row(this.repositories.apps.id(key), container);
     if (!row) return undefined;
     await this.sweepOnce(row, now);
     return this.get(key, container);
   }
 
-  private sweepOnce(row: PolicyRow, now: number, signal?: AbortSignal): Promise<void> {
+  private sweepOnce(row: RetentionPolicyRow, now: number, signal?: AbortSignal): Promise<void> {
     const id = `${row.app_id} ${row.container_url}`;
     const under = this.running.get(id);
     if (under) return under;
@@ -139,7 +131,7 @@ export class RetentionService {
     return sweep;
   }
 
-  private async sweep(row: PolicyRow, now: number, signal?: AbortSignal): Promise<void> {
+  private async sweep(row: RetentionPolicyRow, now: number, signal?: AbortSignal): Promise<void> {
     const cutoff = now - row.retention_days * DAY;
     let deleted = 0;
     let error: string | null = null;
@@ -159,8 +151,6 @@ export class RetentionService {
           ? `the retention grant for ${row.container_url} was refused (expired or revoked?): run pulumi up to renew it`
           : `sweeping ${row.container_url} failed: ${redactSecrets(failure.code ?? failure.message?.split("\n")[0] ?? String(e))}`;
     }
-    this.store.db
-      .prepare("UPDATE retention_policies SET last_sweep_at = ?, last_sweep_deleted = ?, last_sweep_error = ? WHERE app_id = ? AND container_url = ?")
-      .run(now, deleted, error, row.app_id, row.container_url);
+    this.repositories.retentionPolicies.recordSweep(row.app_id, row.container_url, { at: now, deleted, error });
   }
 }

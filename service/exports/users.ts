@@ -7,32 +7,27 @@ import { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import { ZipFile } from "yazl";
 import type { DeviceStore } from "../devices.ts";
-import type { Store } from "../store.ts";
+import type { Repositories } from "../repositories/index.ts";
 
 export { USER_EXPORT_FIELDS, type UserExportField } from "../../domain/index.ts";
 import type { UserExportField } from "../../domain/index.ts";
 
-type Row = Record<string, string | number | null>;
+/** Where a user object's parts come from: the user's devices and their events. */
+export type UserExportRepositories = Pick<Repositories, "deviceReads" | "events">;
 
 /** Builds export objects for the given external ids of one app (ids with no device are left out). */
-export function exportUsers(store: Store, devices: DeviceStore, appId: number, appName: string, userIds: readonly string[], fields?: readonly UserExportField[]): Record<string, unknown>[] {
+export function exportUsers(
+  repositories: UserExportRepositories,
+  devices: DeviceStore,
+  appId: number,
+  appName: string,
+  userIds: readonly string[],
+  fields?: readonly UserExportField[],
+): Record<string, unknown>[] {
   if (userIds.length === 0) return [];
   const slots = [...devices.slots(appId)];
-  const ids = JSON.stringify(userIds);
-  const deviceRows = store.db
-    .prepare(
-      `SELECT d.*, a.* FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
-       WHERE d.app_id = ? AND d.user_id IN (SELECT value FROM json_each(?)) ORDER BY d.user_id, d.id`,
-    )
-    .all(appId, ids) as unknown as Row[];
-  const eventRows = store.db
-    .prepare(
-      `SELECT d.user_id AS user_id, e.type, coalesce(e.name, e.product_id) AS name, min(e.occurred_at) AS first, max(e.occurred_at) AS last, count(*) AS count
-       FROM events e JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
-       WHERE e.app_id = ? AND d.user_id IN (SELECT value FROM json_each(?)) AND e.type IN ('custom', 'purchase', 'session_start')
-       GROUP BY d.user_id, e.type, coalesce(e.name, e.product_id)`,
-    )
-    .all(appId, ids) as unknown as Row[];
+  const deviceRows = repositories.deviceReads.ofUsers(appId, userIds);
+  const eventRows = repositories.events.activityOfUsers(appId, userIds);
   const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
   const users = new Map<string, Record<string, unknown>>();
   for (const row of deviceRows) {
@@ -88,7 +83,7 @@ const USERS_PER_PART = 5_000;
  * Memory holds one part at a time.
  */
 export async function exportSegmentUsers(
-  store: Store,
+  repositories: UserExportRepositories,
   devices: DeviceStore,
   appId: number,
   appName: string,
@@ -103,7 +98,7 @@ export async function exportSegmentUsers(
   let users = 0;
   for (const page of memberUserIds()) {
     for (let i = 0; i < page.length; i += USERS_PER_PART) {
-      const batch = exportUsers(store, devices, appId, appName, page.slice(i, i + USERS_PER_PART), fields);
+      const batch = exportUsers(repositories, devices, appId, appName, page.slice(i, i + USERS_PER_PART), fields);
       const part = `part-${String(files.length).padStart(5, "0")}.json`;
       const name = `${prefix}${part}${format === "zip" ? ".zip" : ".gz"}`;
       const body = await pack(part, batch.map((u) => JSON.stringify(u)).join("\n") + (batch.length > 0 ? "\n" : ""), format);

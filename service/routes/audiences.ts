@@ -6,7 +6,7 @@ import { scopedApp } from "../auth.ts";
 import { serve } from "../contract.ts";
 import { ApiError, badRequest } from "../errors.ts";
 import type { Services } from "../services.ts";
-import type { AudienceRecord } from "../store.ts";
+import type { AudienceRecord } from "../repositories/audiences.ts";
 
 export function toAudienceBody(record: AudienceRecord): Audience {
   return {
@@ -29,14 +29,14 @@ function audienceName(name: string): string {
   return name;
 }
 
-export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPluginAsync => async (app) => {
+export const audienceRoutes = ({ store, repositories: { audiences }, devices, counter }: Services): FastifyPluginAsync => async (app) => {
   serve(app, API.listAudiences, ({ query, request }) => {
     const key = scopedApp(request);
     const top = query.$top ?? 100;
     const after = query.$skiptoken ? Buffer.from(query.$skiptoken, "base64url").toString("utf8") : undefined;
     const includeDisabled = query.include_disabled === "true";
     // One extra row tells whether another page exists without a second query.
-    const rows = store.listAudiences(key, { includeDisabled, limit: top + 1, ...(after !== undefined ? { after } : {}) });
+    const rows = audiences.list(key, { includeDisabled, limit: top + 1, ...(after !== undefined ? { after } : {}) });
     const page = rows.slice(0, top);
     const body: { values: Audience[]; nextLink?: string } = { values: page.map(toAudienceBody) };
     if (rows.length > top) {
@@ -49,7 +49,7 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
 
   serve(app, API.listDeviceProperties, () => ({ values: DEVICE_PROPERTIES }));
 
-  serve(app, API.listCustomProperties, ({ request }) => ({ values: store.customProperties(scopedApp(request)) }));
+  serve(app, API.listCustomProperties, ({ request }) => ({ values: audiences.customProperties(scopedApp(request)) }));
 
   serve(app, API.listDevicePropertyValues, async ({ params, query, request }) => {
     const key = scopedApp(request);
@@ -68,13 +68,13 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
 
   serve(app, API.audienceExists, ({ params, request, reply }) => {
     const key = scopedApp(request);
-    return reply.code(store.getAudience(key, audienceName(params.audience_name)) ? 204 : 404).send();
+    return reply.code(audiences.get(key, audienceName(params.audience_name)) ? 204 : 404).send();
   });
 
   serve(app, API.getAudience, ({ params, request }) => {
     const key = scopedApp(request);
     const name = audienceName(params.audience_name);
-    const record = store.getAudience(key, name);
+    const record = audiences.get(key, name);
     if (!record) throw new ApiError("NotFound", `audience '${name}' not found in app '${key.owner}/${key.app}'`);
     return toAudienceBody(record);
   });
@@ -85,8 +85,8 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
     const { issues } = validateAudience(name, body);
     if (issues.length > 0) throw badRequest(issues);
     return store.transaction(() => {
-      const exists = store.getAudience(key, name) !== undefined;
-      const count = store.countAudiences(key);
+      const exists = audiences.get(key, name) !== undefined;
+      const count = audiences.count(key);
       if (!exists && count >= LIMITS.audiencesPerApp.value) {
         throw new ApiError(
           "Conflict",
@@ -94,7 +94,7 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
             `the limit is ${LIMITS.audiencesPerApp.value} ${LIMITS.audiencesPerApp.unit} (${LIMITS.audiencesPerApp.source})`,
         );
       }
-      const needsCount = store.upsertAudience(key, {
+      const needsCount = audiences.upsert(key, {
         name,
         definition: body.definition,
         description: body.description,
@@ -103,13 +103,13 @@ export const audienceRoutes = ({ store, devices, counter }: Services): FastifyPl
       });
       // Answered as Calculating; the count follows in the background (GET shows Ready with estimated_count).
       if (needsCount) counter.schedule(key, name);
-      return toAudienceBody(store.getAudience(key, name)!);
+      return toAudienceBody(audiences.get(key, name)!);
     });
   });
 
   serve(app, API.deleteAudience, ({ params, request }) => {
     const key = scopedApp(request);
     const name = audienceName(params.audience_name);
-    if (!store.deleteAudience(key, name)) throw new ApiError("NotFound", `audience '${name}' not found in app '${key.owner}/${key.app}'`);
+    if (!audiences.delete(key, name)) throw new ApiError("NotFound", `audience '${name}' not found in app '${key.owner}/${key.app}'`);
   });
 };

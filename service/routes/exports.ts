@@ -20,7 +20,7 @@ function checkAppGroup(key: { owner: string; app: string }, appGroupId: string |
 
 const jobSpec = (body: ExportJobBody): JobSpec => ({ kind: body.kind, options: body.options, schedule: body.schedule, sasUrl: body.blob_container_sas_uri, prefix: body.prefix });
 
-export const exportRoutes = ({ exports, retention, store, devices }: Services): FastifyPluginAsync => async (app) => {
+export const exportRoutes = ({ exports, retention, repositories, devices }: Services): FastifyPluginAsync => async (app) => {
   // seeds: Braze export, Users by UserID: at most 50 external ids, answered at once.
   serve(app, API.exportUsersByIds, ({ body, request }) => {
     const key = scopedApp(request);
@@ -28,7 +28,7 @@ export const exportRoutes = ({ exports, retention, store, devices }: Services): 
     if (body.external_ids.length > LIMITS.usersExportExternalIds.value) {
       throw new ApiError("BadRequest", `external_ids ${atMost(LIMITS.usersExportExternalIds, body.external_ids.length)}`);
     }
-    const users = exportUsers(store, devices, store.appId(key), `${key.owner}/${key.app}`, body.external_ids, body.fields_to_export);
+    const users = exportUsers(repositories, devices, repositories.apps.id(key), `${key.owner}/${key.app}`, body.external_ids, body.fields_to_export);
     const found = new Set(users.map((u) => u.external_id));
     const invalid = body.external_ids.filter((id) => !found.has(id));
     return { message: "success" as const, users, ...(invalid.length > 0 ? { invalid_user_ids: invalid } : {}) };

@@ -1,5 +1,7 @@
 // What a mobile SDK (or a backfill) sends: devices one by one or in bulk (NDJSON), and events.
-// A bulk request is all-or-nothing: one transaction, so a crash never leaves half a batch.
+// A bulk request is checked whole before anything is written, then written in slices that leave the
+// event loop free between them; resending the same body after a crash writes only what is missing.
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -44,13 +46,11 @@ export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async
   // Each NDJSON route in a scope of its own, so its parser knows which schema a line must match.
   await app.register(async (bulk) => {
     acceptNdjson(bulk, deviceSchema, LIMITS.ingestBatchDevices);
-    serve(bulk, API.ingestDevicesBulk, ({ request }) => {
+    serve(bulk, API.ingestDevicesBulk, async ({ request }) => {
       const key = scopedApp(request);
       if (!(request.body instanceof NdjsonBatch)) throw new ApiError("BadRequest", `bulk ingestion takes ${NDJSON}: one device JSON object per line`);
-      const batch = request.body.items as DeviceInput[];
-      // All of the batch or none of it, in one transaction, once the whole body has been read.
-      const accepted = devices.upsert(key, batch, (index) => `device ${index + 1}`);
-      return { accepted };
+      const { items, digest } = request.body as NdjsonBatch<DeviceInput>;
+      return { accepted: await devices.ingestDevices(key, items, digest, (index) => `device ${index + 1}`) };
     });
   });
 
@@ -59,11 +59,15 @@ export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async
     serve(
       events,
       API.ingestEvents,
-      ({ request }) => {
+      async ({ request }) => {
         const key = scopedApp(request);
         // NDJSON is parsed and checked line by line as it streams in; JSON here (its schema is the contract's).
-        const batch: EventInput[] = request.body instanceof NdjsonBatch ? (request.body.items as EventInput[]) : parseOr400(eventsBodySchema, request.body).events;
-        return { accepted: devices.insertEvents(key, batch) };
+        if (request.body instanceof NdjsonBatch) {
+          const { items, digest } = request.body as NdjsonBatch<EventInput>;
+          return { accepted: await devices.ingestEvents(key, items, digest) };
+        }
+        const { events: batch } = parseOr400(eventsBodySchema, request.body);
+        return { accepted: await devices.ingestEvents(key, batch, createHash("sha256").update(JSON.stringify(batch)).digest("hex")) };
       },
       { bodyLimit: LIMITS.ingestJsonBodyBytes.value, errorHandler: jsonEventsTooLarge },
     );

@@ -229,7 +229,7 @@ describe("dog-lovers-campaign: push credentials and audiences over synthetic dev
   it("destroy removes the credentials and the audiences", { timeout: E2E_TIMEOUT }, async () => {
     await stack.ok("destroy", "--yes");
     expect(service.services.pushConfigs.get(key)).toBeUndefined();
-    expect(service.store.getAudience(key, "golden-retriever-owners")).toBeUndefined();
+    expect(service.services.repositories.audiences.get(key, "golden-retriever-owners")).toBeUndefined();
   });
 });
 

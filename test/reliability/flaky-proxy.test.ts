@@ -92,7 +92,7 @@ async function expectServiceHolds(app: string, token: string, declared: Declared
   expect(new Set(names).size, "no audience is listed twice").toBe(names.length);
   // No orphans: nothing the program does not declare (e.g. left behind by a create whose answer was lost).
   expect(names.sort()).toEqual(declared.map((audience) => audience.name).sort());
-  expect(service.store.countAudiences({ owner: "acme", app })).toBe(declared.length);
+  expect(service.services.repositories.audiences.count({ owner: "acme", app })).toBe(declared.length);
   const byName = new Map(held.map((audience) => [audience.name, audience]));
   for (const audience of declared) {
     expect(byName.get(audience.name), audience.name).toMatchObject({
@@ -158,7 +158,7 @@ describe("100 audiences through a proxy failing 30 % of calls", () => {
     runs.destroy = destroyRuns;
     logStats(proxy, `after destroy (${destroyRuns} run(s))`);
     expect(await serviceAudiences("demo", service.token)).toEqual([]);
-    expect(service.store.countAudiences({ owner: "acme", app: "demo" })).toBe(0);
+    expect(service.services.repositories.audiences.count({ owner: "acme", app: "demo" })).toBe(0);
     const state = await stackState(stack);
     expect(state.resources).toEqual([]);
     expect(state.pendingOperations).toEqual([]);
@@ -195,7 +195,7 @@ describe("a create whose every answer was lost converges on the next up", () => 
     const first = await stack.pulumi("up", "--yes");
     expect(first.code).not.toBe(0);
     // The writes landed: the service holds the audience, the stack does not know it.
-    expect(service.store.getAudience({ owner: "acme", app }, lost)).toBeDefined();
+    expect(service.services.repositories.audiences.get({ owner: "acme", app }, lost)).toBeDefined();
     // The provider retried the PUT, and every one of its answers was lost.
     expect(proxy.stats.faults["drop-after-forward"]).toBeGreaterThan(1);
 

@@ -25,7 +25,7 @@ const device = (extra: Record<string, unknown> = {}) => ({
   user_id: "ana@example.com",
   properties: { carrierCountry: "US", osApiLevel: 33, locale: "en_US" },
   custom_properties: { "dog-lover": true, "dog-breed": "Golden Retriever" },
-  push: { channel: "fcm", token: "tok-1" },
+  push: { channel: "fcm" as const, token: "tok-1" },
   ...extra,
 });
 const countDevices = () => (service.store.db.prepare("SELECT count(*) AS n FROM devices").get() as { n: number }).n;
@@ -178,6 +178,67 @@ describe("device ingestion", () => {
 
 describe("event ingestion", () => {
   const at = "2026-11-01T10:00:00Z";
+  it("checks a body larger than one write slice whole before writing any of it", async () => {
+    // 5,000 devices are three slices; the clash is in the last one, so a slice-by-slice check would have written two.
+    const lines = Array.from({ length: 5_000 }, () => JSON.stringify(device()));
+    lines[4_500] = JSON.stringify(device({ custom_properties: { "dog-lover": "yes" } }));
+    const rejected = await post(`${APP}/ingest/devices/bulk`, lines.join("\n"), "application/x-ndjson");
+    expect(rejected.statusCode).toBe(400);
+    expect(rejected.json().error.message).toContain("device 4501.custom_properties.dog-lover");
+    expect(countDevices()).toBe(0);
+  });
+
+  it("answers other requests between the write slices of a large body", async () => {
+    const devices = Array.from({ length: 10_000 }, () => device());
+    const order: string[] = [];
+    const upsert = service.services.devices.upsert.bind(service.services.devices);
+    service.services.devices.upsert = (...args) => {
+      order.push("slice");
+      return upsert(...args);
+    };
+    setTimeout(() => order.push("another request"), 0);
+    await service.services.devices.ingestDevices({ owner: "acme", app: "demo" }, devices, "digest-1", (i) => `device ${i + 1}`);
+    expect(order.filter((o) => o === "slice")).toHaveLength(5);
+    // The timer fired after the first slice and before the last: the loop turned in between.
+    expect(order.indexOf("another request")).toBeGreaterThan(0);
+    expect(order.indexOf("another request")).toBeLessThan(order.length - 1);
+  });
+
+  it("resumes a large body after a crash midway without writing its first slices twice, and writes a finished one once", async () => {
+    const countEvents = () => (service.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+    const ids = Array.from({ length: 25_000 }, () => randomUUID());
+    const body = ids.map((id) => JSON.stringify({ type: "session_start", install_id: id, timestamp: at })).join("\n");
+    // The second slice dies as a crash would (not an API error): the first slice is in, the rest is not.
+    const insert = service.services.devices.insertEvents.bind(service.services.devices);
+    let slices = 0;
+    service.services.devices.insertEvents = (...args) => {
+      if (++slices === 2) throw new Error("the process died here");
+      return insert(...args);
+    };
+    const crashed = await post(`${APP}/ingest/events`, body, "application/x-ndjson");
+    expect(crashed.statusCode, crashed.body).toBe(500);
+    expect(countEvents()).toBe(10_000);
+    service.services.devices.insertEvents = insert;
+
+    expect((await post(`${APP}/ingest/events`, body, "application/x-ndjson")).json()).toEqual({ accepted: 25_000 });
+    expect(countEvents()).toBe(25_000);
+    // A retry of a body whose answer was lost: answered, not written again.
+    expect((await post(`${APP}/ingest/events`, body, "application/x-ndjson")).json()).toEqual({ accepted: 25_000 });
+    expect(countEvents()).toBe(25_000);
+    // A different body is written.
+    expect((await post(`${APP}/ingest/events`, `${body}\n`, "application/x-ndjson")).json()).toEqual({ accepted: 25_000 });
+    expect(countEvents()).toBe(50_000);
+  });
+
+  it("writes a large body sent twice at once exactly once", async () => {
+    const countEvents = () => (service.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+    const body = Array.from({ length: 30_000 }, () => JSON.stringify({ type: "session_start", install_id: randomUUID(), timestamp: at })).join("\n");
+    const answers = await Promise.all([post(`${APP}/ingest/events`, body, "application/x-ndjson"), post(`${APP}/ingest/events`, body, "application/x-ndjson")]);
+    expect(answers.map((a) => a.statusCode)).toContain(200);
+    for (const answer of answers.filter((a) => a.statusCode !== 200)) expect(answer.json().error.message).toContain("being written by another request");
+    expect(countEvents()).toBe(30_000);
+  });
+
   it("stores session, push, custom and purchase events", async () => {
     const id = randomUUID();
     const response = await post(`${APP}/ingest/events`, {

@@ -66,7 +66,7 @@ describe("audience membership in SQL equals brute-force evaluation", () => {
 
 /** The audiences' stored counts, by name, as GET answers them. */
 function storedCounts(key: { owner: string; app: string }): Map<string, { count: number; total: number; state: string }> {
-  const records = service.store.listAudiences(key, { includeDisabled: true, limit: 1_000 });
+  const records = service.services.repositories.audiences.list(key, { includeDisabled: true, limit: 1_000 });
   return new Map(records.map((r) => [r.name, { count: r.estimatedCount, total: r.estimatedTotalCount, state: r.state }]));
 }
 
