@@ -19,11 +19,22 @@ export type LoadResult = { latencies: number[]; sent: number } | { error: string
 
 const job = workerData as LoadJob;
 let stopped = false;
+let wake = () => {};
 parentPort!.on("message", (message) => {
-  if (message === "stop") stopped = true;
+  if (message !== "stop") return;
+  stopped = true;
+  wake();
 });
 
-const sleepUntil = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+/** Sleeps until `at`, or until told to stop. */
+const sleepUntil = (at: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, at - performance.now()));
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
 
 async function run(): Promise<LoadResult> {
   const latencies: number[] = [];

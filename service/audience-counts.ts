@@ -5,6 +5,7 @@
 // background item on a worker thread, from a snapshot at a known device-change sequence number,
 // which it records (`applied_seq`) so the moves after it are applied once it lands: the result is
 // exact. States: `Calculating` → `Ready` (swagger: AudienceProcessingState).
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { parseDefinition, type CustomProperties, type Expression } from "../domain/index.ts";
 import type { Slot } from "./devices.ts";
 import { compileDefinition, type SqlCondition } from "./membership.ts";
@@ -71,6 +72,8 @@ export class DeviceChangeBatch {
 }
 
 const MOVES = "audience.moves";
+/** Change images deleted per event-loop turn: about 5 ms each. */
+const IMAGES_DROPPED_PER_TURN = 5_000;
 
 export class AudienceCounter {
   constructor(
@@ -125,13 +128,14 @@ export class AudienceCounter {
     );
     // A property first seen meanwhile may be one a definition names: compile again next time.
     if (slotCount.n !== slots.size) throw new Error("custom properties changed while counting; counting again");
-    this.store.transaction(() => {
+    const oldest = this.store.transaction(() => {
       const behind = counted.flatMap((audience, i) => (audience.applied_seq < upTo ? [{ audience, moved: moved[i]!.moved }] : []));
       audiences.moveCounts(key, behind, upTo);
-      // Images every audience has taken in (a recount in flight holds back its range) go.
-      const oldest = audiences.oldestAppliedSeq(key);
-      deviceChanges.dropThrough(appId, Math.min(oldest ?? upTo, upTo));
+      return audiences.oldestAppliedSeq(key);
     });
+    // Images every audience has taken in (a recount in flight holds back its range) go, a slice at a
+    // time: no count reads them again, so they need not go in the transaction above.
+    while (deviceChanges.dropThrough(appId, Math.min(oldest ?? upTo, upTo), IMAGES_DROPPED_PER_TURN)) await nextTurn();
   }
 
   // ---- full counts (off the event loop) ----

@@ -71,12 +71,14 @@ export interface ChangeTracker {
 }
 
 /**
- * Items per write transaction of a large ingestion request: about 45 ms (devices) and 35 ms
- * (events) of event loop each on the benchmark machine, where a whole 100,000-device body in one
- * transaction held it 2.3 s (bench/RESULTS.md). Between slices other requests are answered.
+ * A large ingestion request is written in slices, one transaction each, sized to hold the event
+ * loop about SLICE_TARGET_MS: the first slice is SLICE_FIRST items, each next one scaled by how long
+ * the last took (a slice of 2,000 devices took 25 ms in an empty app and up to 330 ms in one of
+ * 1 M devices; the whole 100,000-device body in one transaction, 2.3 s: bench/RESULTS.md).
  */
-export const DEVICES_PER_SLICE = 2_000;
-const EVENTS_PER_SLICE = 10_000;
+const SLICE_TARGET_MS = 20;
+export const SLICE_FIRST: Record<IngestKind, number> = { devices: 500, events: 5_000 };
+const SLICE_BOUNDS = { min: 50, max: 20_000 };
 /** How long the ledger remembers a finished body, so an identical retry is answered without writing again. */
 const RETRY_WINDOW_MS = 24 * 3_600_000;
 
@@ -131,58 +133,63 @@ export class DeviceStore {
 
   /**
    * Ingests a request's devices: checked whole first (a bad request writes nothing), then written
-   * in slices of DEVICES_PER_SLICE, each one transaction, the event loop free in between. A crash
-   * midway leaves whole slices written; resending the same body resumes after them (`digest`).
+   * in slices, each one transaction, the event loop free in between. A crash midway leaves whole
+   * slices written; resending the same body resumes after them (`digest`).
    */
   async ingestDevices(key: AppKey, devices: readonly DeviceInput[], digest: string, fieldOf: (index: number) => string): Promise<number> {
-    if (devices.length > DEVICES_PER_SLICE) this.checkCustomProperties(this.store.appId(key), devices, fieldOf);
-    await this.sliced(key, "devices", digest, devices, DEVICES_PER_SLICE, (slice, offset) => this.upsert(key, slice, (i) => fieldOf(offset + i)));
+    if (devices.length > SLICE_FIRST.devices) this.checkCustomProperties(this.store.appId(key), devices, fieldOf);
+    await this.sliced(key, "devices", digest, devices, (slice, offset) => this.upsert(key, slice, (i) => fieldOf(offset + i)));
     return devices.length;
   }
 
-  /** Ingests a request's events in slices of EVENTS_PER_SLICE, as ingestDevices does. */
+  /** Ingests a request's events in slices, as ingestDevices does. */
   async ingestEvents(key: AppKey, events: readonly EventInput[], digest: string): Promise<number> {
-    await this.sliced(key, "events", digest, events, EVENTS_PER_SLICE, (slice) => this.insertEvents(key, slice));
+    await this.sliced(key, "events", digest, events, (slice) => this.insertEvents(key, slice));
     return events.length;
   }
 
   /**
-   * Writes `items` in slices of `size`, each with its step in the ingestion ledger in the same
-   * transaction: slices a previous attempt at the same body committed are skipped, a body already
+   * Writes `items` in slices, each recorded in the ingestion ledger (items done) in its own
+   * transaction: what a previous attempt at the same body committed is skipped, a body already
    * finished within RETRY_WINDOW_MS is not written again, and two requests writing the same body at
    * once cannot both write a slice (the second is answered 409).
    */
-  private async sliced<T>(key: AppKey, kind: IngestKind, digest: string, items: readonly T[], size: number, write: (slice: readonly T[], offset: number) => void): Promise<void> {
-    const total = Math.ceil(items.length / size);
-    if (total <= 1) {
+  private async sliced<T>(key: AppKey, kind: IngestKind, digest: string, items: readonly T[], write: (slice: readonly T[], offset: number) => void): Promise<void> {
+    let size = SLICE_FIRST[kind];
+    if (items.length <= size) {
       write(items, 0);
       return;
     }
     const appId = this.store.appId(key);
     const now = Date.now();
-    const done = this.store.transaction(() => {
+    let done = this.store.transaction(() => {
       this.store.db.prepare("DELETE FROM ingest_batches WHERE app_id = ? AND updated_at < ?").run(appId, now - RETRY_WINDOW_MS);
       this.store.db
-        .prepare("INSERT INTO ingest_batches (app_id, kind, digest, slices_done, slices_total, updated_at) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING")
-        .run(appId, kind, digest, total, now);
-      const row = this.store.db.prepare("SELECT slices_done FROM ingest_batches WHERE app_id = ? AND kind = ? AND digest = ?").get(appId, kind, digest) as { slices_done: number };
-      return row.slices_done;
+        .prepare("INSERT INTO ingest_batches (app_id, kind, digest, items_done, items_total, updated_at) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING")
+        .run(appId, kind, digest, items.length, now);
+      const row = this.store.db.prepare("SELECT items_done FROM ingest_batches WHERE app_id = ? AND kind = ? AND digest = ?").get(appId, kind, digest) as { items_done: number };
+      return row.items_done;
     });
-    const advance = this.store.db.prepare("UPDATE ingest_batches SET slices_done = ? + 1, updated_at = ? WHERE app_id = ? AND kind = ? AND digest = ? AND slices_done = ?");
-    for (let slice = done; slice < total; slice++) {
-      if (slice > done) await nextTurn();
+    const advance = this.store.db.prepare("UPDATE ingest_batches SET items_done = ?, updated_at = ? WHERE app_id = ? AND kind = ? AND digest = ? AND items_done = ?");
+    for (let first = true; done < items.length; first = false) {
+      if (!first) await nextTurn();
+      const end = Math.min(items.length, done + size);
+      const started = performance.now();
       try {
         this.store.transaction(() => {
-          if (Number(advance.run(slice, Date.now(), appId, kind, digest, slice).changes) === 0) {
+          if (Number(advance.run(end, Date.now(), appId, kind, digest, done).changes) === 0) {
             throw new ApiError("Conflict", `an identical ${kind} body is being written by another request; send it again once that one has been answered`);
           }
-          write(items.slice(slice * size, (slice + 1) * size), slice * size);
+          write(items.slice(done, end), done);
         });
       } catch (error) {
-        if (slice === 0 || !(error instanceof ApiError)) throw error;
+        if (done === 0 || !(error instanceof ApiError)) throw error;
         // Say what is in: sending the same body again writes only the rest.
-        throw new ApiError(error.code, `${error.message} (${(slice * size).toLocaleString("en-US")} of ${items.length.toLocaleString("en-US")} ${kind} were written before this; sending the same body again writes only the rest)`);
+        throw new ApiError(error.code, `${error.message} (${done.toLocaleString("en-US")} of ${items.length.toLocaleString("en-US")} ${kind} were written before this; sending the same body again writes only the rest)`);
       }
+      done = end;
+      const took = Math.max(performance.now() - started, 1);
+      size = Math.min(SLICE_BOUNDS.max, Math.max(SLICE_BOUNDS.min, Math.round((size * SLICE_TARGET_MS) / took)));
     }
   }
 

@@ -238,14 +238,14 @@ const MIGRATIONS: readonly string[] = [
    UPDATE audiences SET applied_seq = coalesce((SELECT device_seq FROM apps p WHERE p.owner_name = audiences.owner_name AND p.app_name = audiences.app_name), 0);
    DROP TABLE audience_count_deltas;`,
   // An ingestion request larger than one slice is written in several transactions (devices.ts); the
-  // ledger records how many slices of which body (its digest) are in, so a retry after a crash
+  // ledger records how many items of which body (its digest) are in, so a retry after a crash
   // resumes where it stopped instead of writing the first slices twice.
   `CREATE TABLE ingest_batches (
      app_id INTEGER NOT NULL,
      kind TEXT NOT NULL,
      digest TEXT NOT NULL,
-     slices_done INTEGER NOT NULL,
-     slices_total INTEGER NOT NULL,
+     items_done INTEGER NOT NULL,
+     items_total INTEGER NOT NULL,
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (app_id, kind, digest)
    );`,

@@ -26,8 +26,14 @@ export class DeviceChanges {
     };
   }
 
-  /** Drops the images up to `seq`, which every audience has taken in. */
-  dropThrough(appId: number, seq: number): void {
-    this.store.db.prepare("DELETE FROM device_change_images WHERE app_id = ? AND seq <= ?").run(appId, seq);
+  /**
+   * Drops at most `limit` of the images up to `seq`, which every audience has taken in; answers
+   * whether any are left (a 100,000-device body leaves 200,000: deleted at once, 220 ms of event loop).
+   */
+  dropThrough(appId: number, seq: number, limit: number): boolean {
+    const dropped = this.store.db
+      .prepare("DELETE FROM device_change_images WHERE rowid IN (SELECT rowid FROM device_change_images WHERE app_id = ? AND seq <= ? LIMIT ?)")
+      .run(appId, seq, limit);
+    return Number(dropped.changes) === limit;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../domain/index.ts";
+import { SLICE_FIRST } from "../../service/devices.ts";
 import { MAX_REPORTED_ISSUES } from "../../service/ndjson.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
@@ -179,7 +180,7 @@ describe("device ingestion", () => {
 describe("event ingestion", () => {
   const at = "2026-11-01T10:00:00Z";
   it("checks a body larger than one write slice whole before writing any of it", async () => {
-    // 5,000 devices are three slices; the clash is in the last one, so a slice-by-slice check would have written two.
+    // 5,000 devices are several slices; the clash is in a late one, so a slice-by-slice check would have written the first.
     const lines = Array.from({ length: 5_000 }, () => JSON.stringify(device()));
     lines[4_500] = JSON.stringify(device({ custom_properties: { "dog-lover": "yes" } }));
     const rejected = await post(`${APP}/ingest/devices/bulk`, lines.join("\n"), "application/x-ndjson");
@@ -198,7 +199,7 @@ describe("event ingestion", () => {
     };
     setTimeout(() => order.push("another request"), 0);
     await service.services.devices.ingestDevices({ owner: "acme", app: "demo" }, devices, "digest-1", (i) => `device ${i + 1}`);
-    expect(order.filter((o) => o === "slice")).toHaveLength(5);
+    expect(order.filter((o) => o === "slice").length).toBeGreaterThan(1);
     // The timer fired after the first slice and before the last: the loop turned in between.
     expect(order.indexOf("another request")).toBeGreaterThan(0);
     expect(order.indexOf("another request")).toBeLessThan(order.length - 1);
@@ -217,7 +218,7 @@ describe("event ingestion", () => {
     };
     const crashed = await post(`${APP}/ingest/events`, body, "application/x-ndjson");
     expect(crashed.statusCode, crashed.body).toBe(500);
-    expect(countEvents()).toBe(10_000);
+    expect(countEvents()).toBe(SLICE_FIRST.events);
     service.services.devices.insertEvents = insert;
 
     expect((await post(`${APP}/ingest/events`, body, "application/x-ndjson")).json()).toEqual({ accepted: 25_000 });

@@ -125,6 +125,25 @@ describe("audience counts kept incrementally stay exact", () => {
       { numRuns: 60 },
     );
   });
+
+  it("drops every change image once the counts have taken it in, however many a write left", async () => {
+    const key = { owner: "images", app: randomUUID() };
+    const put = await service.app.inject({
+      method: "PUT",
+      url: `/v0.1/apps/${key.owner}/${key.app}/analytics/audiences/us`,
+      headers: { "x-api-token": token(key) },
+      payload: { definition: "carrierCountry eq 'US'" },
+    });
+    expect(put.statusCode).toBeLessThan(300);
+    await service.services.idle();
+    // 6,000 devices in one write leave 12,000 images (before and after) for one count-moves item,
+    // more than one turn's worth to drop.
+    service.services.devices.upsert(key, Array.from({ length: 6_000 }, () => ({ install_id: randomUUID(), properties: { carrierCountry: "US" }, custom_properties: {} })));
+    await service.services.idle();
+    const images = service.store.db.prepare("SELECT count(*) AS n FROM device_change_images").get() as { n: number };
+    expect(images.n).toBe(0);
+    expect(storedCounts(key).get("us")).toMatchObject({ count: 6_000, state: "Ready" });
+  });
 });
 
 const tokens = new Map<string, string>();
