@@ -65,7 +65,7 @@ export type NotificationOrder = { column: NotificationOrderColumn; descending: b
 
 export function parseOrderBy(text: string | undefined): NotificationOrder {
   const [column = "count", direction = "desc", ...rest] = (text ?? "count desc").trim().split(/\s+/);
-  if (!(column in NOTIFICATION_ORDER_COLUMNS) || !["asc", "desc"].includes(direction) || rest.length > 0) {
+  if (!Object.hasOwn(NOTIFICATION_ORDER_COLUMNS, column) || !["asc", "desc"].includes(direction) || rest.length > 0) {
     throw new ApiError("BadRequest", `$orderby must be one of ${Object.keys(NOTIFICATION_ORDER_COLUMNS).join(", ")} followed by asc or desc, got '${text}'`);
   }
   return { column: column as NotificationOrder["column"], descending: direction === "desc" };

@@ -585,7 +585,7 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
           {
             $top: fc.integer({ min: 0, max: 2_001 }).map(String),
             $skiptoken: fc.tuple(fc.oneof(fc.integer(), fc.string()), fc.string()).map((after) => Buffer.from(JSON.stringify(after)).toString("base64url")),
-            $orderby: fc.constantFrom("send_time", "send_time desc", "name asc", "count desc", "count", "name sideways", "bogus"),
+            $orderby: fc.constantFrom("send_time", "send_time desc", "name asc", "count desc", "count", "name sideways", "bogus", "toString desc", "__proto__ asc", "constructor"),
             $inlinecount: fc.constantFrom("allpages", "none"),
             include_archived: fc.constantFrom("true", "false"),
           },

@@ -169,6 +169,11 @@ describe("listing", () => {
     expect((await call("GET", `${PUSH}/notifications?$top=0`)).json().values).toHaveLength(3);
     expect((await call("GET", `${PUSH}/notifications?$top=2001`)).statusCode).toBe(400);
     expect((await call("GET", `${PUSH}/notifications?$orderby=color%20desc`)).json().error.message).toContain("$orderby must be one of send_time, name, count");
+    // Names every object has (its prototype's) are not columns either.
+    for (const inherited of ["toString", "__proto__", "constructor"]) {
+      const answer = await call("GET", `${PUSH}/notifications?$orderby=${inherited}%20desc`);
+      expect(answer.statusCode, inherited).toBe(400);
+    }
   });
 
   it("delete archives: gone from the list, back with include_archived", async () => {
