@@ -2,7 +2,7 @@
 // exports go: a private container with a 30-day retention, a write-only SAS that rotates itself, a
 // device export that runs once right away and a nightly export of the dog lovers (Braze's segment
 // layout). `npm run demo` runs it against the embedded service and Azurite.
-import { Audience, ContainerSasToken, ExportJob, StorageContainer } from "./provider/index.ts";
+import { Audience, ContainerSasToken, ExportJob, StorageContainer } from "@pushplane/pulumi";
 
 const usUsers = new Audience("us-users", {
   definition: "carrierCountry eq 'US'",

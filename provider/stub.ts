@@ -1,7 +1,7 @@
 // The part of each pushplane resource that Pulumi serializes into state. It captures only the
 // resource kind: at run time, inside the dynamic-provider process, it loads the real
-// implementation (provider/runtime.ts) from the program's node_modules, so no code, endpoint or
-// token is frozen into the stack.
+// implementation (`@pushplane/pulumi/runtime`) from the program's node_modules, so no code,
+// endpoint or token is frozen into the stack, and upgrading the package upgrades the provider.
 import * as pulumi from "@pulumi/pulumi";
 import { RESOURCE_MODULE, type ResourceKind } from "../domain/index.ts";
 
@@ -9,10 +9,9 @@ export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProv
   const load = (): pulumi.dynamic.ResourceProvider => {
     const state = globalThis as { __pushplaneRuntime?: { providerFor(kind: string): pulumi.dynamic.ResourceProvider } };
     if (!state.__pushplaneRuntime) {
-      // The dynamic-provider process runs in the program's directory; resolve from there.
+      // The dynamic-provider process runs in the program's directory: the package installed there.
       const fromProgram = require("node:module").createRequire(`${process.cwd()}/`);
-      fromProgram("tsx/cjs/api").register();
-      state.__pushplaneRuntime = fromProgram("pushplane/provider/runtime.ts");
+      state.__pushplaneRuntime = fromProgram("@pushplane/pulumi/runtime");
     }
     return state.__pushplaneRuntime!.providerFor(kind);
   };

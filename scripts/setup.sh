@@ -12,3 +12,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   want="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16) $(node --version)"
   echo "$want" > "$stamp"
 fi
+# The packages programs and the policy engine load (@pushplane/pulumi, @pushplane/policy-pack) are
+# built JavaScript, as a user installs them; a build takes a few seconds, so it always runs.
+echo "[setup] build the packages" >&2
+npm run --silent build >/dev/null

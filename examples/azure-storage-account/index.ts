@@ -11,7 +11,7 @@
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerSasToken, ExportJob, StorageContainer } from "../../provider/index.ts";
+import { ContainerSasToken, ExportJob, StorageContainer } from "@pushplane/pulumi";
 
 const RETENTION_DAYS = 30;
 const EXPORTS_CONTAINER = "device-exports";

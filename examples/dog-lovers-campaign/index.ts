@@ -2,7 +2,7 @@
 // rest in the service) and the audiences the campaign targets, with their live sizes as outputs.
 // Needs `pulumi config set --secret campaign:fcmServerKey <key>` besides the pushplane:* settings.
 import * as pulumi from "@pulumi/pulumi";
-import { Audience, PushConfig } from "../../provider/index.ts";
+import { Audience, PushConfig } from "@pushplane/pulumi";
 
 const campaign = new pulumi.Config("campaign");
 

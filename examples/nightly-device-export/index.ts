@@ -4,7 +4,7 @@
 // weekly broadcast metrics, and the analytics events continuously.
 // Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`: an
 // Azure storage account's (Access keys) or Azurite's development one.
-import { ContainerSasToken, DataExportToken, ExportConfiguration, ExportJob, StorageContainer } from "../../provider/index.ts";
+import { ContainerSasToken, DataExportToken, ExportConfiguration, ExportJob, StorageContainer } from "@pushplane/pulumi";
 
 const exportsContainer = new StorageContainer("device-exports", { retentionDays: 30, metadata: { team: "growth", classification: "personal_data" } });
 

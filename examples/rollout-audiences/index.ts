@@ -5,7 +5,7 @@
 //   export PULUMI_BACKEND_URL=file://$PWD/../../.pushplane/demo/state PULUMI_CONFIG_PASSPHRASE_FILE=../../.pushplane/demo/passphrase
 //   pulumi stack init rollout && pulumi config set pushplane:endpoint http://127.0.0.1:8787
 //   pulumi config set --secret pushplane:apiToken "$(cat ../../.pushplane/demo/token)" && pulumi up
-import { Audience } from "../../provider/index.ts";
+import { Audience } from "@pushplane/pulumi";
 
 const rings = [
   { name: "ring-0-staff", definition: "beta-tester eq true and employee eq true" },

@@ -2,7 +2,7 @@
 // the CRM team's container as gzipped NDJSON parts (Braze's segment export layout). The export
 // carries devices and push tokens only; custom attributes stay in the platform.
 // Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`.
-import { Audience, ContainerSasToken, ExportJob, StorageContainer } from "../../provider/index.ts";
+import { Audience, ContainerSasToken, ExportJob, StorageContainer } from "@pushplane/pulumi";
 
 const lapsed = new Audience("lapsed-plus", {
   definition: "plan eq 'plus' and visits lt 20",
