@@ -1,0 +1,96 @@
+// pushplane as a user gets it: the provider and the policy pack packed with `npm pack`, installed with
+// `npm ci` into a fresh project outside the repository (no tsx, no nodeargs: Pulumi's default Node.js
+// runtime, the program in TypeScript or in JavaScript), then up → preview (no changes) → preview with
+// the installed policy pack → destroy on the real engine.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installOfflineProject } from "../helpers/offline-project.ts";
+import { requireEngine, TestStack } from "../helpers/pulumi.ts";
+import { startService, type TestService } from "../helpers/service.ts";
+
+const E2E_TIMEOUT = 180_000;
+let service: TestService;
+let endpoint: string;
+
+beforeAll(async () => {
+  await requireEngine();
+  service = await startService();
+  endpoint = await service.listen();
+});
+afterAll(async () => {
+  await service?.close();
+});
+
+/** What `pulumi new typescript` writes, with the program's TypeScript as the user has it. */
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    outDir: "bin",
+    target: "es2020",
+    module: "commonjs",
+    moduleResolution: "node",
+    // The TypeScript this repository's lock holds is 6.x, which warns about node10 resolution.
+    ignoreDeprecations: "6.0",
+    sourceMap: true,
+    experimentalDecorators: true,
+    noFallthroughCasesInSwitch: true,
+    noImplicitReturns: true,
+    forceConsistentCasingInFileNames: true,
+  },
+  files: ["index.ts"],
+};
+
+const PROGRAMS = {
+  typescript: {
+    file: "index.ts",
+    source: `import { Audience } from "@pushplane/pulumi";
+
+const usUsers = new Audience("us-users", { definition: "carrierCountry eq 'US'", description: "Users in the United States" });
+export const usUsersCount = usUsers.estimatedCount;
+`,
+  },
+  javascript: {
+    file: "index.js",
+    source: `"use strict";
+const { Audience } = require("@pushplane/pulumi");
+
+const usUsers = new Audience("us-users", { definition: "carrierCountry eq 'US'", description: "Users in the United States" });
+exports.usUsersCount = usUsers.estimatedCount;
+`,
+  },
+};
+
+describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])("the packed provider in a fresh %s project", (language) => {
+  const projectDir = mkdtempSync(join(tmpdir(), `pushplane-user-${language}-`));
+  const stack = new TestStack(projectDir);
+  afterAll(() => {
+    stack.dispose();
+    rmSync(projectDir, { recursive: true, force: true });
+  });
+
+  it("installs with npm ci and without anything server-side", { timeout: E2E_TIMEOUT }, async () => {
+    const program = PROGRAMS[language];
+    await installOfflineProject(projectDir, ["provider", "policies"], ["@pulumi/pulumi", ...(language === "typescript" ? ["typescript", "@types/node"] : [])], stack.env);
+    writeFileSync(join(projectDir, "Pulumi.yaml"), `name: acme-push-${language}\nruntime: nodejs\nmain: ${program.file}\n`);
+    writeFileSync(join(projectDir, program.file), program.source);
+    if (language === "typescript") writeFileSync(join(projectDir, "tsconfig.json"), JSON.stringify(TSCONFIG, null, 2));
+    const installed = readdirSync(join(projectDir, "node_modules"));
+    for (const serverSide of ["fastify", "azurite", "tsx", "esbuild"]) expect(installed, serverSide).not.toContain(serverSide);
+    expect(readdirSync(join(projectDir, "node_modules", "@pulumi"))).not.toContain("azure-native");
+  });
+
+  it("up, preview with no changes, preview with the installed policy pack, destroy", { timeout: E2E_TIMEOUT }, async () => {
+    await stack.init({ "pushplane:endpoint": endpoint, "pushplane:owner": "acme", "pushplane:app": `packaged-${language}` }, { "pushplane:apiToken": service.tokenFor("acme", `packaged-${language}`) });
+    const up = await stack.ok("up", "--yes");
+    expect(up.output).toContain("+ 2 created");
+    const audience = await fetch(`${endpoint}/v0.1/apps/acme/packaged-${language}/analytics/audiences/us-users`, { headers: { "x-api-token": service.tokenFor("acme", `packaged-${language}`) } });
+    expect(await audience.json()).toMatchObject({ definition: "carrierCountry eq 'US'" });
+    await stack.ok("preview", "--expect-no-changes");
+    const checked = await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(projectDir, "node_modules", "@pushplane", "policy-pack"));
+    expect(checked.output).toMatch(/pushplane@v\d+\.\d+\.\d+ \(local: /);
+    const destroy = await stack.ok("destroy", "--yes");
+    expect(destroy.output).toContain("2 deleted");
+  });
+});
