@@ -14,6 +14,7 @@ import { LIMITS } from "./limits.ts";
 import { NOTIFICATION_STATES, notificationContentSchema, notificationDefinitionSchema, notificationTargetSchema } from "./notification.ts";
 import { pushConfigResultSchema, pushConfigSchema } from "./push-config.ts";
 import { EXPORT_ENTITIES, EXPORT_KINDS, exportConfigurationPatchSchema, exportConfigurationSchema, rawEventExportSchema } from "./storage.ts";
+import { apiTokenInfoSchema } from "./token-scope.ts";
 
 /** Who may call a route: an API token (X-API-Token), a data export token, a signed URL, or anyone. */
 export type RouteAuth = "apiToken" | "dataExportToken" | "signedUrl" | "none";
@@ -177,6 +178,13 @@ const CLOUDKIT = "/cloudkit/v1/broadcast-metrics";
 /** Every route the service serves. */
 export const API = {
   health: { method: "GET", path: "/healthz", summary: "Liveness", auth: "none", responses: { 200: z.object({ status: z.literal("ok") }) } },
+  currentApiToken: {
+    method: "GET",
+    path: "/v0.1/api_tokens/current",
+    summary: "The presented API token's id, description and scope: the apps it may touch ('owner/app', 'owner/*')",
+    auth: "apiToken",
+    responses: { 200: apiTokenInfoSchema },
+  },
 
   // ---- audiences (swagger Analytics_*) ----
   listAudiences: {

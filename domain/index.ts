@@ -11,3 +11,4 @@ export * from "./data-export-token.ts";
 export * from "./broadcast-metrics.ts";
 export * from "./definition/index.ts";
 export * from "./api.ts";
+export * from "./token-scope.ts";

@@ -192,6 +192,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Background work a previous run (or another process) left is resumed by the runner; it starts here.
   app.addHook("onReady", async () => services.start());
   serve(app, API.health, () => ({ status: "ok" as const }));
+  // Which apps the presented token may touch: what the provider checks a stack against at preview.
+  serve(app, API.currentApiToken, ({ request }) => request.apiToken!);
   // The OpenAPI document of every route, generated from the contract.
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => openApiDocument(app));
   // Paths are the contract's, whole: the route modules register without a prefix.

@@ -1,5 +1,7 @@
-// API tokens: random, shown once, stored as SHA-256 hashes and scoped to one owner/app.
+// API tokens: random, shown once, stored as SHA-256 hashes, each scoped to one app, a list of apps or
+// every app of an owner (domain/token-scope.ts).
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { appKeyText, scopeCovers, tokenScopeSchema, type TokenScope } from "../domain/index.ts";
 import { ApiError } from "./errors.ts";
 import { ApiTokens, type TokenRecord } from "./repositories/api-tokens.ts";
 import type { AppKey, Store } from "./store.ts";
@@ -9,10 +11,13 @@ const TOKEN_PREFIX = "pp_";
 // A 256-bit random token needs no slow hash: guessing it is the attack, not cracking a hash of a weak one.
 export const hashToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex");
 
-/** Issues a token for the app (the CLI and tests call it on a bare store, before any service runs). */
-export function createApiToken(store: Store, key: AppKey, description = ""): { token: string; record: TokenRecord } {
+/**
+ * Issues a token for one app, or for a scope (the CLI and tests call it on a bare store, before any
+ * service runs).
+ */
+export function createApiToken(store: Store, scope: AppKey | TokenScope, description = ""): { token: string; record: TokenRecord } {
   const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-  const record: TokenRecord = { id: randomUUID(), owner: key.owner, app: key.app, description };
+  const record: TokenRecord = { id: randomUUID(), description, scope: tokenScopeSchema.parse(Array.isArray(scope) ? scope : [appKeyText(scope as AppKey)]) };
   new ApiTokens(store).insert({ ...record, tokenHash: hashToken(token) });
   return { token, record };
 }
@@ -23,11 +28,11 @@ export function authenticate(tokens: ApiTokens, presented: string | undefined): 
   return tokens.findByHash(hashToken(presented));
 }
 
-/** The app a request may touch: the one in the URL, which must be the token's. Another app's data is invisible (404). */
+/** The app a request may touch: the one in the URL, which the token's scope must cover. Another app's data is invisible (404). */
 export function scopedApp(request: { apiToken?: TokenRecord; params: unknown }): AppKey {
   const { owner_name: owner, app_name: app } = request.params as { owner_name: string; app_name: string };
   const token = request.apiToken;
-  if (!token || token.owner !== owner || token.app !== app) {
+  if (!token || !scopeCovers(token.scope, { owner, app })) {
     throw new ApiError("NotFound", `app '${owner}/${app}' not found for this API token`);
   }
   return { owner, app };

@@ -1,5 +1,6 @@
 // The service's command line: `serve` runs the HTTP API, `token create` issues an API token.
 import { parseArgs } from "node:util";
+import { scopeOf } from "../domain/index.ts";
 import { buildApp } from "./app.ts";
 import { createApiToken } from "./auth.ts";
 import { followExport } from "./follow.ts";
@@ -15,7 +16,8 @@ const USAGE = `usage:
       --outbound-allow-host   a host the service may connect to (SAS URLs, callbacks, storage accounts), e.g.
                               hooks.example.com or *.example.com; repeatable; Azure Blob endpoints are always allowed
       --outbound-allow-loopback  allow http:// to 127.0.0.1/localhost (Azurite in development and tests; never in production)
-  pushplane-service token create --owner <owner> --app <app> [--description text] [--data-dir .pushplane/data]
+  pushplane-service token create --owner <owner> [--app <app>]... [--description text] [--data-dir .pushplane/data]
+      no --app: every app of the owner; one or more: those apps (an --app may name another owner as owner/app)
   PUSHPLANE_API_TOKEN=<token> pushplane-service export follow --endpoint http://127.0.0.1:8787 --app owner/app (--run <id> | --job <id>)
   pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--seed 42] [--data-dir .pushplane/data]`;
 
@@ -116,11 +118,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === "token" && sub === "create") {
-    const app = values.app?.[0];
-    if (!values.owner || !app) throw new Error("token create needs --owner and --app");
+    if (!values.owner) throw new Error("token create needs --owner (and --app for each app it may touch; none: every app of the owner)");
+    const scope = scopeOf(values.owner, values.app ?? []);
     const store = new Store(values["data-dir"]);
-    const { token } = createApiToken(store, { owner: values.owner, app }, values.description);
+    const { token } = createApiToken(store, scope, values.description);
     store.close();
+    // The token alone on stdout (for scripts); what it may touch on stderr.
+    process.stderr.write(`scope: ${scope.join(", ")}\n`);
     process.stdout.write(`${token}\n`);
     return;
   }

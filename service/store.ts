@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
-import { LIMITS } from "../domain/index.ts";
+import { LIMITS, type AppKey } from "../domain/index.ts";
 import { Apps } from "./repositories/apps.ts";
 
 /**
@@ -249,12 +249,13 @@ const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (app_id, kind, digest)
    );`,
+  // Token scopes (domain/token-scope.ts): a JSON list of 'owner/app' and 'owner/*'; every token so
+  // far was for its one owner/app, which stay as the first entry.
+  `ALTER TABLE api_tokens ADD COLUMN scope TEXT;
+   UPDATE api_tokens SET scope = json_array(owner_name || '/' || app_name);`,
 ];
 
-export interface AppKey {
-  readonly owner: string;
-  readonly app: string;
-}
+export type { AppKey };
 
 /** SQLite's own default: a commit checkpoints once the log holds this many pages. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
