@@ -9,6 +9,7 @@ import {
   API,
   errorBodySchema,
   type ApiRoute,
+  type ApiTokenInfo,
   type Audience,
   type AudienceDefinitionBody,
   type DataExportTokenRequest,
@@ -52,6 +53,8 @@ export class PushplaneApiError extends Error {
 }
 
 type Route = (typeof API)[ApiRoute];
+/** For the routes outside any app (their paths name no owner or app). */
+const NO_APP: AppRef = { owner: "", app: "" };
 /** The parsed answer of a route's success status. */
 type Answer<R extends Route> = R["responses"][keyof R["responses"]] extends infer S ? (S extends z.ZodType ? z.output<S> : undefined) : never;
 
@@ -130,6 +133,11 @@ export class PushplaneClient {
 
   getAudience(ref: AppRef, name: string): Promise<Audience | undefined> {
     return this.call("getAudience", ref, { params: { audience_name: name } }, true);
+  }
+
+  /** The presented token's id, description and scope (which apps it may touch). */
+  async currentToken(): Promise<ApiTokenInfo> {
+    return (await this.send("currentApiToken", NO_APP)).answer;
   }
 
   async audienceExists(ref: AppRef, name: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { checkDefinition, propertyTypeSchema, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
-import { settings } from "./settings.ts";
+import { clientFor, settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
@@ -95,7 +95,7 @@ const requestBody = (inputs: AudienceInputs) => ({
  * change that happened; the next refresh reads the count.
  */
 async function putAndCount(inputs: AudienceInputs): Promise<ApiAudience> {
-  const { client } = settings();
+  const client = clientFor(inputs);
   const saved = await client.putAudience(inputs, inputs.name, requestBody(inputs));
   try {
     return (await client.waitForCount(inputs, inputs.name)) ?? saved;
@@ -122,7 +122,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = resolveApp(given, failures);
+  const { owner, app } = await resolveApp(given, failures);
   // A definition or name computed from another resource is checked once it is known.
   const { issues } = isUnknown(given.definition) || isUnknown(given.name) ? { issues: [] } : validateAudience(
     given.name,
@@ -164,7 +164,7 @@ const sortKeys = <T>(record: Record<string, T>): Record<string, T> =>
 // ---- create / read / update / delete ----
 
 async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResult<AudienceOutputs>> {
-  const { client } = settings();
+  const client = clientFor(inputs);
   // PUT creates or overwrites; refuse to silently take over an audience someone else manages.
   // (Pulumi's `import` option cannot reach a Node.js dynamic provider, pulumi/pulumi#16175, so
   // taking over is an explicit input instead.)
@@ -184,7 +184,7 @@ async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResu
 
 async function read(id: string, props?: Partial<AudienceOutputs>): Promise<pulumi.dynamic.ReadResult<AudienceOutputs>> {
   const ref = parseId(id);
-  const audience = await settings().client.getAudience(ref, ref.name);
+  const audience = await clientFor(ref).getAudience(ref, ref.name);
   // Gone: an empty id tells the engine to drop the resource from state on refresh.
   if (!audience) return {};
   const inputs = inputsFrom(ref, audience, props?.adopt ?? false);
@@ -198,7 +198,7 @@ async function update(_id: string, _olds: AudienceOutputs, news: AudienceInputs)
 async function remove(id: string): Promise<void> {
   const ref = parseId(id);
   // Already gone counts as deleted.
-  await settings().client.deleteAudience(ref, ref.name);
+  await clientFor(ref).deleteAudience(ref, ref.name);
 }
 
 export const audienceProvider = { check, diff, create, read, update, delete: remove };

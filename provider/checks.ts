@@ -1,19 +1,37 @@
 // What every resource's `check` shares: zod failures as Pulumi check failures, and the owner/app
-// that default to stack config.
+// (defaulting to stack config) with a token in the stack's config that covers it.
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { settings } from "./settings.ts";
+import { settings, tokenCovers } from "./settings.ts";
 
 /** One failure per zod issue, on the top-level input it concerns, naming the full path. Values are never echoed. */
 export function zodFailures(error: z.ZodError): pulumi.dynamic.CheckFailure[] {
   return error.issues.map((issue) => ({ property: String(issue.path[0] ?? ""), reason: `${issue.path.join(".") || "inputs"}: ${issue.message}` }));
 }
 
-/** The resource's owner/app, or the stack's `pushplane:owner` / `pushplane:app`; missing ones become failures. */
-export function resolveApp(given: { owner?: string | undefined; app?: string | undefined }, failures: pulumi.dynamic.CheckFailure[]): { owner: string; app: string } {
+/** Said once per provider process (one line on the engine's output), not once per resource. */
+const said = new Set<string>();
+function sayOnce(line: string): void {
+  if (said.has(line)) return;
+  said.add(line);
+  console.error(`warning: ${line}`);
+}
+
+/**
+ * The resource's owner/app, or the stack's `pushplane:owner` / `pushplane:app`; missing ones become
+ * failures, and so does an app no configured token covers, so a stack for several apps fails at
+ * `preview`, naming the app and the config key to set, instead of halfway through `up`. When the
+ * service cannot be asked, preview says so once and goes on.
+ */
+export async function resolveApp(given: { owner?: string | undefined; app?: string | undefined }, failures: pulumi.dynamic.CheckFailure[]): Promise<{ owner: string; app: string }> {
   const owner = given.owner ?? settings().owner;
   const app = given.app ?? settings().app;
   if (!owner) failures.push({ property: "owner", reason: "owner is not set: set it on the resource or with `pulumi config set pushplane:owner <owner>`" });
   if (!app) failures.push({ property: "app", reason: "app is not set: set it on the resource or with `pulumi config set pushplane:app <app>`" });
+  if (owner && app) {
+    const access = await tokenCovers({ owner, app });
+    if (access.covered === false) failures.push({ property: given.app ? "app" : given.owner ? "owner" : "", reason: access.reason });
+    else if (access.covered === "unknown") sayOnce(`${access.reason}; going on without knowing`);
+  }
   return { owner: owner ?? "", app: app ?? "" };
 }

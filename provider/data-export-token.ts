@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DATA_EXPORT_DATASETS, tokenExpiryProblem, type DataExportDataset } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import { settings } from "./settings.ts";
+import { clientFor, settings } from "./settings.ts";
 import { PushplaneResource } from "./stub.ts";
 
 export interface DataExportTokenInputs {
@@ -46,7 +46,7 @@ async function check(olds: Partial<DataExportTokenInputs>, news: Record<string, 
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = resolveApp(given, failures);
+  const { owner, app } = await resolveApp(given, failures);
   if (given.expiresAt !== undefined && given.lifetimeDays !== undefined) {
     failures.push({ property: "lifetimeDays", reason: "set expiresAt or lifetimeDays, not both" });
   }
@@ -78,7 +78,7 @@ function parseId(id: string) {
 }
 
 async function create(inputs: DataExportTokenInputs): Promise<pulumi.dynamic.CreateResult<DataExportTokenOutputs>> {
-  const created = await settings().client.createDataExportToken(inputs, {
+  const created = await clientFor(inputs).createDataExportToken(inputs, {
     name: inputs.name,
     ...(inputs.description ? { description: inputs.description } : {}),
     bundle_id: inputs.bundleId,
@@ -92,14 +92,14 @@ async function create(inputs: DataExportTokenInputs): Promise<pulumi.dynamic.Cre
 /** Gone once revoked or expired; the value itself is never read back. */
 async function read(id: string, props?: DataExportTokenOutputs): Promise<pulumi.dynamic.ReadResult<DataExportTokenOutputs>> {
   const ref = parseId(id);
-  const found = await settings().client.getDataExportToken(ref, ref.tokenId);
+  const found = await clientFor(ref).getDataExportToken(ref, ref.tokenId);
   if (!found || !props) return {};
   return { id, props };
 }
 
 async function remove(id: string): Promise<void> {
   const ref = parseId(id);
-  await settings().client.deleteDataExportToken(ref, ref.tokenId);
+  await clientFor(ref).deleteDataExportToken(ref, ref.tokenId);
 }
 
 export const dataExportTokenProvider = { check, diff, create, read, delete: remove };

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { EXPORT_ENTITIES } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import type { AppRef, ExportConfigurationResult } from "../client/client.ts";
-import { settings } from "./settings.ts";
+import { clientFor, settings } from "./settings.ts";
 import { connectionStringSchema } from "./storage.ts";
 import { PushplaneResource, secretIfGiven } from "./stub.ts";
 
@@ -43,7 +43,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   const parsed = inputSchema.safeParse(news);
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = resolveApp(parsed.data, failures);
+  const { owner, app } = await resolveApp(parsed.data, failures);
   if (!parsed.data.storageConnectionString && !settings().storageConnectionString) {
     failures.push({
       property: "storageConnectionString",
@@ -86,7 +86,7 @@ const outputsFrom = (inputs: ExportConfigurationInputs, found: ExportConfigurati
 async function settled(ref: AppRef, id: string): Promise<ExportConfigurationResult> {
   const deadline = Date.now() + FIRST_RUN_WAIT_MS;
   for (let interval = 50; ; interval = Math.min(interval * 2, 2_000)) {
-    const found = await settings().client.getExportConfiguration(ref, id);
+    const found = await clientFor(ref).getExportConfiguration(ref, id);
     if (!found) throw new Error(`export configuration '${id}' disappeared from app '${ref.owner}/${ref.app}' while it was being set up`);
     if (found.state !== "Pending" || Date.now() >= deadline) return found;
     await new Promise((resolve) => setTimeout(resolve, interval));
@@ -94,7 +94,7 @@ async function settled(ref: AppRef, id: string): Promise<ExportConfigurationResu
 }
 
 async function create(inputs: ExportConfigurationInputs): Promise<pulumi.dynamic.CreateResult<ExportConfigurationOutputs>> {
-  const { client } = settings();
+  const client = clientFor(inputs);
   const created = await client.createExportConfiguration(inputs, connectionString(inputs), inputs.exportEntities);
   if (!inputs.enabled) await client.setExportConfigurationEnabled(inputs, created.id, false);
   const found = inputs.enabled ? await settled(inputs, created.id) : created;
@@ -109,7 +109,7 @@ async function create(inputs: ExportConfigurationInputs): Promise<pulumi.dynamic
 
 async function read(id: string, props?: ExportConfigurationOutputs): Promise<pulumi.dynamic.ReadResult<ExportConfigurationOutputs>> {
   const ref = parseId(id);
-  const found = await settings().client.getExportConfiguration(ref, ref.configurationId);
+  const found = await clientFor(ref).getExportConfiguration(ref, ref.configurationId);
   if (!found || found.state === "Deleted" || !props) return {};
   const exportEntities = [...(found.export_entities as ExportEntity[])].sort();
   // Disabled out of band reads as enabled: false, so the next up turns it back on.
@@ -119,7 +119,7 @@ async function read(id: string, props?: ExportConfigurationOutputs): Promise<pul
 
 async function update(id: string, olds: ExportConfigurationOutputs, news: ExportConfigurationInputs): Promise<pulumi.dynamic.UpdateResult<ExportConfigurationOutputs>> {
   const ref = parseId(id);
-  const { client } = settings();
+  const client = clientFor(ref);
   const newAccount = (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "");
   const newEntities = JSON.stringify(olds.exportEntities) !== JSON.stringify(news.exportEntities);
   if (newAccount || newEntities) {
@@ -137,7 +137,7 @@ async function update(id: string, olds: ExportConfigurationOutputs, news: Export
 
 async function remove(id: string): Promise<void> {
   const ref = parseId(id);
-  await settings().client.deleteExportConfiguration(ref, ref.configurationId);
+  await clientFor(ref).deleteExportConfiguration(ref, ref.configurationId);
 }
 
 export const exportConfigurationProvider = { check, diff, create, read, update, delete: remove };

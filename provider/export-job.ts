@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { broadcastMetricsJobOptionsSchema, DATA_EXPORT_DATASETS, EXPORT_KINDS, firstRun, type DataExportDataset, type ExportKind } from "../domain/index.ts";
 import type { AppRef, ExportJobBody, ExportJobResult } from "../client/client.ts";
-import { settings } from "./settings.ts";
+import { clientFor, settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
@@ -99,7 +99,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
       }
     }
   }
-  const { owner, app } = resolveApp(given, failures);
+  const { owner, app } = await resolveApp(given, failures);
   if (failures.length > 0) return { failures };
   return {
     inputs: {
@@ -164,25 +164,25 @@ function parseId(id: string): AppRef & { jobId: string } {
 }
 
 async function create(inputs: ExportJobInputs): Promise<pulumi.dynamic.CreateResult<ExportJobOutputs>> {
-  const job = await settings().client.createExportJob(inputs, body(inputs));
+  const job = await clientFor(inputs).createExportJob(inputs, body(inputs));
   return { id: `${inputs.owner}/${inputs.app}/${job.id}`, outs: outputsFrom(inputs, job) };
 }
 
 async function read(id: string, props?: ExportJobOutputs): Promise<pulumi.dynamic.ReadResult<ExportJobOutputs>> {
   const ref = parseId(id);
-  const job = await settings().client.getExportJob(ref, ref.jobId);
+  const job = await clientFor(ref).getExportJob(ref, ref.jobId);
   if (!job || !props) return {};
   return { id, props: outputsFrom(props, job) };
 }
 
 async function update(id: string, _olds: ExportJobOutputs, news: ExportJobInputs): Promise<pulumi.dynamic.UpdateResult<ExportJobOutputs>> {
   const ref = parseId(id);
-  return { outs: outputsFrom(news, await settings().client.updateExportJob(ref, ref.jobId, body(news))) };
+  return { outs: outputsFrom(news, await clientFor(ref).updateExportJob(ref, ref.jobId, body(news))) };
 }
 
 async function remove(id: string): Promise<void> {
   const ref = parseId(id);
-  await settings().client.deleteExportJob(ref, ref.jobId);
+  await clientFor(ref).deleteExportJob(ref, ref.jobId);
 }
 
 export const exportJobProvider = { check, diff, create, read, update, delete: remove };

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { maskSecret, pushConfigSchema, secretFingerprint, type PushConfig as ApiPushConfig, type PushConfigResult } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
-import { settings } from "./settings.ts";
+import { clientFor, settings } from "./settings.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
 import { PushplaneResource, secretIfGiven } from "./stub.ts";
 
@@ -70,7 +70,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = resolveApp(given, failures);
+  const { owner, app } = await resolveApp(given, failures);
   if (Boolean(given.apns) === Boolean(given.fcm)) {
     failures.push({ property: given.apns ? "fcm" : "apns", reason: "set exactly one of apns or fcm: an app has one push configuration (contract: swagger NotificationConfig)" });
   } else {
@@ -113,7 +113,7 @@ function parseId(id: string): AppRef {
 }
 
 async function create(inputs: PushConfigInputs): Promise<pulumi.dynamic.CreateResult<PushConfigOutputs>> {
-  const { client } = settings();
+  const client = clientFor(inputs);
   if (!inputs.adopt && (await client.getPushConfig(inputs))) {
     throw new Error(`app '${idOf(inputs)}' already has a push configuration; to manage it, set adopt: true on the resource (it then takes the credentials declared here)`);
   }
@@ -122,18 +122,18 @@ async function create(inputs: PushConfigInputs): Promise<pulumi.dynamic.CreateRe
 }
 
 async function read(id: string, props?: PushConfigOutputs): Promise<pulumi.dynamic.ReadResult<PushConfigOutputs>> {
-  const result = await settings().client.getPushConfig(parseId(id));
+  const result = await clientFor(parseId(id)).getPushConfig(parseId(id));
   if (!result || !props) return {};
   // The credential cannot be read back; the fingerprint tells whether it changed out of band.
   return { id, props: { ...props, type: result.type, secretFingerprint: result.secret_fingerprint } };
 }
 
 async function update(_id: string, _olds: PushConfigOutputs, news: PushConfigInputs): Promise<pulumi.dynamic.UpdateResult<PushConfigOutputs>> {
-  return { outs: outputsFrom(news, await settings().client.putPushConfig(news, apiConfig(news).config)) };
+  return { outs: outputsFrom(news, await clientFor(news).putPushConfig(news, apiConfig(news).config)) };
 }
 
 async function remove(id: string): Promise<void> {
-  await settings().client.deletePushConfig(parseId(id));
+  await clientFor(parseId(id)).deletePushConfig(parseId(id));
 }
 
 export const pushConfigProvider = { check, diff, create, read, update, delete: remove };

@@ -1,12 +1,16 @@
 // Provider settings from Pulumi stack config (never from captured variables: whatever a dynamic
 // provider captures is serialized into state). Read once, in the provider process, at `configure`.
+// API tokens: one (`pushplane:apiToken`) or a map keyed 'owner/app' or 'owner/*'
+// (`pushplane:apiTokens`), both secret; each call goes out with the token that covers its app.
 import type * as pulumi from "@pulumi/pulumi";
-import { STORAGE_DEFAULTS } from "../domain/index.ts";
+import { appKeyText, scopeCovers, STORAGE_DEFAULTS, tokenScopeEntrySchema, type AppKey, type TokenScope } from "../domain/index.ts";
 import { PushplaneClient } from "../client/client.ts";
+
+export const TOKEN_KEY = "pushplane:apiToken";
+export const TOKEN_MAP_KEY = "pushplane:apiTokens";
 
 export interface Settings {
   readonly endpoint: string;
-  readonly client: PushplaneClient;
   /** Defaults for resources that do not name their owner/app. */
   readonly owner: string | undefined;
   readonly app: string | undefined;
@@ -17,25 +21,131 @@ export interface Settings {
   readonly sasMaxLifetimeDays: number;
 }
 
-let current: Settings | undefined;
+interface Tokens {
+  /** `pushplane:apiToken`, used for any app the map does not name. */
+  readonly single: string | undefined;
+  /** `pushplane:apiTokens`: 'owner/app' or 'owner/*' → token. */
+  readonly byScope: ReadonlyMap<string, string>;
+}
+
+let current:
+  | {
+      settings: Settings;
+      tokens: Tokens;
+      clients: Map<string, PushplaneClient>;
+      /** Each token's scope as the service states it, asked once. */
+      scopes: Map<string, Promise<TokenScope>>;
+    }
+  | undefined;
+
+/** How long a preview waits to learn a token's scope before saying it could not and going on. */
+const SCOPE_PROBE_TIMEOUT_MS = 5_000;
+
+/** Reads `pushplane:apiTokens`: a JSON object whose keys are scope entries, each naming its apps once. */
+function readTokenMap(text: string | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  if (!text) return map;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${TOKEN_MAP_KEY} is not a map: set each token with \`pulumi config set --secret --path '${TOKEN_MAP_KEY}["owner/app"]' <token>\``);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${TOKEN_MAP_KEY} must map 'owner/app' (or 'owner/*') to a token, got ${Array.isArray(parsed) ? "a list" : typeof parsed}`);
+  }
+  const seen = new Map<string, string>();
+  for (const [rawKey, token] of Object.entries(parsed)) {
+    const key = rawKey.trim();
+    if (!tokenScopeEntrySchema.safeParse(key).success) {
+      throw new Error(`${TOKEN_MAP_KEY}: key '${rawKey}' is not 'owner/app' or 'owner/*' (e.g. 'acme/ios')`);
+    }
+    if (typeof token !== "string" || token === "") throw new Error(`${TOKEN_MAP_KEY}["${key}"] must be a token (a string)`);
+    const spelled = seen.get(key.toLowerCase());
+    if (spelled !== undefined) throw new Error(`${TOKEN_MAP_KEY} names '${key}' twice ('${spelled}' and '${rawKey}'): keep one`);
+    seen.set(key.toLowerCase(), rawKey);
+    map.set(key, token);
+  }
+  return map;
+}
 
 export function configure(config: pulumi.dynamic.Config): void {
   const endpoint = config.get("pushplane:endpoint");
-  const apiToken = config.get("pushplane:apiToken");
+  const single = config.get(TOKEN_KEY) || undefined;
+  const byScope = readTokenMap(config.get(TOKEN_MAP_KEY));
   if (!endpoint) throw new Error("pushplane:endpoint is not set: run `pulumi config set pushplane:endpoint http://127.0.0.1:8080`");
-  if (!apiToken) throw new Error("pushplane:apiToken is not set: run `pulumi config set --secret pushplane:apiToken <token>`");
+  if (!single && byScope.size === 0) {
+    throw new Error(`no API token is set: run \`pulumi config set --secret ${TOKEN_KEY} <token>\` (or one per app: \`pulumi config set --secret --path '${TOKEN_MAP_KEY}["owner/app"]' <token>\`)`);
+  }
   current = {
-    endpoint,
-    client: new PushplaneClient({ endpoint, apiToken }),
-    owner: config.get("pushplane:owner") || undefined,
-    app: config.get("pushplane:app") || undefined,
-    storageConnectionString: config.get("pushplane:storageConnectionString") || undefined,
-    sasAllowedPermissions: config.get("pushplane:sasAllowedPermissions") || STORAGE_DEFAULTS.sasAllowedPermissions,
-    sasMaxLifetimeDays: Number(config.get("pushplane:sasMaxLifetimeDays") || STORAGE_DEFAULTS.sasMaxLifetimeDays),
+    settings: {
+      endpoint,
+      owner: config.get("pushplane:owner") || undefined,
+      app: config.get("pushplane:app") || undefined,
+      storageConnectionString: config.get("pushplane:storageConnectionString") || undefined,
+      sasAllowedPermissions: config.get("pushplane:sasAllowedPermissions") || STORAGE_DEFAULTS.sasAllowedPermissions,
+      sasMaxLifetimeDays: Number(config.get("pushplane:sasMaxLifetimeDays") || STORAGE_DEFAULTS.sasMaxLifetimeDays),
+    },
+    tokens: { single, byScope },
+    clients: new Map(),
+    scopes: new Map(),
   };
 }
 
-export function settings(): Settings {
+function configured(): NonNullable<typeof current> {
   if (!current) throw new Error("the pushplane provider was used before it was configured");
   return current;
+}
+
+export function settings(): Settings {
+  return configured().settings;
+}
+
+/** The configured token for an app and where it comes from: the map's 'owner/app', its 'owner/*', else the single token. */
+export function tokenFor(key: AppKey): { token: string; configKey: string } | undefined {
+  const { byScope, single } = configured().tokens;
+  for (const entry of [appKeyText(key), `${key.owner}/*`]) {
+    const token = byScope.get(entry);
+    if (token) return { token, configKey: `${TOKEN_MAP_KEY}["${entry}"]` };
+  }
+  return single ? { token: single, configKey: TOKEN_KEY } : undefined;
+}
+
+/** What to tell a user whose stack has no token for an app. */
+export const missingTokenAdvice = (key: AppKey): string =>
+  `no API token in this stack's config covers app '${appKeyText(key)}': run \`pulumi config set --secret --path '${TOKEN_MAP_KEY}["${appKeyText(key)}"]' <token>\`` +
+  ` (or give ${TOKEN_KEY} a token whose scope includes it: \`token create --owner ${key.owner}\` issues one for every app of the owner)`;
+
+/** The client that calls the service with the token covering the app. */
+export function clientFor(key: AppKey): PushplaneClient {
+  const found = tokenFor(key);
+  if (!found) throw new Error(missingTokenAdvice(key));
+  const { clients, settings: { endpoint } } = configured();
+  let client = clients.get(found.token);
+  if (!client) clients.set(found.token, (client = new PushplaneClient({ endpoint, apiToken: found.token })));
+  return client;
+}
+
+/**
+ * Whether the configured token for the app covers it, asked of the service once per token
+ * (`GET /v0.1/api_tokens/current`): "covered", "not covered" (with the scope it has), or
+ * "unknown" when the service cannot be reached, which a preview reports and goes on from.
+ */
+export async function tokenCovers(key: AppKey): Promise<{ covered: true } | { covered: false; reason: string } | { covered: "unknown"; reason: string }> {
+  const found = tokenFor(key);
+  if (!found) return { covered: false, reason: missingTokenAdvice(key) };
+  const { scopes, settings: { endpoint } } = configured();
+  let asked = scopes.get(found.token);
+  if (!asked) {
+    // One quick question, not the retrying client: a preview must not stall on an unreachable service.
+    const probe = new PushplaneClient({ endpoint, apiToken: found.token, retries: 0, timeoutMs: SCOPE_PROBE_TIMEOUT_MS });
+    scopes.set(found.token, (asked = probe.currentToken().then((token) => token.scope)));
+  }
+  try {
+    const scope = await asked;
+    if (scopeCovers(scope, key)) return { covered: true };
+    return { covered: false, reason: `the token in ${found.configKey} covers ${scope.join(", ")}, not app '${appKeyText(key)}'; ${missingTokenAdvice(key)}` };
+  } catch (error) {
+    return { covered: "unknown", reason: `could not ask ${endpoint} which apps the token in ${found.configKey} covers (${(error as Error).message})` };
+  }
 }

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { containerMetadataSchema, containerNameSchema, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
 import { resolveApp, zodFailures } from "./checks.ts";
-import { settings } from "./settings.ts";
+import { clientFor, settings } from "./settings.ts";
 import { accountName, connectionStringSchema, container } from "./storage.ts";
 import { PushplaneResource, secretIfGiven } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
@@ -52,7 +52,7 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   const parsed = inputSchema.safeParse(news);
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = resolveApp(parsed.data, failures);
+  const { owner, app } = await resolveApp(parsed.data, failures);
   if (failures.length > 0) return { failures };
   return { inputs: { ...parsed.data, owner, app } };
 }
@@ -90,7 +90,7 @@ async function registerRetention(inputs: StorageContainerInputs): Promise<string
     expiresOn: new Date(now + GRANT_LIFETIME_DAYS * DAY),
     protocol: client.url.startsWith("https:") ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
   });
-  await settings().client.putRetentionPolicy(inputs, grant, inputs.retentionDays);
+  await clientFor(inputs).putRetentionPolicy(inputs, grant, inputs.retentionDays);
   return new Date(now + (GRANT_LIFETIME_DAYS - GRANT_RENEW_DAYS) * DAY).toISOString();
 }
 
@@ -131,7 +131,7 @@ async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi
     ...(connectionString ? { storageConnectionString: connectionString } : {}),
   };
   // A registration removed out of band reads as a grant due for renewal, so the next up restores it.
-  const policy = props?.owner ? await settings().client.getRetentionPolicy(props, client.url) : undefined;
+  const policy = props?.owner ? await clientFor(props).getRetentionPolicy(props, client.url) : undefined;
   const retentionGrantRenewAfter = policy ? (props?.retentionGrantRenewAfter ?? new Date(0).toISOString()) : new Date(0).toISOString();
   return {
     id,
@@ -145,14 +145,14 @@ async function update(_id: string, olds: StorageContainerOutputs, news: StorageC
   // Setting no access policy also closes a container someone opened to anonymous reads.
   await client.setAccessPolicy(undefined);
   await client.setMetadata(metadata(news));
-  if (olds.owner && (olds.owner !== news.owner || olds.app !== news.app)) await settings().client.deleteRetentionPolicy(olds, client.url);
+  if (olds.owner && (olds.owner !== news.owner || olds.app !== news.app)) await clientFor(olds).deleteRetentionPolicy(olds, client.url);
   const retentionGrantRenewAfter = await registerRetention(news);
   return { outs: { ...news, account: accountName(news.storageConnectionString), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
 }
 
 async function remove(id: string, props: StorageContainerOutputs): Promise<void> {
   const client = container(id.split("/").at(-1)!, props.storageConnectionString);
-  if (props.owner) await settings().client.deleteRetentionPolicy(props, client.url);
+  if (props.owner) await clientFor(props).deleteRetentionPolicy(props, client.url);
   await client.deleteIfExists();
 }
 

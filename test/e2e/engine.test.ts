@@ -8,6 +8,7 @@ import { gunzipSync } from "node:zlib";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
+import { createApiToken } from "../../service/auth.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const E2E_TIMEOUT = 180_000;
@@ -355,6 +356,71 @@ describe("weekly-segment-export: a Braze-style segment export job on Azurite", (
     expect(Object.keys(first).sort()).toEqual(["devices", "external_id", "push_tokens"]);
     await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
     await stack.ok("destroy", "--yes");
+  });
+});
+
+describe("two-apps: an iOS and an Android app in one stack", () => {
+  const directory = join(REPO_ROOT, "examples", "two-apps");
+  const ios = { owner: "acme", app: "ios" };
+  const android = { owner: "acme", app: "android" };
+  let azurite: Azurite | undefined;
+  const stacks: TestStack[] = [];
+  /** A stack of the example with these secrets beside the endpoint and the storage account. */
+  const stackWith = async (secrets: Record<string, string>) => {
+    const stack = new TestStack(directory);
+    stacks.push(stack);
+    await stack.init({ "pushplane:endpoint": endpoint }, { ...secrets, "pushplane:storageConnectionString": azurite!.connectionString });
+    return stack;
+  };
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  }, E2E_TIMEOUT);
+  afterAll(async () => {
+    for (const stack of stacks) stack.dispose();
+    await azurite?.stop();
+  });
+
+  it("up with a token per app puts each app's resources in its own app, preview is empty, destroy removes both", { timeout: E2E_TIMEOUT }, async () => {
+    const tokens = { ios: service.tokenFor("acme", "ios"), android: service.tokenFor("acme", "android") };
+    const stack = await stackWith({ 'pushplane:apiTokens["acme/ios"]': tokens.ios, 'pushplane:apiTokens["acme/android"]': tokens.android });
+    const up = await stack.ok("up", "--yes");
+    // Per app: two audiences, a container, its SAS, a nightly job; and the stack.
+    expect(up.output).toContain("+ 11 created");
+    for (const [key, token] of [[ios, tokens.ios], [android, tokens.android]] as const) {
+      const audiences = await fetch(`${endpoint}/v0.1/apps/${key.owner}/${key.app}/analytics/audiences`, { headers: { "x-api-token": token } });
+      expect(((await audiences.json()) as { values: { name: string }[] }).values.map((a) => a.name).sort()).toEqual(["recent-os", "us-users"]);
+      // The container's retention is registered under its own app, not the other one.
+      const containerUrl = `${azurite!.blobEndpoint}/acme-${key.app}-exports`;
+      const policy = await fetch(`${endpoint}/v0.1/apps/${key.owner}/${key.app}/retention_policies?container=${encodeURIComponent(containerUrl)}`, { headers: { "x-api-token": token } });
+      expect(await policy.json()).toMatchObject({ retention_days: 30 });
+    }
+    // The state holds neither token.
+    const state = await stack.exportState();
+    expect(state).not.toContain(tokens.ios);
+    expect(state).not.toContain(tokens.android);
+    await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
+    await stack.ok("destroy", "--yes");
+  });
+
+  it("one token for every app of the owner is enough", { timeout: E2E_TIMEOUT }, async () => {
+    const stack = await stackWith({ "pushplane:apiToken": createApiToken(service.store, ["acme/*"]).token });
+    await stack.ok("preview");
+  });
+
+  it("fails at preview, creating nothing, when no configured token covers an app, naming the app and the config key", { timeout: E2E_TIMEOUT }, async () => {
+    const mapMissingOne = await stackWith({ 'pushplane:apiTokens["acme/ios"]': service.tokenFor("acme", "ios") });
+    const preview = await mapMissingOne.pulumi("preview");
+    expect(preview.code).not.toBe(0);
+    expect(preview.output).toContain(`no API token in this stack's config covers app 'acme/android'`);
+    expect(preview.output).toContain(`pulumi config set --secret --path 'pushplane:apiTokens["acme/android"]'`);
+    expect(preview.output).not.toMatch(/acme\/ios'/);
+
+    const singleForOneApp = await stackWith({ "pushplane:apiToken": service.tokenFor("acme", "ios") });
+    const single = await singleForOneApp.pulumi("preview");
+    expect(single.code).not.toBe(0);
+    expect(single.output).toContain("the token in pushplane:apiToken covers acme/ios, not app 'acme/android'");
+    const audiences = await fetch(`${endpoint}/v0.1/apps/acme/android/analytics/audiences`, { headers: { "x-api-token": service.tokenFor("acme", "android") } });
+    expect(((await audiences.json()) as { values: unknown[] }).values).toEqual([]);
   });
 });
 

@@ -92,8 +92,10 @@ export class TestStack {
       copyFileSync(written, this.configFile);
       rmSync(written);
     }
-    for (const [key, value] of Object.entries(config)) await this.ok("config", "set", key, value);
-    for (const [key, value] of Object.entries(secrets)) await this.ok("config", "set", "--secret", key, value);
+    // A key with a path (`pushplane:apiTokens["acme/ios"]`) sets one entry of a map.
+    const pathFlag = (key: string) => (key.includes("[") ? ["--path"] : []);
+    for (const [key, value] of Object.entries(config)) await this.ok("config", "set", ...pathFlag(key), key, value);
+    for (const [key, value] of Object.entries(secrets)) await this.ok("config", "set", "--secret", ...pathFlag(key), key, value);
   }
 
   async exportState(): Promise<string> {
