@@ -2,15 +2,18 @@
 // `npm ci` into a fresh project outside the repository (no tsx, no nodeargs: Pulumi's default Node.js
 // runtime, the program in TypeScript or in JavaScript), then up → preview (no changes) → preview with
 // the installed policy pack → destroy on the real engine.
+import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOfflineProject } from "../helpers/offline-project.ts";
 import { requireEngine, TestStack } from "../helpers/pulumi.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const E2E_TIMEOUT = 180_000;
+const run = promisify(execFile);
 let service: TestService;
 let endpoint: string;
 
@@ -79,6 +82,8 @@ describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])("the packed pr
     const installed = readdirSync(join(projectDir, "node_modules"));
     for (const serverSide of ["fastify", "azurite", "tsx", "esbuild"]) expect(installed, serverSide).not.toContain(serverSide);
     expect(readdirSync(join(projectDir, "node_modules", "@pulumi"))).not.toContain("azure-native");
+    // The package's type declarations hold up in the user's strict, CommonJS-resolving tsconfig.
+    if (language === "typescript") await run(join(projectDir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", "."], { cwd: projectDir, env: stack.env });
   });
 
   it("up, preview with no changes, preview with the installed policy pack, destroy", { timeout: E2E_TIMEOUT }, async () => {
