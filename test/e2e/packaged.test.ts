@@ -1,7 +1,7 @@
 // pushplane as a user gets it: the provider and the policy pack packed with `npm pack`, installed with
 // `npm ci` into a fresh project outside the repository (no tsx, no nodeargs: Pulumi's default Node.js
 // runtime, the program in TypeScript or in JavaScript), then up → preview (no changes) → preview with
-// the installed policy pack → destroy on the real engine.
+// the installed policy pack → destroy on the real engine, for two apps in one stack.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,8 +50,10 @@ const PROGRAMS = {
     file: "index.ts",
     source: `import { Audience } from "@pushplane/pulumi";
 
-const usUsers = new Audience("us-users", { definition: "carrierCountry eq 'US'", description: "Users in the United States" });
-export const usUsersCount = usUsers.estimatedCount;
+export const counts = ["ios", "android"].map((app) => {
+  const usUsers = new Audience(\`\${app}-us-users\`, { owner: "acme", app, name: "us-users", definition: "carrierCountry eq 'US'" });
+  return usUsers.estimatedCount;
+});
 `,
   },
   javascript: {
@@ -59,8 +61,10 @@ export const usUsersCount = usUsers.estimatedCount;
     source: `"use strict";
 const { Audience } = require("@pushplane/pulumi");
 
-const usUsers = new Audience("us-users", { definition: "carrierCountry eq 'US'", description: "Users in the United States" });
-exports.usUsersCount = usUsers.estimatedCount;
+exports.counts = ["ios", "android"].map((app) => {
+  const usUsers = new Audience(\`\${app}-us-users\`, { owner: "acme", app, name: "us-users", definition: "carrierCountry eq 'US'" });
+  return usUsers.estimatedCount;
+});
 `,
   },
 };
@@ -86,16 +90,22 @@ describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])("the packed pr
     if (language === "typescript") await run(join(projectDir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", "."], { cwd: projectDir, env: stack.env });
   });
 
-  it("up, preview with no changes, preview with the installed policy pack, destroy", { timeout: E2E_TIMEOUT }, async () => {
-    await stack.init({ "pushplane:endpoint": endpoint, "pushplane:owner": "acme", "pushplane:app": `packaged-${language}` }, { "pushplane:apiToken": service.tokenFor("acme", `packaged-${language}`) });
+  it("up, preview with no changes, preview with the installed policy pack, destroy, for two apps in one stack", { timeout: E2E_TIMEOUT }, async () => {
+    // Each language its own owner, so the two projects' audiences never meet.
+    const owner = `acme-${language}`;
+    writeFileSync(join(projectDir, PROGRAMS[language].file), PROGRAMS[language].source.replaceAll('owner: "acme"', `owner: "${owner}"`));
+    const tokens = { ios: service.tokenFor(owner, "ios"), android: service.tokenFor(owner, "android") };
+    await stack.init({ "pushplane:endpoint": endpoint }, { [`pushplane:apiTokens["${owner}/ios"]`]: tokens.ios, [`pushplane:apiTokens["${owner}/android"]`]: tokens.android });
     const up = await stack.ok("up", "--yes");
-    expect(up.output).toContain("+ 2 created");
-    const audience = await fetch(`${endpoint}/v0.1/apps/acme/packaged-${language}/analytics/audiences/us-users`, { headers: { "x-api-token": service.tokenFor("acme", `packaged-${language}`) } });
-    expect(await audience.json()).toMatchObject({ definition: "carrierCountry eq 'US'" });
+    expect(up.output).toContain("+ 3 created");
+    for (const app of ["ios", "android"] as const) {
+      const audience = await fetch(`${endpoint}/v0.1/apps/${owner}/${app}/analytics/audiences/us-users`, { headers: { "x-api-token": tokens[app] } });
+      expect(await audience.json()).toMatchObject({ definition: "carrierCountry eq 'US'" });
+    }
     await stack.ok("preview", "--expect-no-changes");
     const checked = await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(projectDir, "node_modules", "@pushplane", "policy-pack"));
     expect(checked.output).toMatch(/pushplane@v\d+\.\d+\.\d+ \(local: /);
     const destroy = await stack.ok("destroy", "--yes");
-    expect(destroy.output).toContain("2 deleted");
+    expect(destroy.output).toContain("3 deleted");
   });
 });
