@@ -424,6 +424,22 @@ describe("two-apps: an iOS and an Android app in one stack", () => {
   });
 });
 
+describe("a service that cannot be reached at preview", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "rollout-audiences"));
+  afterAll(() => stack.dispose());
+
+  it("is said once, in one line, and preview goes on", { timeout: E2E_TIMEOUT }, async () => {
+    // Port 9 (discard) on loopback: nothing listens there.
+    await stack.init({ "pushplane:endpoint": "http://127.0.0.1:9" }, { "pushplane:apiToken": "pp_unused" });
+    const preview = await stack.ok("preview");
+    // The engine echoes a diagnostic as it happens and again under "Diagnostics:"; the provider says it once.
+    const summary = preview.output.slice(preview.output.indexOf("Diagnostics:"));
+    const said = summary.split("\n").filter((line) => line.includes("could not ask http://127.0.0.1:9 which apps the token in pushplane:apiToken covers"));
+    expect(said, preview.output).toHaveLength(1);
+    expect(preview.output).toContain("+ 4 to create");
+  });
+});
+
 describe("bad input fails preview with one clear line", () => {
   const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "bad-audience"));
   beforeAll(async () => {
