@@ -3,10 +3,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
-import { checkDefinition, propertyTypeSchema, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
+import { appKeyText, checkDefinition, LIMITS, propertyTypeSchema, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { clientFor, settings } from "./settings.ts";
-import { resolveApp, zodFailures } from "./checks.ts";
+import { resolveApp, sayOnce, zodFailures } from "./checks.ts";
 import { PushplaneResource } from "./stub.ts";
 import { isUnknown } from "./unknown.ts";
 
@@ -117,7 +117,7 @@ function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean 
 
 // ---- check: validate and fill defaults; every failure names the field, the column and the limit ----
 
-async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
+async function check(olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
   const parsed = inputSchema.safeParse(news);
   if (!parsed.success) return { failures: zodFailures(parsed.error) };
   const given = parsed.data;
@@ -131,18 +131,49 @@ async function check(_olds: unknown, news: Record<string, unknown>): Promise<pul
   );
   for (const issue of issues) failures.push({ property: issue.field.split(".")[0]!, reason: issue.message });
   if (failures.length > 0) return { failures };
-  return {
-    inputs: {
+  const inputs: AudienceInputs = {
       owner,
       app,
       name: given.name,
       definition: given.definition,
       description: given.description ?? "",
       enabled: given.enabled ?? true,
-      customProperties: given.customProperties ?? {},
-      adopt: given.adopt ?? false,
-    },
+    customProperties: given.customProperties ?? {},
+    adopt: given.adopt ?? false,
   };
+  const previous = olds as Partial<AudienceInputs>;
+  const counting = previous.definition === undefined || isUnknown(previous.definition) || normalize(previous.definition, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
+  if (counting && !isUnknown(inputs.definition) && !isUnknown(inputs.name)) await reportImpact(inputs);
+  return { inputs };
+}
+
+const devices = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * What a created or changed definition does to the audience's size, as a line on the preview:
+ * `acme/ios us-users: 1,542 → ~1,802 devices (+260)`, from the service's count of the declared
+ * definition (`definition/test`, which changes nothing) and the audience as it is now; a warning
+ * when the estimate is over the send limit. A service that cannot answer is said, never fatal.
+ */
+async function reportImpact(inputs: AudienceInputs): Promise<void> {
+  const label = `${appKeyText(inputs)} ${inputs.name}`;
+  try {
+    const client = clientFor(inputs, { quick: true });
+    const [after, current] = await Promise.all([client.testDefinition(inputs, requestBody(inputs)), client.getAudience(inputs, inputs.name)]);
+    const estimate = after.estimated_count;
+    if (current) {
+      const delta = estimate - current.estimated_count;
+      sayOnce(`${label}: ${devices(current.estimated_count)} → ~${devices(estimate)} devices (${delta >= 0 ? "+" : "−"}${devices(Math.abs(delta))})`);
+    } else {
+      sayOnce(`${label} (new): ~${devices(estimate)} devices`);
+    }
+    const limit = LIMITS.devicesPerAudience;
+    if (estimate > limit.value) {
+      sayOnce(`warning: ${label}: ~${devices(estimate)} devices is over the send limit of ${devices(limit.value)} ${limit.unit} (${limit.source}); a notification to it is refused`);
+    }
+  } catch (error) {
+    sayOnce(`${label}: size not estimated (${(error as Error).message})`);
+  }
 }
 
 // ---- diff: compare normalized values so preview after up is empty ----

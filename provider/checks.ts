@@ -9,12 +9,16 @@ export function zodFailures(error: z.ZodError): pulumi.dynamic.CheckFailure[] {
   return error.issues.map((issue) => ({ property: String(issue.path[0] ?? ""), reason: `${issue.path.join(".") || "inputs"}: ${issue.message}` }));
 }
 
-/** Said once per provider process (one line on the engine's output), not once per resource. */
+/**
+ * A line on the engine's output (a dynamic provider's stderr becomes a diagnostic of the stack), said
+ * once per provider process however many resources or phases (`up` checks in its preview and again)
+ * come to it.
+ */
 const said = new Set<string>();
-function sayOnce(line: string): void {
+export function sayOnce(line: string): void {
   if (said.has(line)) return;
   said.add(line);
-  console.error(`warning: ${line}`);
+  console.error(line);
 }
 
 /**
@@ -31,7 +35,7 @@ export async function resolveApp(given: { owner?: string | undefined; app?: stri
   if (owner && app) {
     const access = await tokenCovers({ owner, app });
     if (access.covered === false) failures.push({ property: given.app ? "app" : given.owner ? "owner" : "", reason: access.reason });
-    else if (access.covered === "unknown") sayOnce(`${access.reason}; going on without knowing`);
+    else if (access.covered === "unknown") sayOnce(`warning: ${access.reason}; going on without knowing`);
   }
   return { owner: owner ?? "", app: app ?? "" };
 }

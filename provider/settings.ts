@@ -38,8 +38,8 @@ let current:
     }
   | undefined;
 
-/** How long a preview waits to learn a token's scope before saying it could not and going on. */
-const SCOPE_PROBE_TIMEOUT_MS = 5_000;
+/** How long a preview waits for what it only reports on before saying it could not and going on. */
+const QUICK_TIMEOUT_MS = 5_000;
 
 /** Reads `pushplane:apiTokens`: a JSON object whose keys are scope entries, each naming its apps once. */
 function readTokenMap(text: string | undefined): Map<string, string> {
@@ -116,13 +116,21 @@ export const missingTokenAdvice = (key: AppKey): string =>
   `no API token in this stack's config covers app '${appKeyText(key)}': run \`pulumi config set --secret --path '${TOKEN_MAP_KEY}["${appKeyText(key)}"]' <token>\`` +
   ` (or give ${TOKEN_KEY} a token whose scope includes it: \`token create --owner ${key.owner}\` issues one for every app of the owner)`;
 
-/** The client that calls the service with the token covering the app. */
-export function clientFor(key: AppKey): PushplaneClient {
+/**
+ * The client that calls the service with the token covering the app. `quick`: one attempt with a
+ * short timeout, for what a preview only reports on (a token's scope, an audience's size), so an
+ * unreachable service never stalls it.
+ */
+export function clientFor(key: AppKey, options: { quick?: boolean } = {}): PushplaneClient {
   const found = tokenFor(key);
   if (!found) throw new Error(missingTokenAdvice(key));
   const { clients, settings: { endpoint } } = configured();
-  let client = clients.get(found.token);
-  if (!client) clients.set(found.token, (client = new PushplaneClient({ endpoint, apiToken: found.token })));
+  const cacheKey = `${options.quick ? "quick" : "full"}:${found.token}`;
+  let client = clients.get(cacheKey);
+  if (!client) {
+    const tuning = options.quick ? { retries: 0, timeoutMs: QUICK_TIMEOUT_MS } : {};
+    clients.set(cacheKey, (client = new PushplaneClient({ endpoint, apiToken: found.token, ...tuning })));
+  }
   return client;
 }
 
@@ -136,11 +144,7 @@ export async function tokenCovers(key: AppKey): Promise<{ covered: true } | { co
   if (!found) return { covered: false, reason: missingTokenAdvice(key) };
   const { scopes, settings: { endpoint } } = configured();
   let asked = scopes.get(found.token);
-  if (!asked) {
-    // One quick question, not the retrying client: a preview must not stall on an unreachable service.
-    const probe = new PushplaneClient({ endpoint, apiToken: found.token, retries: 0, timeoutMs: SCOPE_PROBE_TIMEOUT_MS });
-    scopes.set(found.token, (asked = probe.currentToken().then((token) => token.scope)));
-  }
+  if (!asked) scopes.set(found.token, (asked = clientFor(key, { quick: true }).currentToken().then((token) => token.scope)));
   try {
     const scope = await asked;
     if (scopeCovers(scope, key)) return { covered: true };

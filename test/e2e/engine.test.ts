@@ -424,6 +424,52 @@ describe("two-apps: an iOS and an Android app in one stack", () => {
   });
 });
 
+describe("preview shows what a definition does to the audience's size", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "impact-audience"));
+  const key = { owner: "acme", app: "impact" };
+  const token = () => service.tokenFor(key.owner, key.app);
+  /** The service's own count of a definition in the app. */
+  const estimate = async (definition: string) => {
+    const response = await fetch(`${endpoint}/v0.1/apps/acme/impact/analytics/audiences/definition/test`, {
+      method: "POST",
+      headers: { "x-api-token": token(), "content-type": "application/json" },
+      body: JSON.stringify({ definition }),
+    });
+    return ((await response.json()) as { estimated_count: number }).estimated_count;
+  };
+  const n = (value: number) => value.toLocaleString("en-US");
+  beforeAll(async () => {
+    generateApp(service.services.devices, key, { devices: 3_000, eventsPerDevice: 0, seed: 5 });
+    await service.services.idle();
+  });
+  afterAll(() => stack.dispose());
+
+  it("a new audience, a widened one (with the send-limit warning), and nothing when unchanged", { timeout: E2E_TIMEOUT }, async () => {
+    const narrow = "carrierCountry eq 'BR'";
+    const wide = "carrierCountry eq 'BR' or carrierCountry eq 'US'";
+    await stack.init({ "pushplane:endpoint": endpoint, "fixture:definition": narrow }, { "pushplane:apiToken": token() });
+    const [before, after] = [await estimate(narrow), await estimate(wide)];
+    expect(after).toBeGreaterThan(1_000);
+
+    const created = await stack.ok("preview");
+    expect(created.output).toContain(`acme/impact us-users (new): ~${n(before)} devices`);
+    await stack.ok("up", "--yes");
+
+    await stack.ok("config", "set", "fixture:definition", wide);
+    const widened = await stack.ok("preview");
+    expect(widened.output).toContain(`acme/impact us-users: ${n(before)} → ~${n(after)} devices (+${n(after - before)})`);
+    expect(widened.output).toContain(`warning: acme/impact us-users: ~${n(after)} devices is over the send limit of 1,000 devices per audience (seeds: Using the Push API)`);
+    // Nothing was applied by the preview.
+    const current = await fetch(`${endpoint}/v0.1/apps/acme/impact/analytics/audiences/us-users`, { headers: { "x-api-token": token() } });
+    expect(await current.json()).toMatchObject({ definition: narrow, estimated_count: before });
+
+    await stack.ok("config", "set", "fixture:definition", narrow);
+    const unchanged = await stack.ok("preview", "--expect-no-changes");
+    expect(unchanged.output).not.toContain("devices (");
+    await stack.ok("destroy", "--yes");
+  });
+});
+
 describe("a service that cannot be reached at preview", () => {
   const stack = new TestStack(join(REPO_ROOT, "examples", "rollout-audiences"));
   afterAll(() => stack.dispose());
