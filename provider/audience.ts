@@ -142,9 +142,29 @@ async function check(olds: unknown, news: Record<string, unknown>): Promise<pulu
     adopt: given.adopt ?? false,
   };
   const previous = olds as Partial<AudienceInputs>;
-  const counting = previous.definition === undefined || isUnknown(previous.definition) || normalize(previous.definition, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
-  if (counting && !isUnknown(inputs.definition) && !isUnknown(inputs.name)) await reportImpact(inputs);
+  const creating = previous.definition === undefined;
+  const counting = creating || isUnknown(previous.definition) || normalize(previous.definition!, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
+  if (counting && !isUnknown(inputs.definition) && !isUnknown(inputs.name)) {
+    const refusal = await reportImpact(inputs, creating);
+    if (refusal) return { failures: [{ property: "adopt", reason: refusal }] };
+  }
   return { inputs };
+}
+
+/** Why `create` would refuse an audience that exists with another definition (also said at preview). */
+const refusalToTakeOver = (inputs: AudienceInputs): string =>
+  `audience '${inputs.name}' already exists in app '${appKeyText(inputs)}' with another definition; ` +
+  `to manage it, set adopt: true on the resource (it then takes the definition declared here)`;
+
+/** What adopting `existing` changes in it, for the preview. */
+function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): string {
+  const changes = [
+    [normalize(existing.definition, existing.custom_properties ?? {}), normalize(inputs.definition, inputs.customProperties), "definition"],
+    [existing.description ?? "", inputs.description, "description"],
+    [String(existing.enabled), String(inputs.enabled), "enabled"],
+    [JSON.stringify(sortKeys(existing.custom_properties ?? {})), JSON.stringify(sortKeys(inputs.customProperties)), "customProperties"],
+  ].flatMap(([was, becomes, field]) => (was === becomes ? [] : [`${field} ${JSON.stringify(was)} → ${JSON.stringify(becomes)}`]));
+  return changes.length === 0 ? "nothing in it changes" : changes.join("; ");
 }
 
 const devices = (n: number) => n.toLocaleString("en-US");
@@ -155,12 +175,18 @@ const devices = (n: number) => n.toLocaleString("en-US");
  * definition (`definition/test`, which changes nothing) and the audience as it is now; a warning
  * when the estimate is over the send limit. A service that cannot answer is said, never fatal.
  */
-async function reportImpact(inputs: AudienceInputs): Promise<void> {
+async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<string | undefined> {
   const label = `${appKeyText(inputs)} ${inputs.name}`;
   try {
     const client = clientFor(inputs, { quick: true });
     const [after, current] = await Promise.all([client.testDefinition(inputs, requestBody(inputs)), client.getAudience(inputs, inputs.name)]);
     const estimate = after.estimated_count;
+    // A create over an audience that exists: adopted (say what changes in it), taken as this
+    // stack's own interrupted create (exactly as declared), or refused here rather than at `up`.
+    if (creating && current && !sameAsDeclared(current, inputs)) {
+      if (!inputs.adopt) return refusalToTakeOver(inputs);
+      sayOnce(`${label}: adopts the audience that exists (not a new one): ${adoptionChanges(current, inputs)}`);
+    }
     if (current) {
       const delta = estimate - current.estimated_count;
       sayOnce(`${label}: ${devices(current.estimated_count)} → ~${devices(estimate)} devices (${delta >= 0 ? "+" : "−"}${devices(Math.abs(delta))})`);
@@ -174,6 +200,7 @@ async function reportImpact(inputs: AudienceInputs): Promise<void> {
   } catch (error) {
     sayOnce(`${label}: size not estimated (${(error as Error).message})`);
   }
+  return undefined;
 }
 
 // ---- diff: compare normalized values so preview after up is empty ----
@@ -203,12 +230,7 @@ async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResu
   // create whose write landed but whose answer was lost (a dropped connection, retries exhausted)
   // leaves nothing in state, and the next `up` must converge instead of failing forever on it.
   const existing = inputs.adopt ? undefined : await client.getAudience(inputs, inputs.name);
-  if (existing && !sameAsDeclared(existing, inputs)) {
-    throw new Error(
-      `audience '${inputs.name}' already exists in app '${inputs.owner}/${inputs.app}' with another definition; ` +
-        `to manage it, set adopt: true on the resource (it then takes the definition declared here)`,
-    );
-  }
+  if (existing && !sameAsDeclared(existing, inputs)) throw new Error(refusalToTakeOver(inputs));
   const audience = await putAndCount(inputs);
   return { id: audienceId(inputs, inputs.name), outs: outputsFrom(inputs, audience) };
 }

@@ -153,12 +153,20 @@ describe("adopting an existing audience", () => {
     expect((await rest("PUT", "adopted", { definition: "locale eq 'fr' or locale eq 'fr_CA'", description: "French speakers" })).status).toBe(200);
     const { config, secrets } = providerConfig();
     await stack.init({ ...config, "fixture:adopt": "false" }, secrets);
-    const refused = await stack.pulumi("up", "--yes");
+    // Refused at preview already, not halfway through up.
+    const refused = await stack.pulumi("preview");
     expect(refused.code).not.toBe(0);
     expect(refused.output).toContain("audience 'adopted' already exists in app 'acme/demo' with another definition; to manage it, set adopt: true");
     await stack.ok("config", "set", "fixture:adopt", "true");
+    // The preview says it adopts, and what changes in what exists.
+    const preview = await stack.ok("preview");
+    expect(preview.output).toContain(
+      `acme/demo adopted: adopts the audience that exists (not a new one): definition "locale eq 'fr' or locale eq 'fr_CA'" → "locale eq 'fr'"`,
+    );
+    expect(await rest("GET", "adopted")).toMatchObject({ body: { definition: "locale eq 'fr' or locale eq 'fr_CA'" } });
     const up = await stack.ok("up", "--yes");
-    expect(up.output).toContain("+ 1 created");
+    // The audience and the stack itself (the refused preview created nothing).
+    expect(up.output).toContain("+ 2 created");
     await stack.ok("preview", "--expect-no-changes");
     await stack.ok("destroy", "--yes");
     expect((await rest("GET", "adopted")).status).toBe(404);
