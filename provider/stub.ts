@@ -26,6 +26,15 @@ export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProv
   };
 }
 
+/**
+ * Why Pulumi's import cannot take over a pushplane resource, and what does: a Node.js dynamic
+ * provider's `read` gets no provider during an import (pulumi/pulumi#16175), so the engine cannot
+ * reach pushplane's code; `adopt: true` takes over an existing resource instead.
+ */
+export const importLimitation = (kind: string, name: string): string =>
+  `${kind} '${name}': pushplane resources cannot be imported (Pulumi gives a Node.js dynamic provider nothing to read with during an import, pulumi/pulumi#16175); ` +
+  `declare it in the program with adopt: true instead, and \`pulumi up\` takes over the existing one, showing at preview what changes in it`;
+
 /** An optional input made secret (credentials, connection strings), left out when not given. */
 export function secretIfGiven<T>(value: pulumi.Input<T> | undefined): pulumi.Output<pulumi.Unwrap<T>> | undefined {
   return value === undefined ? undefined : pulumi.secret(value);
@@ -37,6 +46,7 @@ export function secretIfGiven<T>(value: pulumi.Input<T> | undefined): pulumi.Out
  */
 export abstract class PushplaneResource extends pulumi.dynamic.Resource {
   constructor(kind: ResourceKind, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined, secretOutputs: string[] = []) {
+    if (opts?.import !== undefined) throw new pulumi.RunError(importLimitation(kind, name));
     const merged = secretOutputs.length > 0 ? { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] } : opts;
     super(dynamicProvider(kind), name, props, merged, RESOURCE_MODULE, kind);
   }

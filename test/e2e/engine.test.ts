@@ -173,6 +173,21 @@ describe("adopting an existing audience", () => {
   });
 });
 
+describe("import", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "import-audience"));
+  afterAll(() => stack.dispose());
+
+  it("the import option is refused in one line that points at adopt, without a stack trace", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    await stack.init(config, secrets);
+    const preview = await stack.pulumi("preview");
+    expect(preview.code).not.toBe(0);
+    expect(preview.output).toContain("Audience 'imported': pushplane resources cannot be imported");
+    expect(preview.output).toContain("adopt: true");
+    expect(preview.output).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe("examples", () => {
   const stack = new TestStack(join(REPO_ROOT, "examples", "rollout-audiences"));
   afterAll(() => stack.dispose());
