@@ -3,8 +3,12 @@
 export interface Position {
   /** 0-based character offset into the definition. */
   readonly offset: number;
-  /** 1-based column; definitions are one line, so the column is what a message shows. */
+  /** 1-based line, for a definition written over several lines. */
+  readonly line: number;
+  /** 1-based column in that line, in characters. */
   readonly column: number;
+  /** Whether the definition has several lines (a message then names the line too). */
+  readonly multiline: boolean;
 }
 
 export type ComparisonOperator = "eq" | "ne" | "lt" | "gt" | "le" | "ge";

@@ -11,7 +11,20 @@ export type Token =
   | { kind: "boolean"; value: boolean; text: string; position: Position }
   | { kind: "date"; value: string; epochMs: number; text: string; position: Position };
 
-const at = (offset: number): Position => ({ offset, column: offset + 1 });
+/**
+ * Positions in `source` as an editor shows them: line, and column counted in characters (code
+ * points, so an emoji before it counts once) from the start of that line, since a program may write
+ * a definition over several lines. A one-line ASCII-like definition (the usual) takes the fast path.
+ */
+export function positionsIn(source: string): (offset: number) => Position {
+  if (!/[\n\uD800-\uDFFF]/.test(source)) return (offset) => ({ offset, line: 1, column: offset + 1, multiline: false });
+  const multiline = source.includes("\n");
+  return (offset) => {
+    const lineStart = source.lastIndexOf("\n", offset - 1) + 1;
+    const line = source.slice(0, lineStart).split("\n").length;
+    return { offset, line, column: [...source.slice(lineStart, offset)].length + 1, multiline };
+  };
+}
 
 // Custom property names in the seeds contain hyphens (`dog-lover`), so names allow them after the first letter.
 const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
@@ -31,6 +44,7 @@ export function parseDateLiteral(text: string): number {
 
 export function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
+  const at = positionsIn(source);
   let i = 0;
   const match = (re: RegExp): string | undefined => {
     re.lastIndex = i;

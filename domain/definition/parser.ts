@@ -1,7 +1,7 @@
 // Recursive-descent parser: `or` binds loosest, then `and`, then comparisons and parentheses.
 import type { Comparison, Expression, Literal } from "./ast.ts";
 import { LIMITS } from "../limits.ts";
-import { DefinitionError } from "./errors.ts";
+import { DefinitionError, where } from "./errors.ts";
 import { tokenize, type Token } from "./lexer.ts";
 
 export function parseDefinition(source: string): Expression {
@@ -44,7 +44,7 @@ export function parseDefinition(source: string): Expression {
       depth--;
       const close = next();
       if (close.kind !== "rparen") {
-        throw new DefinitionError(`expected ')' to close the '(' at column ${token.position.column}, found ${describe(close)}`, close.position);
+        throw new DefinitionError(`expected ')' to close the '(' at ${where(token.position)}, found ${describe(close)}`, close.position);
       }
       return inner;
     }

@@ -87,6 +87,22 @@ describe("definition grammar: errors carry position and what was expected", () =
     }
   });
 
+  it("points at the character itself: the string's opening quote, not the end of the definition", () => {
+    expect(() => parseDefinition("locale eq 'fr and osApiLevel ge 30 and x eq 1")).toThrow("unterminated string literal: expected a closing single quote (at column 11)");
+  });
+
+  it("names the line and the column in a definition written over several lines", () => {
+    const definition = "carrierCountry eq 'US'\n  and osApiLevel ge 30\n  and locale eq 'fr";
+    expect(() => parseDefinition(definition)).toThrow("unterminated string literal: expected a closing single quote (at line 3, column 17)");
+    expect(() => typeCheckDefinition(parseDefinition("carrierCountry eq 'US'\n  and foo eq 1"), {})).toThrow("unknown property 'foo'");
+    expect(() => typeCheckDefinition(parseDefinition("carrierCountry eq 'US'\n  and foo eq 1"), {})).toThrow("(at line 2, column 7)");
+  });
+
+  it("counts characters, not UTF-16 units, before the position", () => {
+    // 'and' is the 16th character (the 18th UTF-16 unit: each emoji is two).
+    expect(() => parseDefinition("locale eq '😀😀' and ) ")).toThrow("(at column 16)");
+  });
+
   it("rejects a definition over 2,000 characters and names the limit's source", () => {
     const long = `carrierCountry eq '${"x".repeat(2000)}'`;
     expect(checkDefinition(long)).toEqual({
