@@ -82,13 +82,14 @@ export function checkDefinition(
   definition: string,
   customProperties: CustomProperties = {},
   field = "definition",
+  customField = "custom_properties",
 ): CheckedDefinition | FieldIssue {
   if (definition.length > LIMITS.audienceDefinitionLength.value) {
     return { field, message: `${field} ${atMost(LIMITS.audienceDefinitionLength, definition.length)}` };
   }
   try {
     const expression = parseDefinition(definition);
-    typeCheckDefinition(expression, customProperties);
+    typeCheckDefinition(expression, customProperties, customField);
     return { expression, normalized: printDefinition(expression) };
   } catch (error) {
     if (error instanceof DefinitionError) return { field, message: `${field}: ${error.message}` };
@@ -119,7 +120,7 @@ export function validateAudience(
       message: `${fields.customProperties}.${clash} shadows the device property of the same name; choose another name`,
     });
   }
-  const result = checkDefinition(body.definition, custom, fields.definition);
+  const result = checkDefinition(body.definition, custom, fields.definition, fields.customProperties);
   if ("field" in result) return { issues: [...issues, result] };
   return { issues, checked: result };
 }

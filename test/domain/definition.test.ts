@@ -98,6 +98,19 @@ describe("definition grammar: errors carry position and what was expected", () =
     expect(() => typeCheckDefinition(parseDefinition("carrierCountry eq 'US'\n  and foo eq 1"), {})).toThrow("(at line 2, column 7)");
   });
 
+  it("suggests the property a misspelled name most likely meant, device or declared custom, and names the field as the caller spells it", () => {
+    expect(() => typeCheckDefinition(parseDefinition("localee eq 'fr'"), {})).toThrow("unknown property 'localee': did you mean 'locale'?");
+    expect(() => typeCheckDefinition(parseDefinition("CarrierCountry eq 'US'"), {})).toThrow("did you mean 'carrierCountry'?");
+    expect(() => typeCheckDefinition(parseDefinition("dog-lovr eq true"), { "dog-lover": "boolean" }, "customProperties")).toThrow(
+      "unknown property 'dog-lovr': did you mean 'dog-lover'? expected a device property",
+    );
+    expect(() => typeCheckDefinition(parseDefinition("dog-lovr eq true"), { "dog-lover": "boolean" }, "customProperties")).toThrow("declared in customProperties (dog-lover)");
+    // Nothing close: no guess.
+    const far = () => typeCheckDefinition(parseDefinition("favouriteColour eq 'red'"), {});
+    expect(far).toThrow("unknown property 'favouriteColour'");
+    expect(far).not.toThrow("did you mean");
+  });
+
   it("counts characters, not UTF-16 units, before the position", () => {
     // 'and' is the 16th character (the 18th UTF-16 unit: each emoji is two).
     expect(() => parseDefinition("locale eq '😀😀' and ) ")).toThrow("(at column 16)");
