@@ -117,19 +117,30 @@ function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean 
 
 // ---- check: validate and fill defaults; every failure names the field, the column and the limit ----
 
-async function check(olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
+/**
+ * What is wrong with an audience's inputs as the program wrote them, without the service: `check`'s
+ * first step, which the program also runs on literal inputs so one preview reports every bad
+ * resource (stub.ts). A definition or name computed from another resource is checked once known.
+ */
+export function audienceInputFailures(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
   const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return { failures: zodFailures(parsed.error) };
+  if (!parsed.success) return zodFailures(parsed.error);
   const given = parsed.data;
-  const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = await resolveApp(given, failures);
-  // A definition or name computed from another resource is checked once it is known.
-  const { issues } = isUnknown(given.definition) || isUnknown(given.name) ? { issues: [] } : validateAudience(
+  if (isUnknown(given.definition) || isUnknown(given.name)) return [];
+  const { issues } = validateAudience(
     given.name,
     { definition: given.definition, description: given.description, enabled: given.enabled, custom_properties: given.customProperties },
     { name: "name", definition: "definition", description: "description", customProperties: "customProperties" },
   );
-  for (const issue of issues) failures.push({ property: issue.field.split(".")[0]!, reason: issue.message });
+  return issues.map((issue) => ({ property: issue.field.split(".")[0]!, reason: issue.message }));
+}
+
+async function check(olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
+  const early = audienceInputFailures(news);
+  if (early.length > 0) return { failures: early };
+  const given = inputSchema.parse(news);
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const { owner, app } = await resolveApp(given, failures);
   if (failures.length > 0) return { failures };
   const inputs: AudienceInputs = {
       owner,
@@ -289,6 +300,6 @@ export class Audience extends PushplaneResource {
   declare readonly state: pulumi.Output<string>;
 
   constructor(name: string, args: AudienceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Audience", name, { ...args, name: args.name ?? name, normalizedDefinition: undefined, estimatedCount: undefined, state: undefined }, opts);
+    super("Audience", name, { ...args, name: args.name ?? name, normalizedDefinition: undefined, estimatedCount: undefined, state: undefined }, opts, [], audienceInputFailures);
   }
 }

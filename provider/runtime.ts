@@ -9,6 +9,7 @@ import { exportJobProvider } from "./export-job.ts";
 import { pushConfigProvider } from "./push-config.ts";
 import { storageContainerProvider } from "./storage-container.ts";
 import { configure } from "./settings.ts";
+import { INVALID_INPUTS } from "./stub.ts";
 
 const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
   Audience: audienceProvider,
@@ -23,5 +24,15 @@ const implementations: Record<ResourceKind, Omit<pulumi.dynamic.ResourceProvider
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   const implementation = implementations[kind];
   if (!implementation) throw new Error(`pushplane has no resource kind '${kind}'`);
-  return { ...implementation, configure: async (req) => configure(req.config) };
+  const refuse = async (): Promise<never> => {
+    throw new Error("the program reported this resource's inputs as invalid; fix them and run again");
+  };
+  return {
+    ...implementation,
+    configure: async (req) => configure(req.config),
+    // Inputs the program already reported (stub.ts) are not reported again, and never applied.
+    check: (olds, news) => (news[INVALID_INPUTS] ? Promise.resolve({ inputs: news }) : implementation.check!(olds, news)),
+    create: (inputs) => (inputs[INVALID_INPUTS] ? refuse() : implementation.create(inputs)),
+    update: (id, olds, news) => (news[INVALID_INPUTS] ? refuse() : implementation.update!(id, olds, news)),
+  };
 }

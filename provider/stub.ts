@@ -45,9 +45,47 @@ export function secretIfGiven<T>(value: pulumi.Input<T> | undefined): pulumi.Out
  * stub provider above, and the outputs that must stay secret in state.
  */
 export abstract class PushplaneResource extends pulumi.dynamic.Resource {
-  constructor(kind: ResourceKind, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined, secretOutputs: string[] = []) {
+  /**
+   * `validate`: the kind's own input check, run here on inputs the program wrote as plain values.
+   * Each failure is logged as an error on this resource and the program goes on, so one preview
+   * reports every bad resource, each once; the engine's check (which would stop at the first) is
+   * told, by INVALID_INPUTS, that the program has already said it.
+   */
+  constructor(
+    kind: ResourceKind,
+    name: string,
+    props: pulumi.Inputs,
+    opts: pulumi.CustomResourceOptions | undefined,
+    secretOutputs: string[] = [],
+    validate?: (props: Record<string, unknown>) => pulumi.dynamic.CheckFailure[],
+  ) {
     if (opts?.import !== undefined) throw new pulumi.RunError(importLimitation(kind, name));
+    const failures = validate && allPlain(props) ? validate(props) : [];
     const merged = secretOutputs.length > 0 ? { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] } : opts;
-    super(dynamicProvider(kind), name, props, merged, RESOURCE_MODULE, kind);
+    super(dynamicProvider(kind), name, failures.length > 0 ? { ...props, [INVALID_INPUTS]: true } : props, merged, RESOURCE_MODULE, kind);
+    for (const failure of failures) void pulumi.log.error(failure.reason, this);
+    if (failures.length > 0) failProgramOnce(name);
   }
+}
+
+/**
+ * Logged errors alone do not fail a Pulumi program: once the program has declared what it declares
+ * now (the current turn of the event loop), it stops with one line that counts the resources above.
+ */
+const invalid: string[] = [];
+function failProgramOnce(name: string): void {
+  invalid.push(name);
+  if (invalid.length > 1) return;
+  setImmediate(() => {
+    throw new pulumi.RunError(`${invalid.length} pushplane resource${invalid.length === 1 ? " has" : "s have"} invalid inputs (${invalid.join(", ")}: each error above); fix them and run again`);
+  });
+}
+
+/** Marks inputs the program already reported as invalid (runtime.ts: check passes them on, create refuses them). */
+export const INVALID_INPUTS = "__pushplaneInvalidInputs";
+
+/** Whether every input, and every value one level inside, is known now (no Output or Promise). */
+function allPlain(props: pulumi.Inputs): boolean {
+  const pending = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
+  return Object.values(props).every((value) => !pending(value) && (typeof value !== "object" || value === null || !Object.values(value).some(pending)));
 }

@@ -509,6 +509,35 @@ describe("a service that cannot be reached at preview", () => {
   });
 });
 
+describe("every bad resource of a program in one preview", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "many-bad-inputs"));
+  afterAll(() => stack.dispose());
+
+  it("six mistakes, six errors, each once, on its resource, then one line that counts them", { timeout: E2E_TIMEOUT }, async () => {
+    const { config, secrets } = providerConfig();
+    await stack.init(config, secrets);
+    const preview = await stack.pulumi("preview");
+    expect(preview.code).not.toBe(0);
+    const diagnostics = preview.output.slice(preview.output.indexOf("Diagnostics:"));
+    const expected: [string, string][] = [
+      ["misspelled-device-property", "definition: unknown property 'localee': did you mean 'locale'?"],
+      ["misspelled-custom-property", "definition: unknown property 'dog-lovr': did you mean 'dog-lover'?"],
+      ["unterminated-string", "definition: unterminated string literal: expected a closing single quote (at column 11)"],
+      ["wrong-custom-type", "customProperties.plan:"],
+      ["wrong-literal-type", "definition: 'osApiLevel' is a number property"],
+      ["bad/name", "name must not contain '/'"],
+    ];
+    for (const [resource, message] of expected) {
+      expect(diagnostics, resource).toContain(`pushplane:Audience (${resource}):\n    error: ${message}`);
+      expect(diagnostics.split(message).length - 1, `${message} once`).toBe(1);
+    }
+    // Named as the program spells them.
+    expect(diagnostics).not.toContain("custom_properties");
+    expect(diagnostics).toContain("6 pushplane resources have invalid inputs");
+    expect(preview.output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  });
+});
+
 describe("bad input fails preview with one clear line", () => {
   const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "bad-audience"));
   beforeAll(async () => {
@@ -530,10 +559,12 @@ describe("bad input fails preview with one clear line", () => {
     await stack.ok("config", "set", "fixture:definition", "--", definition);
     const preview = await stack.pulumi("preview");
     expect(preview.code).not.toBe(0);
-    const errorLines = preview.output.split("\n").filter((line) => line.includes("error:") && line.includes(message));
-    expect(errorLines.length).toBeGreaterThan(0);
+    // Under "Diagnostics:", once, on the resource.
+    const diagnostics = preview.output.slice(preview.output.indexOf("Diagnostics:"));
+    expect(diagnostics).toContain("pushplane:Audience (bad):");
+    const errorLines = diagnostics.split("\n").filter((line) => line.includes("error:") && line.includes(message));
+    expect(errorLines).toHaveLength(1);
     const line = errorLines[0]!;
-    expect(line).toContain("pushplane:Audience resource 'bad'");
     if (column !== undefined) expect(line).toContain(`(at column ${column})`);
     // No stack trace: a user sees the sentence, not frames.
     expect(preview.output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);

@@ -21,6 +21,10 @@ interface LockEntry {
   [field: string]: unknown;
 }
 
+const REGISTRY = "https://registry.npmjs.org";
+/** The registry's tarball URL of a package version (scoped names keep their scope in the path). */
+const tarballUrl = (name: string, version: string) => `${REGISTRY}/${name}/-/${name.split("/").pop()}-${version}.tgz`;
+
 /** Where Node would find `name` from the package at lock path `from` (nested first, then hoisted). */
 function resolveIn(packages: Record<string, LockEntry>, from: string, name: string): string | undefined {
   for (let dir = from; ; dir = dir.includes("/node_modules/") ? dir.slice(0, dir.lastIndexOf("/node_modules/")) : "") {
@@ -40,7 +44,9 @@ function closure(packages: Record<string, LockEntry>, roots: string[]): Record<s
     const entry = packages[path];
     if (!entry) throw new Error(`${path} is not in the repository's package-lock.json`);
     if (entry.link) throw new Error(`${path} is a workspace link, not a registry package`);
-    needed[path] = entry;
+    // This repository's lock omits `resolved` (npm's default here): name the tarball, so npm takes it
+    // from its cache by integrity instead of asking the registry which version is where.
+    needed[path] = entry.resolved ? entry : { ...entry, resolved: tarballUrl(path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length), entry.version!) };
     const optionalPeers = entry.peerDependenciesMeta ?? {};
     const wanted = [
       ...Object.keys(entry.dependencies ?? {}),
