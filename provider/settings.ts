@@ -3,11 +3,11 @@
 // API tokens: one (`pushplane:apiToken`) or a map keyed 'owner/app' or 'owner/*'
 // (`pushplane:apiTokens`), both secret; each call goes out with the token that covers its app.
 import type * as pulumi from "@pulumi/pulumi";
-import { appKeyText, scopeCovers, STORAGE_DEFAULTS, tokenScopeEntrySchema, type AppKey, type TokenScope } from "../domain/index.ts";
+import { appKeyText, scopeCovers, STORAGE_DEFAULTS, type AppKey, type TokenScope } from "../domain/index.ts";
 import { PushplaneClient } from "../client/client.ts";
+import { readTokenMap, TOKEN_KEY, TOKEN_MAP_KEY } from "./token-map.ts";
 
-export const TOKEN_KEY = "pushplane:apiToken";
-export const TOKEN_MAP_KEY = "pushplane:apiTokens";
+export { TOKEN_KEY, TOKEN_MAP_KEY };
 
 export interface Settings {
   readonly endpoint: string;
@@ -40,34 +40,6 @@ let current:
 
 /** How long a preview waits for what it only reports on before saying it could not and going on. */
 const QUICK_TIMEOUT_MS = 5_000;
-
-/** Reads `pushplane:apiTokens`: a JSON object whose keys are scope entries, each naming its apps once. */
-function readTokenMap(text: string | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  if (!text) return map;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${TOKEN_MAP_KEY} is not a map: set each token with \`pulumi config set --secret --path '${TOKEN_MAP_KEY}["owner/app"]' <token>\``);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new Error(`${TOKEN_MAP_KEY} must map 'owner/app' (or 'owner/*') to a token, got ${Array.isArray(parsed) ? "a list" : typeof parsed}`);
-  }
-  const seen = new Map<string, string>();
-  for (const [rawKey, token] of Object.entries(parsed)) {
-    const key = rawKey.trim();
-    if (!tokenScopeEntrySchema.safeParse(key).success) {
-      throw new Error(`${TOKEN_MAP_KEY}: key '${rawKey}' is not 'owner/app' or 'owner/*' (e.g. 'acme/ios')`);
-    }
-    if (typeof token !== "string" || token === "") throw new Error(`${TOKEN_MAP_KEY}["${key}"] must be a token (a string)`);
-    const spelled = seen.get(key.toLowerCase());
-    if (spelled !== undefined) throw new Error(`${TOKEN_MAP_KEY} names '${key}' twice ('${spelled}' and '${rawKey}'): keep one`);
-    seen.set(key.toLowerCase(), rawKey);
-    map.set(key, token);
-  }
-  return map;
-}
 
 export function configure(config: pulumi.dynamic.Config): void {
   const endpoint = config.get("pushplane:endpoint");

@@ -3,6 +3,7 @@
 // implementation (`@pushplane/pulumi/runtime`) from the program's node_modules, so no code,
 // endpoint or token is frozen into the stack, and upgrading the package upgrades the provider.
 import * as pulumi from "@pulumi/pulumi";
+import { readTokenMap, TOKEN_MAP_KEY } from "./token-map.ts";
 import { RESOURCE_MODULE, type ResourceKind } from "../domain/index.ts";
 
 export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
@@ -60,6 +61,7 @@ export abstract class PushplaneResource extends pulumi.dynamic.Resource {
     validate?: (props: Record<string, unknown>) => pulumi.dynamic.CheckFailure[],
   ) {
     if (opts?.import !== undefined) throw new pulumi.RunError(importLimitation(kind, name));
+    checkStackConfigOnce();
     const failures = validate && allPlain(props) ? validate(props) : [];
     const merged = secretOutputs.length > 0 ? { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] } : opts;
     super(dynamicProvider(kind), name, failures.length > 0 ? { ...props, [INVALID_INPUTS]: true } : props, merged, RESOURCE_MODULE, kind);
@@ -79,6 +81,22 @@ function failProgramOnce(name: string): void {
   setImmediate(() => {
     throw new pulumi.RunError(`${invalid.length} pushplane resource${invalid.length === 1 ? " has" : "s have"} invalid inputs (${invalid.join(", ")}: each error above); fix them and run again`);
   });
+}
+
+/**
+ * The stack's token map, checked once in the program before anything is declared: a mistake there
+ * is one line naming the key (in the provider process it would surface, with a stack trace, from
+ * every resource's check). Only the keys are looked at; no token value is ever printed.
+ */
+let stackConfigChecked = false;
+function checkStackConfigOnce(): void {
+  if (stackConfigChecked) return;
+  stackConfigChecked = true;
+  try {
+    readTokenMap(pulumi.runtime.allConfig()[TOKEN_MAP_KEY]);
+  } catch (error) {
+    throw new pulumi.RunError((error as Error).message);
+  }
 }
 
 /** Marks inputs the program already reported as invalid (runtime.ts: check passes them on, create refuses them). */

@@ -430,6 +430,20 @@ describe("two-apps: an iOS and an Android app in one stack", () => {
     await stack.ok("preview");
   });
 
+  it.each([
+    ["a malformed key", { 'pushplane:apiTokens["acme"]': "pp_x" }, "pushplane:apiTokens: key 'acme' is not 'owner/app' or 'owner/*' (e.g. 'acme/ios')"],
+    ["an app named twice", { 'pushplane:apiTokens["acme/ios"]': "pp_x", 'pushplane:apiTokens["ACME/ios"]': "pp_y" }, "pushplane:apiTokens names 'acme/ios' twice ('ACME/ios' and 'acme/ios'): keep one"],
+  ])("a token map with %s fails preview in one line naming the key", { timeout: E2E_TIMEOUT }, async (_case, secrets, message) => {
+    const stack = await stackWith(secrets);
+    const preview = await stack.pulumi("preview");
+    expect(preview.code).not.toBe(0);
+    const diagnostics = preview.output.slice(preview.output.indexOf("Diagnostics:"));
+    expect(diagnostics).toContain(message);
+    expect(preview.output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    // Keys are named; token values never are.
+    expect(preview.output).not.toMatch(/pp_[xy]\b/);
+  });
+
   it("fails at preview, creating nothing, when no configured token covers an app, naming the app and the config key", { timeout: E2E_TIMEOUT }, async () => {
     const mapMissingOne = await stackWith({ 'pushplane:apiTokens["acme/ios"]': service.tokenFor("acme", "ios") });
     const preview = await mapMissingOne.pulumi("preview");
