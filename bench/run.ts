@@ -1,6 +1,7 @@
 // Runs the benchmarks and prints Markdown (copied into bench/RESULTS.md by hand).
 // `npm run bench` runs all; `npm run bench -- membership` one of them.
 import { runDefinitionBench } from "./definition.ts";
+import { runEngineOverheadBench } from "./engine-overhead.ts";
 import { runExportBench } from "./export.ts";
 import { runMembershipBench } from "./membership.ts";
 import { runResponsivenessBench } from "./responsiveness.ts";
@@ -9,6 +10,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> =
   definition: { title: "Audience definition check (parse + type-check + print)", run: async () => runDefinitionBench().rows },
   membership: { title: "Audience estimated_count over 1 M devices", run: () => runMembershipBench() },
   export: { title: "Device export into Azurite", run: () => runExportBench() },
+  "engine-overhead": { title: "Engine overhead of the provider (preview with no changes, up adding one)", run: () => runEngineOverheadBench() },
   responsiveness: { title: "Responsiveness at 1 M devices and 200 audiences", run: () => runResponsivenessBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
 };
 
