@@ -28,6 +28,18 @@ export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProv
 }
 
 /**
+ * One provider object per kind for the whole program: Pulumi serializes a dynamic provider's code
+ * once per object, so a provider per resource cost every resource a serialization (200 audiences:
+ * preview 1.75× the engine's floor, bench/RESULTS.md).
+ */
+const providers = new Map<ResourceKind, pulumi.dynamic.ResourceProvider>();
+function providerOf(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+  let provider = providers.get(kind);
+  if (!provider) providers.set(kind, (provider = dynamicProvider(kind)));
+  return provider;
+}
+
+/**
  * Why Pulumi's import cannot take over a pushplane resource, and what does: a Node.js dynamic
  * provider's `read` gets no provider during an import (pulumi/pulumi#16175), so the engine cannot
  * reach pushplane's code; `adopt: true` takes over an existing resource instead.
@@ -64,7 +76,7 @@ export abstract class PushplaneResource extends pulumi.dynamic.Resource {
     checkStackConfigOnce();
     const failures = validate && allPlain(props) ? validate(props) : [];
     const merged = secretOutputs.length > 0 ? { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] } : opts;
-    super(dynamicProvider(kind), name, failures.length > 0 ? { ...props, [INVALID_INPUTS]: true } : props, merged, RESOURCE_MODULE, kind);
+    super(providerOf(kind), name, failures.length > 0 ? { ...props, [INVALID_INPUTS]: true } : props, merged, RESOURCE_MODULE, kind);
     for (const failure of failures) void pulumi.log.error(failure.reason, this);
     if (failures.length > 0) failProgramOnce(name);
   }
