@@ -3,26 +3,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, requireEngine, TestStack } from "../helpers/pulumi.ts";
+import { E2E_TIMEOUT, REPO_ROOT, startEngineSuite, TestStack } from "../helpers/pulumi.ts";
 import { gunzipSync } from "node:zlib";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
 import { createApiToken } from "../../service/auth.ts";
-import { startService, type TestService } from "../helpers/service.ts";
+import type { TestService } from "../helpers/service.ts";
 
-const E2E_TIMEOUT = 180_000;
 let service: TestService;
 let endpoint: string;
-
-beforeAll(async () => {
-  await requireEngine();
-  service = await startService();
-  endpoint = await service.listen();
-});
-afterAll(async () => {
-  await service?.close();
-});
+beforeAll(async () => ({ service, endpoint } = await startEngineSuite()));
+afterAll(async () => service?.close());
 
 const audiencesUrl = (name = "") => `${endpoint}/v0.1/apps/acme/demo/analytics/audiences${name ? `/${name}` : ""}`;
 const rest = async (method: string, name: string, body?: unknown) => {

@@ -9,22 +9,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOfflineProject } from "../helpers/offline-project.ts";
-import { requireEngine, TestStack } from "../helpers/pulumi.ts";
-import { startService, type TestService } from "../helpers/service.ts";
+import { E2E_TIMEOUT, startEngineSuite, TestStack } from "../helpers/pulumi.ts";
+import type { TestService } from "../helpers/service.ts";
 
-const E2E_TIMEOUT = 180_000;
 const run = promisify(execFile);
 let service: TestService;
 let endpoint: string;
-
-beforeAll(async () => {
-  await requireEngine();
-  service = await startService();
-  endpoint = await service.listen();
-});
-afterAll(async () => {
-  await service?.close();
-});
+beforeAll(async () => ({ service, endpoint } = await startEngineSuite()));
+afterAll(async () => service?.close());
 
 /** What `pulumi new typescript` writes, with the program's TypeScript as the user has it. */
 const TSCONFIG = {

@@ -5,8 +5,19 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { startService, type TestService } from "./service.ts";
 
 const run = promisify(execFile);
+
+/** How long one e2e test may take on the real engine. */
+export const E2E_TIMEOUT = 180_000;
+
+/** An e2e file's set-up: the engine is required (never skipped), and one service listens on loopback. */
+export async function startEngineSuite(): Promise<{ service: TestService; endpoint: string }> {
+  await requireEngine();
+  const service = await startService();
+  return { service, endpoint: await service.listen() };
+}
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
 
 const pinnedVersion = (): string => /PULUMI_VERSION=(\S+)/.exec(readFileSync(join(REPO_ROOT, "scripts", "versions.sh"), "utf8"))![1]!;
