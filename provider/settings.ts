@@ -7,7 +7,6 @@ import { appKeyText, scopeCovers, STORAGE_DEFAULTS, type AppKey, type TokenScope
 import { PushplaneClient } from "../client/client.ts";
 import { readTokenMap, TOKEN_KEY, TOKEN_MAP_KEY } from "./token-map.ts";
 
-export { TOKEN_KEY, TOKEN_MAP_KEY };
 
 export interface Settings {
   readonly endpoint: string;

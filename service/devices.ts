@@ -134,16 +134,17 @@ export class DeviceStore {
   /**
    * Ingests a request's devices: checked whole first (a bad request writes nothing), then written
    * in slices, each one transaction, the event loop free in between. A crash midway leaves whole
-   * slices written; resending the same body resumes after them (`digest`).
+   * slices written; resending the same body resumes after them (`digest`, asked for only when the
+   * body is larger than one slice).
    */
-  async ingestDevices(key: AppKey, devices: readonly DeviceInput[], digest: string, fieldOf: (index: number) => string): Promise<number> {
+  async ingestDevices(key: AppKey, devices: readonly DeviceInput[], digest: () => string, fieldOf: (index: number) => string): Promise<number> {
     if (devices.length > SLICE_FIRST.devices) this.checkCustomProperties(this.store.appId(key), devices, fieldOf);
     await this.sliced(key, "devices", digest, devices, (slice, offset) => this.upsert(key, slice, (i) => fieldOf(offset + i)));
     return devices.length;
   }
 
   /** Ingests a request's events in slices, as ingestDevices does. */
-  async ingestEvents(key: AppKey, events: readonly EventInput[], digest: string): Promise<number> {
+  async ingestEvents(key: AppKey, events: readonly EventInput[], digest: () => string): Promise<number> {
     await this.sliced(key, "events", digest, events, (slice) => this.insertEvents(key, slice));
     return events.length;
   }
@@ -154,7 +155,7 @@ export class DeviceStore {
    * finished within RETRY_WINDOW_MS is not written again, and two requests writing the same body at
    * once cannot both write a slice (the second is answered 409).
    */
-  private async sliced<T>(key: AppKey, kind: IngestKind, digest: string, items: readonly T[], write: (slice: readonly T[], offset: number) => void): Promise<void> {
+  private async sliced<T>(key: AppKey, kind: IngestKind, digestOf: () => string, items: readonly T[], write: (slice: readonly T[], offset: number) => void): Promise<void> {
     let size = SLICE_FIRST[kind];
     if (items.length <= size) {
       write(items, 0);
@@ -162,6 +163,7 @@ export class DeviceStore {
     }
     const appId = this.store.appId(key);
     const now = Date.now();
+    const digest = digestOf();
     let done = this.store.transaction(() => {
       this.store.db.prepare("DELETE FROM ingest_batches WHERE app_id = ? AND updated_at < ?").run(appId, now - RETRY_WINDOW_MS);
       this.store.db

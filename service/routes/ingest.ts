@@ -50,7 +50,7 @@ export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async
       const key = scopedApp(request);
       if (!(request.body instanceof NdjsonBatch)) throw new ApiError("BadRequest", `bulk ingestion takes ${NDJSON}: one device JSON object per line`);
       const { items, digest } = request.body as NdjsonBatch<DeviceInput>;
-      return { accepted: await devices.ingestDevices(key, items, digest, (index) => `device ${index + 1}`) };
+      return { accepted: await devices.ingestDevices(key, items, () => digest, (index) => `device ${index + 1}`) };
     });
   });
 
@@ -64,10 +64,11 @@ export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async
         // NDJSON is parsed and checked line by line as it streams in; JSON here (its schema is the contract's).
         if (request.body instanceof NdjsonBatch) {
           const { items, digest } = request.body as NdjsonBatch<EventInput>;
-          return { accepted: await devices.ingestEvents(key, items, digest) };
+          return { accepted: await devices.ingestEvents(key, items, () => digest) };
         }
         const { events: batch } = parseOr400(eventsBodySchema, request.body);
-        return { accepted: await devices.ingestEvents(key, batch, createHash("sha256").update(JSON.stringify(batch)).digest("hex")) };
+        // Hashed only when the body is large enough to be written in slices.
+        return { accepted: await devices.ingestEvents(key, batch, () => createHash("sha256").update(JSON.stringify(batch)).digest("hex")) };
       },
       { bodyLimit: LIMITS.ingestJsonBodyBytes.value, errorHandler: jsonEventsTooLarge },
     );

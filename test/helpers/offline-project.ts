@@ -77,8 +77,8 @@ export async function installOfflineProject(dir: string, packs: string[], depend
   const manifest = { name: "pushplane-user-project", version: "1.0.0", private: true, dependencies: { ...versions, ...packedDeps } };
   // A packed workspace's own dependencies must be in the closure too: they are what it needs at run time.
   const packedEntries: Record<string, LockEntry> = {};
-  for (const pack of packed) {
-    const own = JSON.parse(readFileSync(join(REPO_ROOT, packs[packed.indexOf(pack)]!, "package.json"), "utf8")) as LockEntry;
+  for (const [index, pack] of packed.entries()) {
+    const own = JSON.parse(readFileSync(join(REPO_ROOT, packs[index]!, "package.json"), "utf8")) as LockEntry;
     Object.assign(thirdParty, closure(lock.packages, [...Object.keys(own.dependencies ?? {}), ...Object.keys(own.peerDependencies ?? {})]));
     packedEntries[posix.join("node_modules", pack.name)] = {
       version: pack.version,

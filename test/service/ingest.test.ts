@@ -198,7 +198,7 @@ describe("event ingestion", () => {
       return upsert(...args);
     };
     setTimeout(() => order.push("another request"), 0);
-    await service.services.devices.ingestDevices({ owner: "acme", app: "demo" }, devices, "digest-1", (i) => `device ${i + 1}`);
+    await service.services.devices.ingestDevices({ owner: "acme", app: "demo" }, devices, () => "digest-1", (i) => `device ${i + 1}`);
     expect(order.filter((o) => o === "slice").length).toBeGreaterThan(1);
     // The timer fired after the first slice and before the last: the loop turned in between.
     expect(order.indexOf("another request")).toBeGreaterThan(0);
