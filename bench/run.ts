@@ -1,5 +1,6 @@
 // Runs the benchmarks and prints Markdown (copied into bench/RESULTS.md by hand).
 // `npm run bench` runs all; `npm run bench -- membership` one of them.
+import { runAudiencesAtScaleBench } from "./audiences-at-scale.ts";
 import { runDefinitionBench } from "./definition.ts";
 import { runEngineOverheadBench } from "./engine-overhead.ts";
 import { runExportBench } from "./export.ts";
@@ -11,6 +12,10 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> =
   membership: { title: "Audience estimated_count over 1 M devices", run: () => runMembershipBench() },
   export: { title: "Device export into Azurite", run: () => runExportBench() },
   "engine-overhead": { title: "Engine overhead of the provider (preview with no changes, up adding one)", run: () => runEngineOverheadBench() },
+  "audiences-at-scale": {
+    title: "`pulumi up` of 200 audiences at 1 M devices",
+    run: () => runAudiencesAtScaleBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)),
+  },
   responsiveness: { title: "Responsiveness at 1 M devices and 200 audiences", run: () => runResponsivenessBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
 };
 

@@ -97,6 +97,12 @@ export function checkDefinition(
   }
 }
 
+/** A definition as `diff` compares it: normalized when it parses (one stored out of band may not: its trimmed text then). */
+export function comparableDefinition(definition: string, customProperties: CustomProperties = {}): string {
+  const checked = checkDefinition(definition, customProperties);
+  return "field" in checked ? definition.trim() : checked.normalized;
+}
+
 /** Every problem with an audience PUT: name, description, custom properties, definition. */
 export function validateAudience(
   name: string,

@@ -6,6 +6,9 @@ import { LIMITS } from "./limits.ts";
 export const DATA_EXPORT_DATASETS = ["broadcast_application_metrics", "broadcast_channel_metrics"] as const;
 export type DataExportDataset = (typeof DATA_EXPORT_DATASETS)[number];
 
+/** A token's lifetime when its resource gives neither an expiry nor a lifetime. */
+export const DATA_EXPORT_TOKEN_DEFAULT_LIFETIME_DAYS = 90;
+
 export const dataExportTokenRequestSchema = z
   .object({
     name: z.string().min(1).max(128),

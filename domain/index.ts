@@ -12,3 +12,6 @@ export * from "./broadcast-metrics.ts";
 export * from "./definition/index.ts";
 export * from "./api.ts";
 export * from "./token-scope.ts";
+export * from "./declare-resource.ts";
+export * from "./declarations/index.ts";
+export * from "./provider-config.ts";

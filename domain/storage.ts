@@ -32,6 +32,11 @@ export const STORAGE_DEFAULTS = {
   retentionDays: 30,
 } as const;
 
+/** A storage account's connection string: checked for shape, never echoed (it holds the account key). */
+export const connectionStringSchema = z
+  .string()
+  .refine((value) => /(^|;)AccountName=[^;]+/.test(value), "must be a storage account connection string (…;AccountName=…;AccountKey=…); the value is not shown");
+
 /** Container metadata key that carries the retention the service honours. */
 export const RETENTION_METADATA_KEY = "pushplaneretentiondays";
 

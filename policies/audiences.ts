@@ -1,17 +1,10 @@
 // Audience policies: the definition parses and type-checks, and no app exceeds its audience limit.
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { LIMITS, resourceType, validateAudience, type PropertyType } from "../domain/index.ts";
+import { LIMITS, resourceType, validateAudience } from "../domain/index.ts";
+import type { PropsOf } from "./props.ts";
 
 export const AUDIENCE_TYPE = resourceType("Audience");
-
-interface AudienceProps {
-  owner?: string;
-  app?: string;
-  name?: string;
-  definition?: string;
-  description?: string;
-  customProperties?: Record<string, PropertyType>;
-}
+type AudienceProps = PropsOf<"Audience">;
 
 export const audienceDefinitionValid: ResourceValidationPolicy = {
   name: "audience-definition-valid",

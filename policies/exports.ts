@@ -3,6 +3,7 @@
 // erasure reaches exported copies; data export tokens that do not outlive their purpose.
 // Each bound is policy config, so a privacy team sets it once for every stack in CI.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { PropsOf } from "./props.ts";
 import { LIMITS, parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS, type Limit } from "../domain/index.ts";
 
 export const SAS_TOKEN_TYPE = resourceType("ContainerSasToken");
@@ -17,12 +18,6 @@ const DEFAULT_MAX_RETENTION_DAYS = 30;
 const DEFAULT_MAX_SAS_LIFETIME_DAYS = 14;
 const DEFAULT_MAX_DATA_EXPORT_TOKEN_DAYS = 90;
 
-interface SasTokenProps {
-  containerName?: string;
-  permissions?: string;
-  lifetimeDays?: number;
-  rotationDays?: number;
-}
 
 export const exportSasLeastPrivilege: ResourceValidationPolicy = {
   name: "export-sas-least-privilege",
@@ -43,7 +38,7 @@ export const exportSasLeastPrivilege: ResourceValidationPolicy = {
   validateResource: (args, reportViolation) => {
     if (args.type !== SAS_TOKEN_TYPE) return;
     const { allowedPermissions, maxLifetimeDays } = args.getConfig<{ allowedPermissions: string; maxLifetimeDays: number }>();
-    const props = args.props as SasTokenProps;
+    const props = args.props as PropsOf<"ContainerSasToken">;
     const token = `ContainerSasToken '${args.name}'`;
     // Unknown at preview (computed from another resource) reads as undefined: the provider's defaults then apply.
     const permissions = parseSasPermissions(props.permissions ?? STORAGE_DEFAULTS.exportSasPermissions) ?? [];
@@ -74,7 +69,7 @@ export const exportRetentionBounded: ResourceValidationPolicy = {
   validateResource: (args, reportViolation) => {
     if (args.type !== CONTAINER_TYPE) return;
     const { maxRetentionDays } = args.getConfig<{ maxRetentionDays: number }>();
-    const retention = (args.props as { retentionDays?: number }).retentionDays ?? STORAGE_DEFAULTS.retentionDays;
+    const retention = (args.props as PropsOf<"StorageContainer">).retentionDays ?? STORAGE_DEFAULTS.retentionDays;
     if (retention > maxRetentionDays) {
       reportViolation(
         `StorageContainer '${args.name}': retentionDays must be at most ${maxRetentionDays} (got ${retention}; policy config maxRetentionDays): ` +
@@ -96,7 +91,7 @@ export const dataExportTokenLifetime: ResourceValidationPolicy = {
   validateResource: (args, reportViolation) => {
     if (args.type !== DATA_EXPORT_TOKEN_TYPE) return;
     const { maxLifetimeDays } = args.getConfig<{ maxLifetimeDays: number }>();
-    const props = args.props as { lifetimeDays?: number; expiresAt?: string };
+    const props = args.props as PropsOf<"DataExportToken">;
     const days = typeof props.expiresAt === "string" ? (Date.parse(props.expiresAt) - Date.now()) / DAY : props.lifetimeDays;
     if (days !== undefined && days > maxLifetimeDays) {
       reportViolation(`DataExportToken '${args.name}': it must expire within ${maxLifetimeDays} days (it lives ${Math.ceil(days)}; policy config maxLifetimeDays)`);
@@ -110,7 +105,7 @@ export const exportJobWindows: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (args.type !== EXPORT_JOB_TYPE) return;
-    const props = args.props as { rawEvents?: { windowDays?: number }; broadcastMetrics?: { windowDays?: number } };
+    const props = args.props as PropsOf<"ExportJob">;
     const within = (field: string, days: number | undefined, limit: Limit) => {
       if (typeof days === "number" && days > limit.value) reportViolation(`ExportJob '${args.name}': ${field} must be at most ${limit.value} (got ${days}; ${limit.source})`);
     };

@@ -1,8 +1,5 @@
-// The pushplane policy pack: registers the policies; each lives with its domain's file.
+// The pushplane policy pack: what `pulumi preview --policy-pack` loads.
 import { PolicyPack } from "@pulumi/policy";
-import { audienceDefinitionValid, audiencesPerAppLimit } from "./audiences.ts";
-import { dataExportTokenLifetime, exportJobWindows, exportRetentionBounded, exportSasLeastPrivilege } from "./exports.ts";
-
-export const policies = [audienceDefinitionValid, audiencesPerAppLimit, exportSasLeastPrivilege, exportRetentionBounded, dataExportTokenLifetime, exportJobWindows];
+import { policies } from "./index.ts";
 
 new PolicyPack("pushplane", { policies });

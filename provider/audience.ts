@@ -1,49 +1,16 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
-// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+// Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
-import { z } from "zod";
-import { appKeyText, checkDefinition, LIMITS, propertyTypeSchema, validateAudience, type Audience as ApiAudience, type PropertyType } from "../domain/index.ts";
+import { appKeyText, audienceResource, comparableDefinition as normalize, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
-import { clientFor, settings } from "./settings.ts";
-import { resolveApp, sayOnce, zodFailures } from "./checks.ts";
-import { PushplaneResource } from "./stub.ts";
+import { clientFor } from "./settings.ts";
+import { sayOnce } from "./checks.ts";
+import { implement, type Checked, type Stated } from "./declared.ts";
 import { isUnknown } from "./unknown.ts";
 
-// ---- inputs / outputs ----
-
-export interface AudienceInputs {
-  owner: string;
-  app: string;
-  name: string;
-  definition: string;
-  description: string;
-  enabled: boolean;
-  customProperties: Record<string, PropertyType>;
-  /** Take over an audience that already exists instead of failing (see `create`). */
-  adopt: boolean;
-}
-
-export interface AudienceOutputs extends AudienceInputs {
-  /** The definition as the service normalizes it (word operators, single spaces, minimal parentheses). */
-  normalizedDefinition: string;
-  estimatedCount: number;
-  state: string;
-}
-
-const inputSchema = z.object({
-  owner: z.string().min(1).optional(),
-  app: z.string().min(1).optional(),
-  name: z.string(),
-  definition: z.string(),
-  description: z.string().optional(),
-  enabled: z.boolean().optional(),
-  customProperties: z.record(z.string(), propertyTypeSchema).optional(),
-  adopt: z.boolean().optional(),
-});
-
-/** Fields that identify the audience: changing one creates a new audience and deletes the old. */
-const IDENTITY: readonly (keyof AudienceInputs)[] = ["owner", "app", "name"];
+export type AudienceInputs = Checked<typeof audienceResource>;
+export type AudienceOutputs = Stated<typeof audienceResource>;
 
 export const audienceId = (ref: AppRef, name: string): string => `${ref.owner}/${ref.app}/${name}`;
 
@@ -51,12 +18,6 @@ function parseId(id: string): AppRef & { name: string } {
   const [owner, app, name, ...rest] = id.split("/");
   if (!owner || !app || !name || rest.length > 0) throw new Error(`'${id}' is not an audience id: expected owner/app/name`);
   return { owner, app, name };
-}
-
-function normalize(definition: string, customProperties: Record<string, PropertyType>): string {
-  const checked = checkDefinition(definition, customProperties);
-  // A definition stored out-of-band may not parse; compare its raw text then.
-  return "field" in checked ? definition.trim() : checked.normalized;
 }
 
 function outputsFrom(inputs: AudienceInputs, audience: ApiAudience): AudienceOutputs {
@@ -115,51 +76,15 @@ function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean 
   );
 }
 
-// ---- check: validate and fill defaults; every failure names the field, the column and the limit ----
+// ---- check: after the declaration's checks, the size the change makes (and an adopt), said at preview ----
 
-/**
- * What is wrong with an audience's inputs as the program wrote them, without the service: `check`'s
- * first step, which the program also runs on literal inputs so one preview reports every bad
- * resource (stub.ts). A definition or name computed from another resource is checked once known.
- */
-export function audienceInputFailures(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
-  const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return zodFailures(parsed.error);
-  const given = parsed.data;
-  if (isUnknown(given.definition) || isUnknown(given.name)) return [];
-  const { issues } = validateAudience(
-    given.name,
-    { definition: given.definition, description: given.description, enabled: given.enabled, custom_properties: given.customProperties },
-    { name: "name", definition: "definition", description: "description", customProperties: "customProperties" },
-  );
-  return issues.map((issue) => ({ property: issue.field.split(".")[0]!, reason: issue.message }));
-}
-
-async function check(olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<AudienceInputs>> {
-  const early = audienceInputFailures(news);
-  if (early.length > 0) return { failures: early };
-  const given = inputSchema.parse(news);
-  const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = await resolveApp(given, failures);
-  if (failures.length > 0) return { failures };
-  const inputs: AudienceInputs = {
-      owner,
-      app,
-      name: given.name,
-      definition: given.definition,
-      description: given.description ?? "",
-      enabled: given.enabled ?? true,
-    customProperties: given.customProperties ?? {},
-    adopt: given.adopt ?? false,
-  };
-  const previous = olds as Partial<AudienceInputs>;
+async function complete(inputs: AudienceInputs, previous: Partial<AudienceOutputs>, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[]> {
   const creating = previous.definition === undefined;
-  const counting = creating || isUnknown(previous.definition) || normalize(previous.definition!, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
-  if (counting && !isUnknown(inputs.definition) && !isUnknown(inputs.name)) {
-    const refusal = await reportImpact(inputs, creating);
-    if (refusal) return { failures: [{ property: "adopt", reason: refusal }] };
-  }
-  return { inputs };
+  const counting =
+    creating || isUnknown(previous.definition) || normalize(previous.definition!, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
+  if (!counting || pending.has("definition") || pending.has("name") || pending.has("customProperties")) return [];
+  const refusal = await reportImpact(inputs, creating);
+  return refusal ? [{ property: "adopt", reason: refusal }] : [];
 }
 
 /** Why `create` would refuse an audience that exists with another definition (also said at preview). */
@@ -214,19 +139,6 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
   return undefined;
 }
 
-// ---- diff: compare normalized values so preview after up is empty ----
-
-async function diff(_id: string, olds: AudienceOutputs, news: AudienceInputs): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = IDENTITY.filter((field) => olds[field] !== news[field]);
-  const changed =
-    replaces.length > 0 ||
-    normalize(olds.definition, olds.customProperties ?? {}) !== normalize(news.definition, news.customProperties) ||
-    (olds.description ?? "") !== news.description ||
-    (olds.enabled ?? true) !== news.enabled ||
-    !isDeepStrictEqual(sortKeys(olds.customProperties ?? {}), sortKeys(news.customProperties));
-  return { changes: changed, replaces: replaces as string[], deleteBeforeReplace: false };
-}
-
 const sortKeys = <T>(record: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 
@@ -246,7 +158,7 @@ async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResu
   return { id: audienceId(inputs, inputs.name), outs: outputsFrom(inputs, audience) };
 }
 
-async function read(id: string, props?: Partial<AudienceOutputs>): Promise<pulumi.dynamic.ReadResult<AudienceOutputs>> {
+async function read(id: string, props?: AudienceOutputs): Promise<pulumi.dynamic.ReadResult<AudienceOutputs>> {
   const ref = parseId(id);
   const audience = await clientFor(ref).getAudience(ref, ref.name);
   // Gone: an empty id tells the engine to drop the resource from state on refresh.
@@ -265,41 +177,4 @@ async function remove(id: string): Promise<void> {
   await clientFor(ref).deleteAudience(ref, ref.name);
 }
 
-export const audienceProvider = { check, diff, create, read, update, delete: remove };
-
-// ---- program side ----
-
-export interface AudienceArgs {
-  /** The audience name in the service (≤ 64 characters, no '/'); defaults to the resource name. */
-  name?: pulumi.Input<string>;
-  /** The App Center definition, e.g. `carrierCountry eq 'US'`. */
-  definition: pulumi.Input<string>;
-  description?: pulumi.Input<string>;
-  enabled?: pulumi.Input<boolean>;
-  /** Types of the custom properties the definition uses. */
-  customProperties?: pulumi.Input<Record<string, pulumi.Input<PropertyType>>>;
-  /** Take over an audience of this name that already exists (default false: creating over one fails). */
-  adopt?: pulumi.Input<boolean>;
-  /** Defaults to `pushplane:owner` from stack config. */
-  owner?: pulumi.Input<string>;
-  /** Defaults to `pushplane:app` from stack config. */
-  app?: pulumi.Input<string>;
-}
-
-export class Audience extends PushplaneResource {
-  declare readonly owner: pulumi.Output<string>;
-  declare readonly app: pulumi.Output<string>;
-  declare readonly name: pulumi.Output<string>;
-  declare readonly definition: pulumi.Output<string>;
-  declare readonly normalizedDefinition: pulumi.Output<string>;
-  declare readonly description: pulumi.Output<string>;
-  declare readonly enabled: pulumi.Output<boolean>;
-  declare readonly customProperties: pulumi.Output<Record<string, PropertyType>>;
-  declare readonly adopt: pulumi.Output<boolean>;
-  declare readonly estimatedCount: pulumi.Output<number>;
-  declare readonly state: pulumi.Output<string>;
-
-  constructor(name: string, args: AudienceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Audience", name, { ...args, name: args.name ?? name, normalizedDefinition: undefined, estimatedCount: undefined, state: undefined }, opts, [], audienceInputFailures);
-  }
-}
+export const audienceProvider = implement(audienceResource, { complete, create, read, update, delete: remove });

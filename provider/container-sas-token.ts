@@ -2,78 +2,38 @@
 // an expiry. Past its renewal time (expiry minus the rotation window) the next `pulumi up` replaces
 // it — the new one is created before the old is dropped, so whatever uses it never holds an expired
 // one. Checked against `pushplane:sasAllowedPermissions` and `pushplane:sasMaxLifetimeDays`.
-// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+// Declared in domain/declarations/storage.ts; here: the stack's bounds, renewal, create, read, delete.
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
-import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { containerNameSchema, parseSasPermissions, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
+import type * as pulumi from "@pulumi/pulumi";
+import { containerSasTokenResource, parseSasPermissions, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
+import { implement, type Checked, type Stated } from "./declared.ts";
 import { settings } from "./settings.ts";
-import { connectionStringSchema, container } from "./storage.ts";
-import { zodFailures } from "./checks.ts";
-import { PushplaneResource, secretIfGiven } from "./stub.ts";
-import { isUnknown } from "./unknown.ts";
+import { container } from "./storage.ts";
+
+export type ContainerSasTokenInputs = Checked<typeof containerSasTokenResource>;
+export type ContainerSasTokenOutputs = Stated<typeof containerSasTokenResource>;
 
 const DAY = 86_400_000;
 
-export interface ContainerSasTokenInputs {
-  containerName: string;
-  permissions: string;
-  lifetimeDays: number;
-  rotationDays: number;
-  /** The account, when the program passes it (secret); otherwise pushplane:storageConnectionString. */
-  storageConnectionString?: string;
-}
-export interface ContainerSasTokenOutputs extends ContainerSasTokenInputs {
-  sasUrl: string;
-  expiresOn: string;
-  /** From this time on, `pulumi up` replaces the token. */
-  renewAfter: string;
-}
-
-const inputSchema = z.object({
-  containerName: z.union([z.string().refine(isUnknown), containerNameSchema]),
-  permissions: z.string().default(STORAGE_DEFAULTS.exportSasPermissions),
-  lifetimeDays: z.number().positive().default(STORAGE_DEFAULTS.sasLifetimeDays),
-  rotationDays: z.number().nonnegative().default(STORAGE_DEFAULTS.sasRotationDays),
-  storageConnectionString: connectionStringSchema,
-});
-
-async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ContainerSasTokenInputs>> {
-  const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return { failures: zodFailures(parsed.error) };
-  const inputs = parsed.data;
+/** The stack's bounds on what a token may grant and for how long (stack config, read by the provider). */
+async function complete(inputs: ContainerSasTokenInputs, _olds: unknown, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[]> {
   const { sasAllowedPermissions, sasMaxLifetimeDays } = settings();
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const permissions = parseSasPermissions(inputs.permissions);
-  if (!permissions || permissions.length === 0) {
-    failures.push({ property: "permissions", reason: `permissions: '${inputs.permissions}' is not a set of SAS permission letters (r a c w d l)` });
-  } else {
-    const excess = permissions.filter((p) => !sasAllowedPermissions.includes(p));
-    if (excess.length > 0) {
-      failures.push({
-        property: "permissions",
-        reason: `permissions: ${excess.map((p) => `${SAS_PERMISSION_NAMES[p]} (${p})`).join(", ")} exceeds what tokens may grant ('${sasAllowedPermissions}', pushplane:sasAllowedPermissions); exports need only '${STORAGE_DEFAULTS.exportSasPermissions}'`,
-      });
-    }
+  const excess = pending.has("permissions") ? [] : (parseSasPermissions(inputs.permissions) ?? []).filter((p) => !sasAllowedPermissions.includes(p));
+  if (excess.length > 0) {
+    failures.push({
+      property: "permissions",
+      reason: `permissions: ${excess.map((p) => `${SAS_PERMISSION_NAMES[p]} (${p})`).join(", ")} exceeds what tokens may grant ('${sasAllowedPermissions}', pushplane:sasAllowedPermissions); exports need only '${STORAGE_DEFAULTS.exportSasPermissions}'`,
+    });
   }
-  if (inputs.lifetimeDays > sasMaxLifetimeDays) {
+  if (!pending.has("lifetimeDays") && inputs.lifetimeDays > sasMaxLifetimeDays) {
     failures.push({ property: "lifetimeDays", reason: `lifetimeDays must be at most ${sasMaxLifetimeDays} days (got ${inputs.lifetimeDays}; pushplane:sasMaxLifetimeDays)` });
   }
-  if (inputs.rotationDays >= inputs.lifetimeDays) {
-    failures.push({ property: "rotationDays", reason: `rotationDays must be shorter than lifetimeDays (${inputs.rotationDays} ≥ ${inputs.lifetimeDays}), or the token is replaced on every up` });
-  }
-  if (failures.length > 0) return { failures };
-  return { inputs: { ...inputs, permissions: permissions!.join("") } };
+  return failures;
 }
 
-async function diff(_id: string, olds: ContainerSasTokenOutputs, news: ContainerSasTokenInputs): Promise<pulumi.dynamic.DiffResult> {
-  // A SAS is signed with the account key: another account or a rotated key needs a new one.
-  const changed = (["containerName", "permissions", "lifetimeDays", "rotationDays", "storageConnectionString"] as const).filter((field) => (olds[field] ?? "") !== (news[field] ?? ""));
-  // Inside the rotation window: replace now, while the current token still works.
-  const due = Date.now() >= Date.parse(olds.renewAfter) ? ["renewAfter"] : [];
-  const replaces = [...changed, ...due];
-  return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
-}
+/** Inside the rotation window: replace now, while the current token still works. */
+const diffMore = (olds: ContainerSasTokenOutputs) => ({ replaces: Date.now() >= Date.parse(olds.renewAfter) ? ["renewAfter"] : [] });
 
 async function create(inputs: ContainerSasTokenInputs): Promise<pulumi.dynamic.CreateResult<ContainerSasTokenOutputs>> {
   const now = Date.now();
@@ -101,27 +61,4 @@ async function read(id: string, props?: ContainerSasTokenOutputs): Promise<pulum
 /** An ad-hoc SAS cannot be revoked (only rotating the account key or a stored access policy can). */
 async function remove(): Promise<void> {}
 
-export const containerSasTokenProvider = { check, diff, create, read, delete: remove };
-
-export interface ContainerSasTokenArgs {
-  containerName: pulumi.Input<string>;
-  /** SAS permission letters, least privilege; default "cw" (create and write: what exports need). */
-  permissions?: pulumi.Input<string>;
-  /** Default 7 days, at most pushplane:sasMaxLifetimeDays (default 30). */
-  lifetimeDays?: pulumi.Input<number>;
-  /** Replace the token when less than this many days are left; default 2. */
-  rotationDays?: pulumi.Input<number>;
-  /** The storage account's connection string (made secret); default pushplane:storageConnectionString. */
-  storageConnectionString?: pulumi.Input<string>;
-}
-
-export class ContainerSasToken extends PushplaneResource {
-  declare readonly sasUrl: pulumi.Output<string>;
-  declare readonly expiresOn: pulumi.Output<string>;
-  declare readonly renewAfter: pulumi.Output<string>;
-
-  constructor(name: string, args: ContainerSasTokenArgs, opts?: pulumi.CustomResourceOptions) {
-    const storageConnectionString = secretIfGiven(args.storageConnectionString);
-    super("ContainerSasToken", name, { ...args, storageConnectionString, sasUrl: undefined, expiresOn: undefined, renewAfter: undefined }, opts, ["sasUrl", "storageConnectionString"]);
-  }
-}
+export const containerSasTokenProvider = implement(containerSasTokenResource, { complete, diffMore, create, read, delete: remove });

@@ -1,70 +1,33 @@
 // The ExportConfiguration resource: App Center's continuous export (swagger ExportConfigurations_*)
 // of the app's analytics events into a storage account, declared. The account's connection string is
 // a secret input (or the stack's pushplane:storageConnectionString); the service never answers it back.
-// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
-import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { EXPORT_ENTITIES } from "../domain/index.ts";
-import { resolveApp, zodFailures } from "./checks.ts";
+// Declared in domain/declarations/exports.ts; here: the account check, create, read, update, delete.
+import type * as pulumi from "@pulumi/pulumi";
+import { exportConfigurationResource, type EXPORT_ENTITIES } from "../domain/index.ts";
 import type { AppRef, ExportConfigurationResult } from "../client/client.ts";
+import { implement, type Checked, type Stated } from "./declared.ts";
 import { clientFor, settings } from "./settings.ts";
-import { connectionStringSchema } from "./storage.ts";
-import { PushplaneResource, secretIfGiven } from "./stub.ts";
 
 type ExportEntity = (typeof EXPORT_ENTITIES)[number];
-
-export interface ExportConfigurationInputs {
-  owner: string;
-  app: string;
-  enabled: boolean;
-  exportEntities: ExportEntity[];
-  storageConnectionString?: string;
-}
-export interface ExportConfigurationOutputs extends ExportConfigurationInputs {
-  configurationId: string;
-  /** Enabled, Disabled, Pending (first export not done yet) or Invalid (see stateInfo). */
-  state: string;
-  stateInfo: string | null;
-  lastRunTime: string | null;
-}
+export type ExportConfigurationInputs = Checked<typeof exportConfigurationResource>;
+export type ExportConfigurationOutputs = Stated<typeof exportConfigurationResource>;
 
 /** How long `up` waits for the first export to tell whether the storage account can be written. */
 const FIRST_RUN_WAIT_MS = 60_000;
 
-const inputSchema = z.object({
-  owner: z.string().min(1).optional(),
-  app: z.string().min(1).optional(),
-  enabled: z.boolean().default(true),
-  exportEntities: z.array(z.enum(EXPORT_ENTITIES)).default([]),
-  storageConnectionString: connectionStringSchema,
-});
-
-async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<ExportConfigurationInputs>> {
-  const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return { failures: zodFailures(parsed.error) };
-  const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = await resolveApp(parsed.data, failures);
-  if (!parsed.data.storageConnectionString && !settings().storageConnectionString) {
-    failures.push({
+/** An account is needed: the resource's own, or the stack's. */
+async function complete(inputs: ExportConfigurationInputs): Promise<pulumi.dynamic.CheckFailure[]> {
+  if (inputs.storageConnectionString !== undefined || settings().storageConnectionString) return [];
+  return [
+    {
       property: "storageConnectionString",
       reason: "no storage account: pass storageConnectionString, or run `pulumi config set --secret pushplane:storageConnectionString \"<connection string>\"`",
-    });
-  }
-  if (failures.length > 0) return { failures };
-  return { inputs: { ...parsed.data, owner, app, exportEntities: [...new Set(parsed.data.exportEntities)].sort() } };
+    },
+  ];
 }
 
-async function diff(_id: string, olds: ExportConfigurationOutputs, news: ExportConfigurationInputs): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = (["owner", "app"] as const).filter((field) => olds[field] !== news[field]);
-  const changes =
-    replaces.length > 0 ||
-    olds.enabled !== news.enabled ||
-    JSON.stringify(olds.exportEntities) !== JSON.stringify(news.exportEntities) ||
-    (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") ||
-    // An Invalid configuration is tried again on the next up.
-    (news.enabled && olds.state === "Invalid");
-  return { changes, replaces: [...replaces], deleteBeforeReplace: false };
-}
+/** An Invalid configuration is tried again on the next up. */
+const diffMore = (olds: ExportConfigurationOutputs, news: ExportConfigurationInputs) => ({ changes: news.enabled && olds.state === "Invalid" });
 
 function parseId(id: string): AppRef & { configurationId: string } {
   const [owner, app, configurationId, ...rest] = id.split("/");
@@ -140,29 +103,4 @@ async function remove(id: string): Promise<void> {
   await clientFor(ref).deleteExportConfiguration(ref, ref.configurationId);
 }
 
-export const exportConfigurationProvider = { check, diff, create, read, update, delete: remove };
-
-export interface ExportConfigurationArgs {
-  /** Default true; false keeps the configuration but stops exporting. */
-  enabled?: pulumi.Input<boolean>;
-  /** App Center's crashes / errors / attachments; accepted, but this platform collects none. */
-  exportEntities?: pulumi.Input<pulumi.Input<ExportEntity>[]>;
-  /** The storage account's connection string (made secret); default pushplane:storageConnectionString. */
-  storageConnectionString?: pulumi.Input<string>;
-  owner?: pulumi.Input<string>;
-  app?: pulumi.Input<string>;
-}
-
-/** Continuous export of the app's analytics events as NDJSON under analytics/YYYY/MM/DD/HH/ in the account's pushplane-export container, every 5 minutes. */
-export class ExportConfiguration extends PushplaneResource {
-  declare readonly configurationId: pulumi.Output<string>;
-  declare readonly state: pulumi.Output<string>;
-  declare readonly stateInfo: pulumi.Output<string | null>;
-  declare readonly lastRunTime: pulumi.Output<string | null>;
-
-  constructor(name: string, args: ExportConfigurationArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    const storageConnectionString = secretIfGiven(args.storageConnectionString);
-    const props = { ...args, storageConnectionString, configurationId: undefined, state: undefined, stateInfo: undefined, lastRunTime: undefined };
-    super("ExportConfiguration", name, props, opts, ["storageConnectionString"]);
-  }
-}
+export const exportConfigurationProvider = implement(exportConfigurationResource, { complete, diffMore, create, read, update, delete: remove });

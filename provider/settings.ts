@@ -3,7 +3,7 @@
 // API tokens: one (`pushplane:apiToken`) or a map keyed 'owner/app' or 'owner/*'
 // (`pushplane:apiTokens`), both secret; each call goes out with the token that covers its app.
 import type * as pulumi from "@pulumi/pulumi";
-import { appKeyText, scopeCovers, STORAGE_DEFAULTS, type AppKey, type TokenScope } from "../domain/index.ts";
+import { appKeyText, PROVIDER_CONFIG, scopeCovers, type AppKey, type TokenScope } from "../domain/index.ts";
 import { PushplaneClient } from "../client/client.ts";
 import { readTokenMap, TOKEN_KEY, TOKEN_MAP_KEY } from "./token-map.ts";
 
@@ -41,21 +41,21 @@ let current:
 const QUICK_TIMEOUT_MS = 5_000;
 
 export function configure(config: pulumi.dynamic.Config): void {
-  const endpoint = config.get("pushplane:endpoint");
+  const endpoint = config.get(PROVIDER_CONFIG.endpoint.key);
   const single = config.get(TOKEN_KEY) || undefined;
   const byScope = readTokenMap(config.get(TOKEN_MAP_KEY));
-  if (!endpoint) throw new Error("pushplane:endpoint is not set: run `pulumi config set pushplane:endpoint http://127.0.0.1:8080`");
+  if (!endpoint) throw new Error(`${PROVIDER_CONFIG.endpoint.key} is not set: run \`pulumi config set ${PROVIDER_CONFIG.endpoint.key} http://127.0.0.1:8080\``);
   if (!single && byScope.size === 0) {
     throw new Error(`no API token is set: run \`pulumi config set --secret ${TOKEN_KEY} <token>\` (or one per app: \`pulumi config set --secret --path '${TOKEN_MAP_KEY}["owner/app"]' <token>\`)`);
   }
   current = {
     settings: {
       endpoint,
-      owner: config.get("pushplane:owner") || undefined,
-      app: config.get("pushplane:app") || undefined,
-      storageConnectionString: config.get("pushplane:storageConnectionString") || undefined,
-      sasAllowedPermissions: config.get("pushplane:sasAllowedPermissions") || STORAGE_DEFAULTS.sasAllowedPermissions,
-      sasMaxLifetimeDays: Number(config.get("pushplane:sasMaxLifetimeDays") || STORAGE_DEFAULTS.sasMaxLifetimeDays),
+      owner: config.get(PROVIDER_CONFIG.owner.key) || undefined,
+      app: config.get(PROVIDER_CONFIG.app.key) || undefined,
+      storageConnectionString: config.get(PROVIDER_CONFIG.storageConnectionString.key) || undefined,
+      sasAllowedPermissions: config.get(PROVIDER_CONFIG.sasAllowedPermissions.key) || PROVIDER_CONFIG.sasAllowedPermissions.default,
+      sasMaxLifetimeDays: Number(config.get(PROVIDER_CONFIG.sasMaxLifetimeDays.key) || PROVIDER_CONFIG.sasMaxLifetimeDays.default),
     },
     tokens: { single, byScope },
     clients: new Map(),

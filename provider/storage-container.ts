@@ -2,83 +2,36 @@
 // (days) the service honours when it cleans up export blobs: kept in the container's metadata and
 // registered with the service together with a list+delete SAS granted for that purpose only,
 // renewed by `up` a week before it expires.
-// Order: inputs/outputs → check → diff → create → read → update → delete → the program-side class.
+// Declared in domain/declarations/storage.ts; here: what diff adds, create, read, update, delete.
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
-import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { containerMetadataSchema, containerNameSchema, RETENTION_METADATA_KEY, STORAGE_DEFAULTS } from "../domain/index.ts";
-import { resolveApp, zodFailures } from "./checks.ts";
-import { clientFor, settings } from "./settings.ts";
-import { accountName, connectionStringSchema, container } from "./storage.ts";
-import { PushplaneResource, secretIfGiven } from "./stub.ts";
+import type * as pulumi from "@pulumi/pulumi";
+import { RETENTION_METADATA_KEY, STORAGE_DEFAULTS, storageContainerResource } from "../domain/index.ts";
+import { implement, type Checked, type Stated } from "./declared.ts";
+import { clientFor } from "./settings.ts";
+import { accountName, container } from "./storage.ts";
 import { isUnknown } from "./unknown.ts";
 
-export interface StorageContainerInputs {
-  owner: string;
-  app: string;
-  name: string;
-  retentionDays: number;
-  /** The container's own metadata (besides the retention, which pushplane keeps in it). */
-  metadata: Record<string, string>;
-  adopt: boolean;
-  /** The account, when the program passes it (secret); otherwise pushplane:storageConnectionString. */
-  storageConnectionString?: string;
-}
-export interface StorageContainerOutputs extends StorageContainerInputs {
-  account: string;
-  url: string;
-  /** Anything but "none" means someone opened the container to anonymous reads. */
-  publicAccess: string;
-  /** From then on, `up` renews the service's retention grant. */
-  retentionGrantRenewAfter: string;
-}
+export type StorageContainerInputs = Checked<typeof storageContainerResource>;
+export type StorageContainerOutputs = Stated<typeof storageContainerResource>;
 
 const DAY = 86_400_000;
 /** The service's list+delete grant: long enough between ups, renewed a week ahead. */
 const GRANT_LIFETIME_DAYS = 30;
 const GRANT_RENEW_DAYS = 7;
 
-const inputSchema = z.object({
-  owner: z.string().min(1).optional(),
-  app: z.string().min(1).optional(),
-  name: containerNameSchema,
-  retentionDays: z.number().int().min(1).max(3650).default(STORAGE_DEFAULTS.retentionDays),
-  metadata: containerMetadataSchema,
-  adopt: z.boolean().default(false),
-  storageConnectionString: connectionStringSchema,
-});
-
-async function check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<StorageContainerInputs>> {
-  const parsed = inputSchema.safeParse(news);
-  if (!parsed.success) return { failures: zodFailures(parsed.error) };
-  const failures: pulumi.dynamic.CheckFailure[] = [];
-  const { owner, app } = await resolveApp(parsed.data, failures);
-  if (failures.length > 0) return { failures };
-  return { inputs: { ...parsed.data, owner, app } };
-}
-
-async function diff(_id: string, olds: StorageContainerOutputs, news: StorageContainerInputs): Promise<pulumi.dynamic.DiffResult> {
-  // Another account is another container; a rotated key for the same account is an in-place update.
+/** What the inputs do not show: another account (a new container), a container opened to anonymous reads, a grant due for renewal. */
+function diffMore(olds: StorageContainerOutputs, news: StorageContainerInputs): { changes: boolean; replaces: string[] } {
   // (Unknown until up means the account itself is being created or replaced.)
   const otherAccount =
     (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") &&
     (isUnknown(news.storageConnectionString) || olds.account !== accountName(news.storageConnectionString));
-  const replaces = [...(olds.name !== news.name ? ["name"] : []), ...(otherAccount ? ["storageConnectionString"] : [])];
-  const changes =
-    replaces.length > 0 ||
-    olds.retentionDays !== news.retentionDays ||
-    !sameMetadata(olds.metadata ?? {}, news.metadata) ||
-    olds.owner !== news.owner ||
-    olds.app !== news.app ||
-    (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") ||
-    (olds.publicAccess ?? "none") !== "none" ||
-    Date.now() >= Date.parse(olds.retentionGrantRenewAfter ?? "1970-01-01T00:00:00Z");
-  return { changes, replaces, deleteBeforeReplace: false };
+  return {
+    changes: (olds.publicAccess ?? "none") !== "none" || Date.now() >= Date.parse(olds.retentionGrantRenewAfter ?? "1970-01-01T00:00:00Z"),
+    replaces: otherAccount ? ["storageConnectionString"] : [],
+  };
 }
 
 const metadata = (inputs: StorageContainerInputs) => ({ ...inputs.metadata, [RETENTION_METADATA_KEY]: String(inputs.retentionDays) });
-const sorted = (entries: Record<string, string>) => JSON.stringify(Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : 1)));
-const sameMetadata = (a: Record<string, string>, b: Record<string, string>) => sorted(a) === sorted(b);
 
 /** Grants the service list+delete on this container and registers the retention; returns when to renew. */
 async function registerRetention(inputs: StorageContainerInputs): Promise<string> {
@@ -156,44 +109,4 @@ async function remove(id: string, props: StorageContainerOutputs): Promise<void>
   await client.deleteIfExists();
 }
 
-export const storageContainerProvider = { check, diff, create, read, update, delete: remove };
-
-export interface StorageContainerArgs {
-  /** The container name (Azure rules: 3–63 lowercase letters, digits, hyphens); defaults to the resource name. */
-  name?: pulumi.Input<string>;
-  /** Export blobs older than this many days are deleted by the service (default 30). */
-  retentionDays?: pulumi.Input<number>;
-  /** The container's own metadata: lowercase names, ASCII values (e.g. { team: "crm", classification: "personal" }). */
-  metadata?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  adopt?: pulumi.Input<boolean>;
-  /**
-   * The storage account's connection string, when the program creates the account (made secret
-   * whatever is passed); default pushplane:storageConnectionString.
-   */
-  storageConnectionString?: pulumi.Input<string>;
-  /** The app whose service enforces the retention; defaults to pushplane:owner / pushplane:app. */
-  owner?: pulumi.Input<string>;
-  app?: pulumi.Input<string>;
-}
-
-export class StorageContainer extends PushplaneResource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly retentionDays: pulumi.Output<number>;
-  declare readonly metadata: pulumi.Output<Record<string, string>>;
-  declare readonly account: pulumi.Output<string>;
-  declare readonly url: pulumi.Output<string>;
-  declare readonly publicAccess: pulumi.Output<string>;
-
-  constructor(name: string, args: StorageContainerArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    const props = {
-      ...args,
-      name: args.name ?? name,
-      storageConnectionString: secretIfGiven(args.storageConnectionString),
-      account: undefined,
-      url: undefined,
-      publicAccess: undefined,
-      retentionGrantRenewAfter: undefined,
-    };
-    super("StorageContainer", name, props, opts, ["storageConnectionString"]);
-  }
-}
+export const storageContainerProvider = implement(storageContainerResource, { diffMore, create, read, update, delete: remove });

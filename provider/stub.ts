@@ -4,7 +4,7 @@
 // endpoint or token is frozen into the stack, and upgrading the package upgrades the provider.
 import * as pulumi from "@pulumi/pulumi";
 import { readTokenMap, TOKEN_MAP_KEY } from "./token-map.ts";
-import { RESOURCE_MODULE, type ResourceKind } from "../domain/index.ts";
+import { parseInputs, RESOURCE_MODULE, secretNames, type AnyDeclaration, type GivenOf, type OutputsOf, type ResourceKind } from "../domain/index.ts";
 
 export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   const load = (): pulumi.dynamic.ResourceProvider => {
@@ -48,38 +48,59 @@ export const importLimitation = (kind: string, name: string): string =>
   `${kind} '${name}': pushplane resources cannot be imported (Pulumi gives a Node.js dynamic provider nothing to read with during an import, pulumi/pulumi#16175); ` +
   `declare it in the program with adopt: true instead, and \`pulumi up\` takes over the existing one, showing at preview what changes in it`;
 
-/** An optional input made secret (credentials, connection strings), left out when not given. */
-export function secretIfGiven<T>(value: pulumi.Input<T> | undefined): pulumi.Output<pulumi.Unwrap<T>> | undefined {
-  return value === undefined ? undefined : pulumi.secret(value);
-}
-
 /**
  * The program side of every pushplane resource: type `pulumi-nodejs:dynamic/pushplane:<kind>`, the
- * stub provider above, and the outputs that must stay secret in state.
+ * stub provider above, and the declaration's secrets. The declaration's input check runs here, on
+ * every input the program wrote as a plain value (an Output is checked by the provider once known):
+ * each failure is logged as an error on this resource and the program goes on, so one preview reports
+ * every bad resource, each once; the engine's check (which would stop at the first) is told, by
+ * INVALID_INPUTS, that the program has already said it.
  */
-export abstract class PushplaneResource extends pulumi.dynamic.Resource {
-  /**
-   * `validate`: the kind's own input check, run here on inputs the program wrote as plain values.
-   * Each failure is logged as an error on this resource and the program goes on, so one preview
-   * reports every bad resource, each once; the engine's check (which would stop at the first) is
-   * told, by INVALID_INPUTS, that the program has already said it.
-   */
-  constructor(
-    kind: ResourceKind,
-    name: string,
-    props: pulumi.Inputs,
-    opts: pulumi.CustomResourceOptions | undefined,
-    secretOutputs: string[] = [],
-    validate?: (props: Record<string, unknown>) => pulumi.dynamic.CheckFailure[],
-  ) {
-    if (opts?.import !== undefined) throw new pulumi.RunError(importLimitation(kind, name));
+export class PushplaneResource extends pulumi.dynamic.Resource {
+  constructor(declaration: AnyDeclaration<ResourceKind>, name: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions | undefined) {
+    if (opts?.import !== undefined) throw new pulumi.RunError(importLimitation(declaration.kind, name));
     checkStackConfigOnce();
-    const failures = validate && allPlain(props) ? validate(props) : [];
-    const merged = secretOutputs.length > 0 ? { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] } : opts;
-    super(providerOf(kind), name, failures.length > 0 ? { ...props, [INVALID_INPUTS]: true } : props, merged, RESOURCE_MODULE, kind);
+    const given = declaration.namedBy && args[declaration.namedBy] === undefined ? { ...args, [declaration.namedBy]: name } : args;
+    const { failures } = parseInputs(declaration, given, isPendingInProgram);
+    const props: pulumi.Inputs = { ...given };
+    const secrets = secretNames(declaration);
+    // Secret whatever the caller passed: credentials are encrypted in state.
+    for (const input of secrets) if (props[input] !== undefined) props[input] = pulumi.secret(props[input]);
+    for (const output of Object.keys(declaration.outputs)) props[output] = undefined;
+    if (failures.length > 0) props[INVALID_INPUTS] = true;
+    const merged = { ...opts, additionalSecretOutputs: [...secrets, ...(opts?.additionalSecretOutputs ?? [])] };
+    super(providerOf(declaration.kind), name, props, merged, RESOURCE_MODULE, declaration.kind);
     for (const failure of failures) void pulumi.log.error(failure.reason, this);
     if (failures.length > 0) failProgramOnce(name);
   }
+}
+
+/** A value the program does not know yet: the provider checks it at `up`, or at preview once known. */
+const isPendingInProgram = (value: unknown): boolean => pulumi.Output.isInstance(value) || value instanceof Promise;
+
+/** Each input as a program may write it: a plain value or an Output, inside objects and arrays too. */
+type Inputify<T> = T extends readonly (infer E)[] ? pulumi.Input<Inputify<E>>[] : T extends object ? { [K in keyof T]: pulumi.Input<Inputify<T[K]>> } : T;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** A resource's arguments, from its declaration; the input named after the resource becomes optional. */
+export type ArgsOf<D extends AnyDeclaration> = Simplify<
+  NamedOptional<{ [K in keyof GivenOf<D>]: pulumi.Input<Inputify<GivenOf<D>[K]>> }, D["namedBy"]>
+>;
+type NamedOptional<A, N> = N extends keyof A ? Omit<A, N> & Partial<Pick<A, N>> : A;
+/** A resource object: each input (as checked) and output as a Pulumi Output. */
+export type ResourceOf<D extends AnyDeclaration> = PushplaneResource & { readonly [K in keyof OutputsOf<D>]-?: pulumi.Output<OutputsOf<D>[K]> };
+type ArgsParameters<D extends AnyDeclaration> = {} extends ArgsOf<D>
+  ? [args?: ArgsOf<D>, opts?: pulumi.CustomResourceOptions]
+  : [args: ArgsOf<D>, opts?: pulumi.CustomResourceOptions];
+
+/** The class a program instantiates, `new Audience("us-users", { definition: … })`, made from the declaration. */
+export function resourceClass<D extends AnyDeclaration<ResourceKind>>(declaration: D): new (name: string, ...rest: ArgsParameters<D>) => ResourceOf<D> {
+  const Declared = class extends PushplaneResource {
+    constructor(name: string, args: Record<string, unknown> = {}, opts?: pulumi.CustomResourceOptions) {
+      super(declaration, name, args, opts);
+    }
+  };
+  Object.defineProperty(Declared, "name", { value: declaration.kind });
+  return Declared as unknown as new (name: string, ...rest: ArgsParameters<D>) => ResourceOf<D>;
 }
 
 /**
@@ -114,8 +135,3 @@ function checkStackConfigOnce(): void {
 /** Marks inputs the program already reported as invalid (runtime.ts: check passes them on, create refuses them). */
 export const INVALID_INPUTS = "__pushplaneInvalidInputs";
 
-/** Whether every input, and every value one level inside, is known now (no Output or Promise). */
-function allPlain(props: pulumi.Inputs): boolean {
-  const pending = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
-  return Object.values(props).every((value) => !pending(value) && (typeof value !== "object" || value === null || !Object.values(value).some(pending)));
-}

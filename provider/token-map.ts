@@ -1,9 +1,9 @@
 // The stack's API tokens by app (`pushplane:apiTokens`): read by the provider at configure and
 // checked by the program before it declares anything, so a malformed map is one line at preview.
-import { tokenScopeEntrySchema } from "../domain/index.ts";
+import { PROVIDER_CONFIG, tokenScopeEntrySchema } from "../domain/index.ts";
 
-export const TOKEN_KEY = "pushplane:apiToken";
-export const TOKEN_MAP_KEY = "pushplane:apiTokens";
+export const TOKEN_KEY = PROVIDER_CONFIG.apiToken.key;
+export const TOKEN_MAP_KEY = PROVIDER_CONFIG.apiTokens.key;
 
 /** Reads `pushplane:apiTokens`: a JSON object whose keys are scope entries, each naming its apps once. */
 export function readTokenMap(text: string | undefined): Map<string, string> {

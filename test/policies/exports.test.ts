@@ -10,7 +10,7 @@ import {
   exportSasLeastPrivilege,
   SAS_TOKEN_TYPE,
 } from "../../policies/exports.ts";
-import { policies } from "../../policies/pack.ts";
+import { policies } from "../../policies/index.ts";
 
 /** The violations a policy reports for one resource, with its config defaults (as the engine fills them) overridden by `config`. */
 function violations(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): string[] {

@@ -73,10 +73,10 @@ describe("ExportConfiguration against the service", () => {
     const enabled = await exportConfigurationProvider.update!(id, disabled.outs as ExportConfigurationOutputs, inputs!);
     expect(enabled.outs).toMatchObject({ state: "Enabled", enabled: true });
 
-    await exportConfigurationProvider.delete(id);
+    await exportConfigurationProvider.delete(id, enabled.outs as ExportConfigurationOutputs);
     expect(count()).toBe(0);
     expect(await exportConfigurationProvider.read!(id, enabled.outs as ExportConfigurationOutputs)).toEqual({});
     // Deleting one already gone succeeds.
-    await exportConfigurationProvider.delete(id);
+    await exportConfigurationProvider.delete(id, enabled.outs as ExportConfigurationOutputs);
   });
 });

@@ -90,7 +90,7 @@ describe("ContainerSasToken check and rotation", () => {
   });
   it.each([
     [{ permissions: "rwd" }, "permissions", "read (r), delete (d) exceeds what tokens may grant ('acwl', pushplane:sasAllowedPermissions)"],
-    [{ permissions: "cwx" }, "permissions", "is not a set of SAS permission letters"],
+    [{ permissions: "cwx" }, "permissions", "must be a set of SAS permission letters"],
     [{ lifetimeDays: 15 }, "lifetimeDays", "lifetimeDays must be at most 14 days (got 15; pushplane:sasMaxLifetimeDays)"],
     [{ lifetimeDays: 3, rotationDays: 3 }, "rotationDays", "rotationDays must be shorter than lifetimeDays"],
   ])("%j fails on %s", async (change, property, reason) => {
