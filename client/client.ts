@@ -148,19 +148,6 @@ export class PushplaneClient {
     return (await this.call("putAudience", ref, { params: { audience_name: name }, body }))!;
   }
 
-  /**
-   * Waits until the service has counted the audience (state leaves Calculating), polling with a
-   * growing interval; after `timeoutMs` returns the audience as it stands.
-   */
-  async waitForCount(ref: AppRef, name: string, timeoutMs = 120_000): Promise<Audience | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (let interval = 50; ; interval = Math.min(interval * 2, 2_000)) {
-      const audience = await this.getAudience(ref, name);
-      if (!audience || audience.state !== "Calculating" || Date.now() >= deadline) return audience;
-      await new Promise((resolve) => setTimeout(resolve, interval));
-    }
-  }
-
   /** True when deleted, false when it was already gone. */
   async deleteAudience(ref: AppRef, name: string): Promise<boolean> {
     return this.found("deleteAudience", ref, { params: { audience_name: name } });

@@ -53,6 +53,14 @@ export const audienceTestResultSchema = z.object({
   estimated_total_count: z.number().int(),
 });
 
+/**
+ * Above this many devices the service estimates a size from a sample of this many (definition/test,
+ * the answer to a PUT): about 2 ms of reading, where a full count of 1 M devices takes 60–110 ms
+ * (bench/RESULTS.md); the error is about ±0.7 % of the app (two standard errors at worst), what a
+ * preview's "~1,802 devices" promises. An audience's own count is exact once its full count lands.
+ */
+export const AUDIENCE_ESTIMATE_SAMPLE_DEVICES = 20_000;
+
 /** One problem with one field, phrased as a full sentence that names the field. */
 export interface FieldIssue {
   readonly field: string;

@@ -1,6 +1,6 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
 // Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { appKeyText, audienceResource, comparableDefinition as normalize, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
@@ -50,21 +50,11 @@ const requestBody = (inputs: AudienceInputs) => ({
 });
 
 /**
- * PUT, then wait for the service's count so estimatedCount and state are final outputs. Once the PUT
- * is answered the audience is applied: a count that cannot be read back (the service busy, the
- * network flaky) leaves the outputs as the PUT answered them (Calculating) rather than failing a
- * change that happened; the next refresh reads the count.
+ * PUT: the answer holds the service's estimate of the size (exact in an app of up to
+ * AUDIENCE_ESTIMATE_SAMPLE_DEVICES devices), state Calculating until the service's full count lands in the background; refresh reads
+ * it. Nothing here waits for a count, so an up's time does not grow with devices × audiences.
  */
-async function putAndCount(inputs: AudienceInputs): Promise<ApiAudience> {
-  const client = clientFor(inputs);
-  const saved = await client.putAudience(inputs, inputs.name, requestBody(inputs));
-  try {
-    return (await client.waitForCount(inputs, inputs.name)) ?? saved;
-  } catch (error) {
-    pulumi.log.warn(`audience '${inputs.name}': saved, but its count could not be read (${(error as Error).message}); refresh shows it`);
-    return saved;
-  }
-}
+const put = (inputs: AudienceInputs): Promise<ApiAudience> => clientFor(inputs).putAudience(inputs, inputs.name, requestBody(inputs));
 
 /** Whether the service's audience holds exactly the declared definition, description, state and property types. */
 function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean {
@@ -154,7 +144,7 @@ async function create(inputs: AudienceInputs): Promise<pulumi.dynamic.CreateResu
   // leaves nothing in state, and the next `up` must converge instead of failing forever on it.
   const existing = inputs.adopt ? undefined : await client.getAudience(inputs, inputs.name);
   if (existing && !sameAsDeclared(existing, inputs)) throw new Error(refusalToTakeOver(inputs));
-  const audience = await putAndCount(inputs);
+  const audience = await put(inputs);
   return { id: audienceId(inputs, inputs.name), outs: outputsFrom(inputs, audience) };
 }
 
@@ -168,7 +158,7 @@ async function read(id: string, props?: AudienceOutputs): Promise<pulumi.dynamic
 }
 
 async function update(_id: string, _olds: AudienceOutputs, news: AudienceInputs): Promise<pulumi.dynamic.UpdateResult<AudienceOutputs>> {
-  return { outs: outputsFrom(news, await putAndCount(news)) };
+  return { outs: outputsFrom(news, await put(news)) };
 }
 
 async function remove(id: string): Promise<void> {

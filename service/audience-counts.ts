@@ -6,7 +6,7 @@
 // which it records (`applied_seq`) so the moves after it are applied once it lands: the result is
 // exact. States: `Calculating` → `Ready` (swagger: AudienceProcessingState).
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { parseDefinition, type CustomProperties, type Expression } from "../domain/index.ts";
+import { AUDIENCE_ESTIMATE_SAMPLE_DEVICES as ESTIMATE_SAMPLE_DEVICES, parseDefinition, type CustomProperties, type Expression } from "../domain/index.ts";
 import type { Slot } from "./devices.ts";
 import { compileDefinition, type SqlCondition } from "./membership.ts";
 import type { Repositories } from "./repositories/index.ts";
@@ -20,13 +20,18 @@ export interface AudienceCounts {
   total: number;
 }
 
+/** One item per app: it counts every audience of the app waiting for a count, in one pass over its devices. */
 const RECOUNT = "audience.recount";
 interface RecountPayload {
   appId: number;
   owner: string;
   app: string;
-  name: string;
 }
+/**
+ * Audiences counted per pass over the app's rows: reading a row costs about as much as evaluating a
+ * few definitions on it (bench/RESULTS.md), so 200 new audiences cost 4 passes, not 200.
+ */
+const AUDIENCES_PER_PASS = 50;
 
 /** Parsed definitions by text: compiling an app's audiences again after a change reparses none of them. */
 const parsed = new Map<string, Expression>();
@@ -72,6 +77,8 @@ export class DeviceChangeBatch {
 }
 
 const MOVES = "audience.moves";
+/** The sample is read in this many id ranges spread over the app, so no one ingestion batch dominates it. */
+const ESTIMATE_WINDOWS = 40;
 /** Change images deleted per event-loop turn: about 5 ms each. */
 const IMAGES_DROPPED_PER_TURN = 5_000;
 
@@ -82,6 +89,8 @@ export class AudienceCounter {
     private readonly slotsOf: (appId: number) => Map<string, Slot>,
     private readonly workers: SqlWorkers,
     private readonly runner: Runner,
+    /** For estimates, which someone waits for: a thread of their own, so they never queue behind full counts. */
+    private readonly interactiveWorkers: SqlWorkers = workers,
   ) {
     runner.register<{ appId: number; owner: string; app: string }>(MOVES, {
       run: (payload, context) => this.applyMoves(payload, context.signal),
@@ -149,6 +158,40 @@ export class AudienceCounter {
     return { estimated: estimated.n, total: total.n };
   }
 
+  /**
+   * A definition's size, quickly whatever the app's size: exact up to ESTIMATE_SAMPLE_DEVICES devices;
+   * beyond, from that many devices read in ESTIMATE_WINDOWS id ranges spread over the app's devices
+   * (seeks on the primary key), scaled to the app. `definition/test` and the answer to a PUT use it,
+   * so neither a preview's impact line nor an `up` creating audiences costs a full scan per audience;
+   * the audience's own count stays exact (the background count replaces the estimate).
+   */
+  async estimate(
+    key: AppKey,
+    definition: string,
+    customProperties: CustomProperties,
+    signal?: AbortSignal,
+    sampleDevices = ESTIMATE_SAMPLE_DEVICES,
+  ): Promise<AudienceCounts & { sampled: boolean }> {
+    const { apps, deviceReads } = this.repositories;
+    const appId = apps.id(key);
+    const condition = this.condition(appId, definition, customProperties);
+    const [total, range] = await this.interactiveWorkers.run([apps.deviceCountQuery(appId), deviceReads.deviceIdRangeQuery(appId)], signal);
+    if (total.n > sampleDevices && range.low !== null && range.high !== null) {
+      const span = range.high - range.low + 1;
+      const width = Math.max(1, Math.ceil((span * sampleDevices) / total.n / ESTIMATE_WINDOWS));
+      const starts = Array.from({ length: ESTIMATE_WINDOWS }, (_, i) => range.low! + Math.floor((i * span) / ESTIMATE_WINDOWS));
+      const windows = await this.interactiveWorkers.run(
+        starts.map((from) => deviceReads.matchingInRangeQuery(appId, condition, from, from + width)),
+        signal,
+      );
+      const sampled = windows.reduce((sum, window) => sum + window.n, 0);
+      const matched = windows.reduce((sum, window) => sum + window.matched, 0);
+      if (sampled > 0) return { estimated: Math.round((matched / sampled) * total.n), total: total.n, sampled: true };
+    }
+    const [estimated] = await this.interactiveWorkers.run([deviceReads.matchingCountQuery(appId, condition)], signal);
+    return { estimated: estimated.n, total: total.n, sampled: false };
+  }
+
   /** Install ids of the devices an audience selects, at most `limit` (on a worker thread). */
   async members(key: AppKey, definition: string, customProperties: CustomProperties, limit: number): Promise<DeviceTarget[]> {
     const appId = this.repositories.apps.id(key);
@@ -163,42 +206,48 @@ export class AudienceCounter {
     yield* this.repositories.deviceReads.memberUserIds(appId, this.condition(appId, definition, customProperties), pageSize);
   }
 
-  /** Queues a full count of one audience (its definition is new or changed); joins the caller's transaction. */
-  schedule(key: AppKey, name: string): void {
+  /** Queues a full count of the app's audiences waiting for one (new or changed definitions); joins the caller's transaction. */
+  schedule(key: AppKey): void {
     const appId = this.repositories.apps.id(key);
-    this.runner.enqueue(RECOUNT, `${appId}/${name}`, { appId, payload: { appId, owner: key.owner, app: key.app, name } satisfies RecountPayload });
+    this.runner.enqueue(RECOUNT, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } satisfies RecountPayload });
   }
 
-  /** Queues a count for every audience still waiting for one (a store from before counts were items). */
+  /** Queues a count for every app with an audience still waiting for one (a store from before counts were items). */
   resumePending(): void {
     const pending = this.repositories.audiences.awaitingCount();
     this.store.transaction(() => {
       for (const audience of pending) {
-        if (!this.runner.item(RECOUNT, `${this.repositories.apps.id(audience)}/${audience.name}`)) this.schedule(audience, audience.name);
+        if (!this.runner.item(RECOUNT, String(this.repositories.apps.id(audience)))) this.schedule(audience);
       }
     });
   }
 
-  private async recount({ owner, app, name, appId }: RecountPayload, signal: AbortSignal): Promise<void> {
+  /**
+   * Counts every audience of the app waiting for a count, AUDIENCES_PER_PASS to a pass, all from one
+   * snapshot at a known device-change sequence number. An audience changed meanwhile was queued
+   * again by its PUT (the same item runs once more); its stale count is not stored.
+   */
+  private async recount({ owner, app, appId }: RecountPayload, signal: AbortSignal): Promise<void> {
     const key = { owner, app };
     const { apps, audiences, deviceReads } = this.repositories;
-    const audience = audiences.get(key, name);
-    // Gone, or already counted (a repeated item): nothing to do.
-    if (!audience || audience.counted) return;
     for (;;) {
+      const pending = audiences.awaitingCountIn(key);
+      if (pending.length === 0) return;
       const slots = this.slotsOf(appId);
-      const condition = compileDefinition(parseCached(audience.definition), slots, audience.customProperties);
-      const [seq, counted, slotCount] = await this.workers.run(
-        [apps.lastDeviceChangeQuery(appId), deviceReads.matchingCountQuery(appId, condition), deviceReads.slotCountQuery(appId)],
-        signal,
+      const conditions = pending.map((audience) => compileDefinition(parseCached(audience.definition), slots, audience.customProperties));
+      const passes = Array.from({ length: Math.ceil(conditions.length / AUDIENCES_PER_PASS) }, (_, i) =>
+        deviceReads.matchingCountsQuery(appId, conditions.slice(i * AUDIENCES_PER_PASS, (i + 1) * AUDIENCES_PER_PASS)),
       );
-      // A custom property first seen between compiling and the snapshot may be one the definition
+      const [seq, slotCount, ...counts] = await this.workers.run([apps.lastDeviceChangeQuery(appId), deviceReads.slotCountQuery(appId), ...passes], signal);
+      // A custom property first seen between compiling and the snapshot may be one a definition
       // names (compiled as "matches nothing"): compile again against the snapshot's properties.
       if (slotCount.n !== slots.size) continue;
-      // The changes after its snapshot are the next moves item's.
-      if (audiences.finishRecount(key, audience, { estimated: counted.n, atSeq: seq.seq })) {
-        this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } });
-      }
+      const counted = counts.flatMap((row) => Object.keys(row).map((column) => row[column] ?? 0));
+      // The changes after the snapshot are the next moves item's.
+      const landed = this.store.transaction(() =>
+        pending.filter((audience, i) => audiences.finishRecount(key, audience, { estimated: counted[i]!, atSeq: seq.seq })),
+      );
+      if (landed.length > 0) this.runner.enqueue(MOVES, String(appId), { appId, payload: { appId, owner: key.owner, app: key.app } });
       return;
     }
   }

@@ -62,9 +62,11 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
   const repositories = createRepositories(store);
   const runner = new Runner(repositories.workItems, options.runner);
   const workers = new SqlWorkers(store.path);
+  // Requests that answer a caller (a size estimate) never queue behind background full counts.
+  const interactiveWorkers = new SqlWorkers(store.path, 1);
   const outbound = new Outbound(options.outbound ?? {});
   const devices: DeviceStore = new DeviceStore(store, (key, appId) => counter.track(key, appId), workers);
-  const counter = new AudienceCounter(store, repositories, (appId) => devices.slots(appId), workers, runner);
+  const counter = new AudienceCounter(store, repositories, (appId) => devices.slots(appId), workers, runner, interactiveWorkers);
   const box = new SecretBox(store.dataDir);
   const pushConfigs = new PushConfigStore(repositories, box);
   const notifications = new NotificationService(store, repositories, counter, pushConfigs, runner, options.sender);
@@ -102,7 +104,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     idle: (timeoutMs) => runner.idle(timeoutMs),
     async close() {
       await runner.close();
-      await workers.close();
+      await Promise.all([workers.close(), interactiveWorkers.close()]);
     },
   };
 }

@@ -1,6 +1,6 @@
 // The Audience resource, declared (contract: App Center swagger, Audiences_CreateOrUpdate / Get / Delete).
 import { z } from "zod";
-import { comparableDefinition, propertyTypeSchema, validateAudience } from "../audience.ts";
+import { AUDIENCE_ESTIMATE_SAMPLE_DEVICES, comparableDefinition, propertyTypeSchema, validateAudience } from "../audience.ts";
 import { adoptField, appFields, declareResource } from "../declare-resource.ts";
 import { LIMITS } from "../limits.ts";
 
@@ -33,8 +33,11 @@ export const audienceResource = declareResource({
   },
   outputs: {
     normalizedDefinition: { schema: z.string(), doc: "The definition as the service normalizes it (word operators, single spaces, minimal parentheses)." },
-    estimatedCount: { schema: z.number().int(), doc: "How many devices the audience holds, as last counted." },
-    state: { schema: z.string(), doc: "Calculating, Ready or Disabled." },
+    estimatedCount: {
+      schema: z.number().int(),
+      doc: `How many devices the audience holds: after create or update the service's estimate (exact in an app of up to ${AUDIENCE_ESTIMATE_SAMPLE_DEVICES.toLocaleString("en-US")} devices), which \`up\` does not wait to count; the exact count after \`pulumi refresh\`.`,
+    },
+    state: { schema: z.string(), doc: "Calculating (its full count not landed yet), Ready or Disabled." },
   },
   namedBy: "name",
   refine: (inputs, pending) => {

@@ -132,6 +132,14 @@ export class Audiences {
 
   // ---- counts ----
 
+  /** The app's audiences waiting for a full count (stored state Calculating), by name. */
+  awaitingCountIn(key: AppKey): AudienceRecord[] {
+    const rows = this.store.db
+      .prepare(`${SELECT_AUDIENCES} WHERE a.owner_name = ? AND a.app_name = ? AND a.state = 'Calculating' ORDER BY a.name`)
+      .all(key.owner, key.app) as unknown as AudienceRow[];
+    return rows.map(toAudience);
+  }
+
   /** Every audience, of any app, waiting for a full count. */
   awaitingCount(): (AppKey & { name: string })[] {
     return this.store.db.prepare("SELECT owner_name AS owner, app_name AS app, name FROM audiences WHERE state = 'Calculating'").all() as unknown as (AppKey & { name: string })[];
@@ -150,6 +158,20 @@ export class Audiences {
       )
       .run(result.estimated, result.atSeq, key.owner, key.app, counted.name, counted.definition, JSON.stringify(counted.customProperties));
     return Number(updated.changes) > 0;
+  }
+
+  /**
+   * Records an estimate as the count of an audience still waiting for its full count (so GET and the
+   * PUT that made it agree); the full count replaces it. Nothing happens once the audience has changed
+   * again or its count has landed.
+   */
+  setProvisionalCount(key: AppKey, counted: { name: string; definition: string; customProperties: Record<string, PropertyType> }, estimated: number): void {
+    this.store.db
+      .prepare(
+        `UPDATE audiences SET estimated_count = ?
+         WHERE owner_name = ? AND app_name = ? AND name = ? AND definition = ? AND custom_properties = ? AND state = 'Calculating'`,
+      )
+      .run(estimated, key.owner, key.app, counted.name, counted.definition, JSON.stringify(counted.customProperties));
   }
 
   /** The app's audiences whose count is current as of their `applied_seq` (not being recounted), by name. */

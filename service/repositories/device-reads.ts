@@ -25,6 +25,32 @@ export class DeviceReads {
     return { sql: `SELECT count(*) AS n FROM device_attributes WHERE app_id = ? AND ${condition.sql}`, params: [appId, ...condition.params] };
   }
 
+  /** How many of the app's devices match each condition, in one pass over its rows: answers `c0`, `c1`, … in order. */
+  matchingCountsQuery(appId: number, conditions: readonly SqlCondition[]): Query<Record<string, number | null>> {
+    return {
+      sql: `SELECT ${conditions.map((condition, i) => `sum(CASE WHEN ${condition.sql} THEN 1 ELSE 0 END) AS c${i}`).join(", ")}
+            FROM device_attributes WHERE app_id = ?`,
+      params: [...conditions.flatMap((condition) => condition.params), appId],
+    };
+  }
+
+  /** The app's lowest and highest device id: two seeks on the primary key (one query with both would scan). */
+  deviceIdRangeQuery(appId: number): Query<{ low: number | null; high: number | null }> {
+    return {
+      sql: `SELECT (SELECT min(device_id) FROM device_attributes WHERE app_id = ?) AS low, (SELECT max(device_id) FROM device_attributes WHERE app_id = ?) AS high`,
+      params: [appId, appId],
+    };
+  }
+
+  /** The app's devices with ids in [from, to), and how many of them match: one window of a sampled estimate. */
+  matchingInRangeQuery(appId: number, condition: SqlCondition, from: number, to: number): Query<{ n: number; matched: number }> {
+    return {
+      sql: `SELECT count(*) AS n, coalesce(sum(CASE WHEN ${condition.sql} THEN 1 ELSE 0 END), 0) AS matched
+            FROM device_attributes WHERE app_id = ? AND device_id >= ? AND device_id < ?`,
+      params: [...condition.params, appId, from, to],
+    };
+  }
+
   /** The matching devices, at most `limit`, by id. */
   membersQuery(appId: number, condition: SqlCondition, limit: number): Query<DeviceTarget[]> {
     return {

@@ -62,7 +62,7 @@ export const audienceRoutes = ({ store, repositories: { audiences }, devices, co
     const { issues, checked } = validateAudience("test", body);
     if (issues.length > 0 || !checked) throw badRequest(issues);
     const customProperties = body.custom_properties ?? {};
-    const counts = await counter.count(key, body.definition, customProperties);
+    const counts = await counter.estimate(key, body.definition, customProperties);
     return { definition: checked.normalized, custom_properties: customProperties, estimated_count: counts.estimated, estimated_total_count: counts.total };
   });
 
@@ -79,12 +79,13 @@ export const audienceRoutes = ({ store, repositories: { audiences }, devices, co
     return toAudienceBody(record);
   });
 
-  serve(app, API.putAudience, ({ params, body, request }) => {
+  serve(app, API.putAudience, async ({ params, body, request }) => {
     const key = scopedApp(request);
     const name = audienceName(params.audience_name);
     const { issues } = validateAudience(name, body);
     if (issues.length > 0) throw badRequest(issues);
-    return store.transaction(() => {
+    const audience = { name, definition: body.definition, description: body.description, enabled: body.enabled ?? true, customProperties: body.custom_properties ?? {} };
+    const { counting: needsCount, saved } = store.transaction(() => {
       const exists = audiences.get(key, name) !== undefined;
       const count = audiences.count(key);
       if (!exists && count >= LIMITS.audiencesPerApp.value) {
@@ -94,17 +95,19 @@ export const audienceRoutes = ({ store, repositories: { audiences }, devices, co
             `the limit is ${LIMITS.audiencesPerApp.value} ${LIMITS.audiencesPerApp.unit} (${LIMITS.audiencesPerApp.source})`,
         );
       }
-      const needsCount = audiences.upsert(key, {
-        name,
-        definition: body.definition,
-        description: body.description,
-        enabled: body.enabled ?? true,
-        customProperties: body.custom_properties ?? {},
-      });
-      // Answered as Calculating; the count follows in the background (GET shows Ready with estimated_count).
-      if (needsCount) counter.schedule(key, name);
-      return toAudienceBody(audiences.get(key, name)!);
+      const counting = audiences.upsert(key, audience);
+      if (counting) counter.schedule(key);
+      return { counting, saved: audiences.get(key, name)! };
     });
+    // Answered as Calculating with an estimate (exact in an app of up to AUDIENCE_ESTIMATE_SAMPLE_DEVICES); the full
+    // count follows in the background and replaces it (GET then shows Ready). An estimate that fails
+    // leaves the count as it was: the PUT itself has happened.
+    if (needsCount) {
+      const estimate = await counter.estimate(key, audience.definition, audience.customProperties).catch(() => undefined);
+      if (estimate) audiences.setProvisionalCount(key, audience, estimate.estimated);
+    }
+    // (Deleted meanwhile by another request: the answer is what this one saved.)
+    return toAudienceBody(audiences.get(key, name) ?? saved);
   });
 
   serve(app, API.deleteAudience, ({ params, request }) => {

@@ -519,27 +519,30 @@ describe("every bad resource of a program in one preview", () => {
   const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "many-bad-inputs"));
   afterAll(() => stack.dispose());
 
-  it("six mistakes, six errors, each once, on its resource, then one line that counts them", { timeout: E2E_TIMEOUT }, async () => {
+  it("nine mistakes in four kinds of resource, nine errors, each once, on its resource, then one line that counts them", { timeout: E2E_TIMEOUT }, async () => {
     const { config, secrets } = providerConfig();
     await stack.init(config, secrets);
     const preview = await stack.pulumi("preview");
     expect(preview.code).not.toBe(0);
     const diagnostics = preview.output.slice(preview.output.indexOf("Diagnostics:"));
-    const expected: [string, string][] = [
-      ["misspelled-device-property", "definition: unknown property 'localee': did you mean 'locale'?"],
-      ["misspelled-custom-property", "definition: unknown property 'dog-lovr': did you mean 'dog-lover'?"],
-      ["unterminated-string", "definition: unterminated string literal: expected a closing single quote (at column 11)"],
-      ["wrong-custom-type", "customProperties.plan:"],
-      ["wrong-literal-type", "definition: 'osApiLevel' is a number property"],
-      ["bad/name", "name must not contain '/'"],
+    const expected: [string, string, string][] = [
+      ["Audience", "misspelled-device-property", "definition: unknown property 'localee': did you mean 'locale'?"],
+      ["Audience", "misspelled-custom-property", "definition: unknown property 'dog-lovr': did you mean 'dog-lover'?"],
+      ["Audience", "unterminated-string", "definition: unterminated string literal: expected a closing single quote (at column 11)"],
+      ["Audience", "wrong-custom-type", "customProperties.plan:"],
+      ["Audience", "wrong-literal-type", "definition: 'osApiLevel' is a number property"],
+      ["Audience", "bad/name", "name must not contain '/'"],
+      ["StorageContainer", "no-retention", "retentionDays: Too small: expected number to be >=1"],
+      ["ContainerSasToken", "misspelled-input", "permisions: ContainerSasToken has no input 'permisions' (did you mean 'permissions'?)"],
+      ["ExportJob", "segment-export-without-segment", "segment is required for a segment_export"],
     ];
-    for (const [resource, message] of expected) {
-      expect(diagnostics, resource).toContain(`pushplane:Audience (${resource}):\n    error: ${message}`);
+    for (const [kind, resource, message] of expected) {
+      expect(diagnostics, resource).toContain(`pushplane:${kind} (${resource}):\n    error: ${message}`);
       expect(diagnostics.split(message).length - 1, `${message} once`).toBe(1);
     }
     // Named as the program spells them.
     expect(diagnostics).not.toContain("custom_properties");
-    expect(diagnostics).toContain("6 pushplane resources have invalid inputs");
+    expect(diagnostics).toContain("9 pushplane resources have invalid inputs");
     expect(preview.output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   });
 });

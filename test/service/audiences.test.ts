@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../domain/index.ts";
+import { generateApp } from "../../service/synthetic.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const BASE = "/v0.1/apps/acme/demo/analytics/audiences";
@@ -78,8 +79,8 @@ describe("audience CRUD per the swagger", () => {
       description: "Dog lovers",
     });
     expect(created.statusCode).toBe(200);
-    // Answered while the count runs; GET shows it Ready once counted.
-    expect(created.json()).toMatchObject({ name: "dog-lovers", enabled: true, state: "Calculating", description: "Dog lovers" });
+    // Answered with its size (the count may still be running); GET shows it Ready once counted.
+    expect(created.json()).toMatchObject({ name: "dog-lovers", enabled: true, estimated_count: 0, description: "Dog lovers" });
     await service.services.idle();
     expect((await get(`${BASE}/dog-lovers`)).json()).toMatchObject({ state: "Ready", estimated_count: 0, estimated_total_count: 0 });
 
@@ -203,5 +204,47 @@ describe("tokens", () => {
   it("are stored hashed, never in plaintext", async () => {
     const rows = service.store.db.prepare("SELECT * FROM api_tokens").all();
     expect(JSON.stringify(rows)).not.toContain(service.token);
+  });
+});
+
+describe("sizes without a full count per request", () => {
+  const definition = "carrierCountry eq 'US' and osApiLevel ge 30";
+
+  it("estimates from a sample in a large app, close to the exact count", async () => {
+    generateApp(service.services.devices, { owner: "acme", app: "demo" }, { devices: 20_000, eventsPerDevice: 0, seed: 3 });
+    const exact = await service.services.counter.count({ owner: "acme", app: "demo" }, definition, {});
+    // 2,000 of 20,000 devices read.
+    const estimate = await service.services.counter.estimate({ owner: "acme", app: "demo" }, definition, {}, undefined, 2_000);
+    expect(estimate.sampled).toBe(true);
+    expect(estimate.total).toBe(20_000);
+    expect(Math.abs(estimate.estimated - exact.estimated)).toBeLessThan(0.03 * 20_000);
+    // At or under the sample size the answer is exact.
+    expect(await service.services.counter.estimate({ owner: "acme", app: "demo" }, definition, {}, undefined, 20_000)).toEqual({ ...exact, sampled: false });
+  });
+
+  it("counts many new audiences together, each exactly (more than one pass's worth)", async () => {
+    generateApp(service.services.devices, { owner: "acme", app: "demo" }, { devices: 800, eventsPerDevice: 0, seed: 6 });
+    const definitions = Array.from({ length: 70 }, (_, i) => `osApiLevel ge ${20 + (i % 14)} and carrierCountry ${i % 2 ? "eq" : "ne"} 'US'`);
+    await Promise.all(definitions.map((definition, i) => put(`a-${i}`, { definition })));
+    await service.services.idle();
+    for (const [i, definition] of definitions.entries()) {
+      const exact = await service.services.counter.count({ owner: "acme", app: "demo" }, definition, {});
+      expect((await get(`${BASE}/a-${i}`)).json()).toMatchObject({ state: "Ready", estimated_count: exact.estimated });
+    }
+  });
+
+  it("a PUT answers with the size while the full count is pending, and GET agrees until it lands", async () => {
+    // No background work runs in this service: the full count stays pending.
+    await service.close();
+    service = await startService({ runner: { concurrency: 0 } });
+    generateApp(service.services.devices, { owner: "acme", app: "demo" }, { devices: 500, eventsPerDevice: 0, seed: 4 });
+    const exact = await service.services.counter.count({ owner: "acme", app: "demo" }, definition, {});
+    expect(exact.estimated).toBeGreaterThan(0);
+    const created = await put("us-modern", { definition });
+    expect(created.json()).toMatchObject({ state: "Calculating", estimated_count: exact.estimated });
+    expect((await get(`${BASE}/us-modern`)).json()).toMatchObject({ state: "Calculating", estimated_count: exact.estimated });
+    // A changed definition is estimated again.
+    const widened = await put("us-modern", { definition: "carrierCountry eq 'US'" });
+    expect(widened.json().estimated_count).toBe((await service.services.counter.count({ owner: "acme", app: "demo" }, "carrierCountry eq 'US'", {})).estimated);
   });
 });
