@@ -7,6 +7,7 @@ import { exportConfigurationResource, type EXPORT_ENTITIES } from "../domain/ind
 import type { AppRef, ExportConfigurationResult } from "../client/client.ts";
 import { implement, type Checked, type Stated } from "./declared.ts";
 import { clientFor, settings } from "./settings.ts";
+import { noStorageAccount } from "./storage.ts";
 
 type ExportEntity = (typeof EXPORT_ENTITIES)[number];
 export type ExportConfigurationInputs = Checked<typeof exportConfigurationResource>;
@@ -18,12 +19,7 @@ const FIRST_RUN_WAIT_MS = 60_000;
 /** An account is needed: the resource's own, or the stack's. */
 async function complete(inputs: ExportConfigurationInputs): Promise<pulumi.dynamic.CheckFailure[]> {
   if (inputs.storageConnectionString !== undefined || settings().storageConnectionString) return [];
-  return [
-    {
-      property: "storageConnectionString",
-      reason: "no storage account: pass storageConnectionString, or run `pulumi config set --secret pushplane:storageConnectionString \"<connection string>\"`",
-    },
-  ];
+  return [noStorageAccount];
 }
 
 /** An Invalid configuration is tried again on the next up. */

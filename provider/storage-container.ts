@@ -5,10 +5,11 @@
 // Declared in domain/declarations/storage.ts; here: what diff adds, create, read, update, delete.
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import type * as pulumi from "@pulumi/pulumi";
-import { RETENTION_METADATA_KEY, STORAGE_DEFAULTS, storageContainerResource } from "../domain/index.ts";
+import { canonical, RETENTION_METADATA_KEY, STORAGE_DEFAULTS, storageContainerResource } from "../domain/index.ts";
+import { sayOnce } from "./checks.ts";
 import { implement, type Checked, type Stated } from "./declared.ts";
-import { clientFor } from "./settings.ts";
-import { accountName, container } from "./storage.ts";
+import { clientFor, settings } from "./settings.ts";
+import { accountName, container, noStorageAccount } from "./storage.ts";
 import { isUnknown } from "./unknown.ts";
 
 export type StorageContainerInputs = Checked<typeof storageContainerResource>;
@@ -18,6 +19,35 @@ const DAY = 86_400_000;
 /** The service's list+delete grant: long enough between ups, renewed a week ahead. */
 const GRANT_LIFETIME_DAYS = 30;
 const GRANT_RENEW_DAYS = 7;
+
+/**
+ * At preview, a create over a container that exists: refused here rather than at `up` (set adopt),
+ * or said to adopt it, with what in it changes. A storage account that cannot answer is said, and
+ * preview goes on; none configured at all fails here, naming the input and the config key.
+ */
+async function complete(inputs: StorageContainerInputs, olds: Partial<StorageContainerOutputs>, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[]> {
+  if (!inputs.storageConnectionString && !settings().storageConnectionString) {
+    return [noStorageAccount];
+  }
+  if (olds.name !== undefined || pending.has("name") || pending.has("storageConnectionString")) return [];
+  let existing: { metadata?: Record<string, string>; blobPublicAccess?: string };
+  try {
+    existing = await container(inputs.name, inputs.storageConnectionString, { quick: true }).getProperties();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) sayOnce(`container '${inputs.name}': not checked for an existing one (${(error as Error).message.split("\n")[0]})`);
+    return [];
+  }
+  const where = `container '${inputs.name}' in account '${accountName(inputs.storageConnectionString)}'`;
+  if (!inputs.adopt) return [{ property: "adopt", reason: `${where} already exists; to manage it, set adopt: true on the resource (it then takes the metadata and retention declared here)` }];
+  const { [RETENTION_METADATA_KEY]: retention, ...own } = existing.metadata ?? {};
+  const changes = [
+    [retention ?? "(none)", String(inputs.retentionDays), "retentionDays"],
+    [canonical(own), canonical(inputs.metadata), "metadata"],
+    [existing.blobPublicAccess ?? "none", "none", "publicAccess"],
+  ].flatMap(([was, becomes, field]) => (was === becomes ? [] : [`${field} ${was} → ${becomes}`]));
+  sayOnce(`${where}: adopts the container that exists (not a new one): ${changes.length === 0 ? "nothing in it changes" : changes.join("; ")}`);
+  return [];
+}
 
 /** What the inputs do not show: another account (a new container), a container opened to anonymous reads, a grant due for renewal. */
 function diffMore(olds: StorageContainerOutputs, news: StorageContainerInputs): { changes: boolean; replaces: string[] } {
@@ -109,4 +139,4 @@ async function remove(id: string, props: StorageContainerOutputs): Promise<void>
   await client.deleteIfExists();
 }
 
-export const storageContainerProvider = implement(storageContainerResource, { diffMore, create, read, update, delete: remove });
+export const storageContainerProvider = implement(storageContainerResource, { complete, diffMore, create, read, update, delete: remove });

@@ -2,19 +2,21 @@
 // Azurite and Azure. The account is the resource's own `storageConnectionString` input (a program
 // that creates the account passes it along) or else `pushplane:storageConnectionString` (secret config).
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { z } from "zod";
+import { PROVIDER_CONFIG } from "../domain/index.ts";
 import { settings } from "./settings.ts";
-import { isUnknown } from "./unknown.ts";
 
-/** The storage resources' account input: checked for shape, never echoed (it holds the account key). */
-export const connectionStringSchema = z
-  .string()
-  .refine((value) => isUnknown(value) || /(^|;)AccountName=[^;]+/.test(value), "must be a storage account connection string (…;AccountName=…;AccountKey=…); the value is not shown")
-  .optional();
+/** The check failure of a storage resource with no account: neither its own input nor the stack's. */
+export const noStorageAccount = {
+  property: "storageConnectionString",
+  reason: `no storage account: pass storageConnectionString, or run \`pulumi config set --secret ${PROVIDER_CONFIG.storageConnectionString.key} "<connection string>"\``,
+};
 
 const clients = new Map<string, BlobServiceClient>();
+/** What a preview only reports on gets one try, 5 s at most: a storage account that cannot answer is said, not waited for. */
+const QUICK = { maxTries: 1, tryTimeoutInMs: 5_000 };
+const PATIENT = { maxTries: 4, tryTimeoutInMs: 30_000, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 };
 
-export function blobService(connectionString?: string): BlobServiceClient {
+export function blobService(connectionString?: string, options: { quick?: boolean } = {}): BlobServiceClient {
   const chosen = connectionString ?? settings().storageConnectionString;
   if (!chosen) {
     throw new Error(
@@ -22,13 +24,15 @@ export function blobService(connectionString?: string): BlobServiceClient {
         "(Azure portal → storage account → Access keys, or Azurite's development connection string)",
     );
   }
-  let client = clients.get(chosen);
+  const cacheKey = `${options.quick ? "quick" : "patient"}|${chosen}`;
+  let client = clients.get(cacheKey);
   if (!client) {
-    client = BlobServiceClient.fromConnectionString(chosen, { retryOptions: { maxTries: 4, tryTimeoutInMs: 30_000, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 } });
-    clients.set(chosen, client);
+    client = BlobServiceClient.fromConnectionString(chosen, { retryOptions: options.quick ? QUICK : PATIENT });
+    clients.set(cacheKey, client);
   }
   return client;
 }
 
-export const container = (name: string, connectionString?: string): ContainerClient => blobService(connectionString).getContainerClient(name);
+export const container = (name: string, connectionString?: string, options: { quick?: boolean } = {}): ContainerClient =>
+  blobService(connectionString, options).getContainerClient(name);
 export const accountName = (connectionString?: string): string => blobService(connectionString).accountName;

@@ -15,6 +15,8 @@ beforeAll(() => {
     "pushplane:owner": "acme",
     "pushplane:app": "demo",
     "pushplane:sasMaxLifetimeDays": "14",
+    // An account that cannot answer: a preview says so and goes on (storage-adopt.test.ts has a real one).
+    "pushplane:storageConnectionString": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;",
   };
   configure({ get: (k) => values[k], require: (k) => values[k]! });
 });
