@@ -599,7 +599,9 @@ describe("policy pack stops leaky exports", () => {
 
   it("pulumi preview --policy-pack policies names each broken export policy", { timeout: E2E_TIMEOUT }, async () => {
     const { config, secrets } = providerConfig();
-    await stack.init(config, secrets);
+    // An account is configured (one that cannot answer: preview says so and goes on); the policies are what stops it.
+    const unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+    await stack.init(config, { ...secrets, "pushplane:storageConnectionString": unreachable });
     const preview = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"));
     expect(preview.code).not.toBe(0);
     expect(preview.output).toContain("[mandatory]  export-sas-least-privilege");
