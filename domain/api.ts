@@ -10,6 +10,7 @@ import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./bro
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
+import { dsrRequestSchema, dsrResultSchema } from "./dsr.ts";
 import { LIMITS } from "./limits.ts";
 import { NOTIFICATION_STATES, notificationContentSchema, notificationDefinitionSchema, notificationTargetSchema } from "./notification.ts";
 import { pushConfigResultSchema, pushConfigSchema } from "./push-config.ts";
@@ -165,6 +166,7 @@ const notificationListQuery = z.object({
 const jobParams = withApp({ job_id: z.string() });
 const configParams = withApp({ export_configuration_id: z.string() });
 const tokenParams = withApp({ token_id: z.string() });
+const dsrParams = withApp({ request_id: z.string() });
 const broadcastStatus = z.object({
   status: z.enum(BROADCAST_METRICS_STATUSES),
   error: z.string().optional(),
@@ -516,6 +518,41 @@ export const API = {
   },
   getDataExportToken: { method: "GET", path: `${APP}/data_export_tokens/:token_id`, summary: "A data export token, without its value", auth: "apiToken", params: tokenParams, responses: { 200: dataExportTokenSchema } },
   deleteDataExportToken: { method: "DELETE", path: `${APP}/data_export_tokens/:token_id`, summary: "Revokes a data export token", auth: "apiToken", params: tokenParams, responses: { 204: null } },
+
+  // ---- data-subject requests (GDPR access and erasure; domain/dsr.ts) ----
+  createDataSubjectRequest: {
+    method: "POST",
+    path: `${APP}/data_subject_requests`,
+    summary: "A data-subject request for one subject (access or erasure), carried out in the background; Location names it",
+    auth: "apiToken",
+    params: appParams,
+    body: dsrRequestSchema,
+    responses: { 202: dsrResultSchema },
+  },
+  listDataSubjectRequests: {
+    method: "GET",
+    path: `${APP}/data_subject_requests`,
+    summary: "The app's data-subject requests, newest first",
+    auth: "apiToken",
+    params: appParams,
+    responses: { 200: z.object({ values: z.array(dsrResultSchema) }) },
+  },
+  getDataSubjectRequest: {
+    method: "GET",
+    path: `${APP}/data_subject_requests/:request_id`,
+    summary: "A data-subject request: its state and, once complete, its receipt (identifiers as keyed hashes only)",
+    auth: "apiToken",
+    params: dsrParams,
+    responses: { 200: dsrResultSchema },
+  },
+  cancelDataSubjectRequest: {
+    method: "POST",
+    path: `${APP}/data_subject_requests/:request_id/cancel`,
+    summary: "Cancels a data-subject request that has not started (409 once it has)",
+    auth: "apiToken",
+    params: dsrParams,
+    responses: { 200: dsrResultSchema },
+  },
 
   // ---- App Center continuous export (swagger ExportConfigurations_*) ----
   createExportConfiguration: {

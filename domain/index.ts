@@ -15,3 +15,4 @@ export * from "./token-scope.ts";
 export * from "./declare-resource.ts";
 export * from "./declarations/index.ts";
 export * from "./provider-config.ts";
+export * from "./dsr.ts";

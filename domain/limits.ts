@@ -51,6 +51,8 @@ export const LIMITS = {
   notificationBodyMin: limit(1, "characters", SWAGGER),
   notificationBodyMax: limit(4000, "characters", SWAGGER),
   usersExportExternalIds: limit(50, "external ids per users export request", BRAZE),
+  dsrSubjectIdentifiers: limit(50, "identifiers per data-subject request", `pushplane, after ${BRAZE}'s 50 external ids per request`),
+  dsrAnswerDays: limit(30, "days to answer a data-subject request (one month)", "GDPR Art. 12(3)"),
   rawEventExportWindowDays: limit(7, "days per raw event export request", BRAZE),
   rawEventExportLookbackDays: limit(90, "days back (3 months) for raw event exports", BRAZE),
   dataSeriesLengthMin: limit(1, "data_series length (minimum)", BRAZE),

@@ -12,6 +12,7 @@ import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { cloudKitRoutes } from "./routes/cloudkit.ts";
 import { dataExportTokenRoutes } from "./routes/data-export-tokens.ts";
+import { dataSubjectRequestRoutes } from "./routes/data-subject-requests.ts";
 import { exportConfigurationRoutes } from "./routes/export-configurations.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
@@ -197,7 +198,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The OpenAPI document of every route, generated from the contract.
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => openApiDocument(app));
   // Paths are the contract's, whole: the route modules register without a prefix.
-  for (const routes of [audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes]) {
+  for (const routes of [audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, dataSubjectRequestRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes]) {
     await app.register(routes(services));
   }
   return app;

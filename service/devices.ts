@@ -265,13 +265,30 @@ export class DeviceStore {
   delete(key: AppKey, installId: string): boolean {
     return this.store.transaction(() => {
       const appId = this.store.appId(key);
-      const device = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND install_id = ? RETURNING id").get(appId, installId) as { id: number } | undefined;
-      if (!device) return false;
+      const device = this.store.db.prepare("SELECT id FROM devices WHERE app_id = ? AND install_id = ?").get(appId, installId) as { id: number } | undefined;
+      return device ? this.removeDevices(key, [device.id]) > 0 : false;
+    });
+  }
+
+  /**
+   * Removes devices by id with their attribute rows (joining the caller's transaction); audience
+   * counts move as for any device change. Answers how many were there.
+   */
+  removeDevices(key: AppKey, deviceIds: readonly number[]): number {
+    if (deviceIds.length === 0) return 0;
+    return this.store.transaction(() => {
+      const appId = this.store.appId(key);
       const changes = this.track(key, appId);
-      changes.capture("b", [device.id]);
-      this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?").run(appId, device.id);
+      changes.capture("b", deviceIds);
+      const removeAttributes = this.store.db.prepare("DELETE FROM device_attributes WHERE app_id = ? AND device_id = ?");
+      const removeDevice = this.store.db.prepare("DELETE FROM devices WHERE app_id = ? AND id = ?");
+      let removed = 0;
+      for (const id of deviceIds) {
+        removeAttributes.run(appId, id);
+        removed += Number(removeDevice.run(appId, id).changes);
+      }
       changes.finish();
-      return true;
+      return removed;
     });
   }
 

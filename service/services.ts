@@ -17,6 +17,7 @@ import { createRepositories, type Repositories } from "./repositories/index.ts";
 import { Runner, type RunnerOptions } from "./runner.ts";
 import { SecretBox } from "./secret-box.ts";
 import { SqlWorkers } from "./sql-worker.ts";
+import { DataSubjectRequests } from "./dsr.ts";
 import type { Store } from "./store.ts";
 
 export interface ServiceOptions {
@@ -50,6 +51,7 @@ export interface Services {
   readonly continuousExports: ContinuousExports;
   readonly broadcastReports: BroadcastReports;
   readonly dataExportTokens: DataExportTokenService;
+  readonly dataSubjectRequests: DataSubjectRequests;
   /** Starts background work: queues what a store from before the runner left, then claims due items. */
   start(): void;
   /** Waits until no background work is running or due (tests). */
@@ -91,6 +93,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     continuousExports,
     broadcastReports,
     dataExportTokens: new DataExportTokenService(repositories),
+    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner),
     start() {
       store.startCheckpoints();
       counter.resumePending();

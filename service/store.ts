@@ -253,6 +253,25 @@ const MIGRATIONS: readonly string[] = [
   // far was for its one owner/app, which stay as the first entry.
   `ALTER TABLE api_tokens ADD COLUMN scope TEXT;
    UPDATE api_tokens SET scope = json_array(owner_name || '/' || app_name);`,
+  // Data-subject requests (service/dsr.ts): the subject's identifiers sealed while the request is
+  // open and dropped once it ends; a keyed hash of each stays, with the receipt.
+  `CREATE TABLE dsr_requests (
+     id TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     state TEXT NOT NULL,
+     subject_hashes TEXT NOT NULL,
+     subject_sealed TEXT,
+     receipt TEXT,
+     error TEXT,
+     received_at INTEGER NOT NULL,
+     due_at INTEGER NOT NULL,
+     started_at INTEGER,
+     finished_at INTEGER,
+     -- An erasure's device-change sequence number: it completes once the images up to it are gone.
+     erased_seq INTEGER
+   );
+   CREATE INDEX dsr_requests_by_app ON dsr_requests (app_id, received_at);`,
 ];
 
 export type { AppKey };

@@ -26,6 +26,11 @@ export class DeviceChanges {
     };
   }
 
+  /** Whether images up to `seq` are still there (the moves that take them in have not run yet). */
+  anyThrough(appId: number, seq: number): boolean {
+    return this.store.db.prepare("SELECT 1 FROM device_change_images WHERE app_id = ? AND seq <= ? LIMIT 1").get(appId, seq) !== undefined;
+  }
+
   /**
    * Drops at most `limit` of the images up to `seq`, which every audience has taken in; answers
    * whether any are left (a 100,000-device body leaves 200,000: deleted at once, 220 ms of event loop).

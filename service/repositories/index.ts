@@ -7,6 +7,7 @@ import { BroadcastMetricRequests } from "./broadcast-metrics.ts";
 import { DataExportTokens } from "./data-export-tokens.ts";
 import { DeviceChanges } from "./device-changes.ts";
 import { DeviceReads } from "./device-reads.ts";
+import { DsrRequests } from "./dsr-requests.ts";
 import { Events } from "./events.ts";
 import { ExportConfigurations } from "./export-configurations.ts";
 import { ExportJobs } from "./export-jobs.ts";
@@ -14,6 +15,7 @@ import { ExportRuns } from "./export-runs.ts";
 import { Notifications } from "./notifications.ts";
 import { PushConfigs } from "./push-configs.ts";
 import { RetentionPolicies } from "./retention-policies.ts";
+import { SubjectData } from "./subject-data.ts";
 import { WorkItems } from "./work-items.ts";
 
 export interface Repositories {
@@ -32,6 +34,8 @@ export interface Repositories {
   readonly broadcastMetrics: BroadcastMetricRequests;
   readonly dataExportTokens: DataExportTokens;
   readonly workItems: WorkItems;
+  readonly dsrRequests: DsrRequests;
+  readonly subjectData: SubjectData;
 }
 
 /** Repositories hold no state of their own: any number over one store see the same data. */
@@ -52,5 +56,7 @@ export function createRepositories(store: Store): Repositories {
     broadcastMetrics: new BroadcastMetricRequests(store),
     dataExportTokens: new DataExportTokens(store),
     workItems: new WorkItems(store),
+    dsrRequests: new DsrRequests(store),
+    subjectData: new SubjectData(store),
   };
 }

@@ -694,6 +694,27 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
       },
     ],
     background_work: [{ method: "GET", path: `${app}/background_work`, query: fc.record({ state: fc.constantFrom("pending", "dead") }, { requiredKeys: [] }) }],
+    // Last: its erasures remove devices the other families name.
+    data_subject_requests: [
+      {
+        method: "POST",
+        path: `${app}/data_subject_requests`,
+        body: fc.record({
+          kind: fc.constantFrom("erasure", "access"),
+          subject: fc.record(
+            {
+              user_id: fc.string({ minLength: 1, maxLength: 256 }),
+              install_ids: fc.array(d.knownOr(pools.installIds), { maxLength: 60 }),
+              custom_properties: fc.dictionary(fc.constantFrom("email", "phone", "dog-breed"), fc.string({ minLength: 1, maxLength: 64 }), { maxKeys: 2 }),
+            },
+            { requiredKeys: [] },
+          ),
+        }),
+      },
+      { method: "GET", path: `${app}/data_subject_requests` },
+      { method: "GET", path: `${app}/data_subject_requests/:request_id`, params: { request_id: fc.uuid({ version: 4 }) } },
+      { method: "POST", path: `${app}/data_subject_requests/:request_id/cancel`, params: { request_id: fc.uuid({ version: 4 }) } },
+    ],
   };
 }
 
@@ -898,7 +919,7 @@ afterAll(async () => {
   if (timings.length > 0) console.log(`fuzz timings (seed ${SEED}):\n  ${timings.join("\n  ")}`);
 });
 
-const FAMILIES = ["audiences", "ingest", "notifications", "exports", "data_export_tokens", "export_configurations", "cloudkit", "background_work"] as const;
+const FAMILIES = ["audiences", "ingest", "notifications", "exports", "data_export_tokens", "export_configurations", "cloudkit", "background_work", "data_subject_requests"] as const;
 
 describe(`${REQUESTS_PER_FAMILY} fuzzed requests per route family through the HTTP server (seed ${SEED})`, () => {
   FAMILIES.forEach((family, familyIndex) => {

@@ -1,0 +1,84 @@
+// Data-subject requests (GDPR access and erasure; seeds: "Export Push Data", "How To Delete End-User
+// Data"): the subject named by any of its identifiers, the request's states, and the receipt, which
+// names each identifier only by a keyed hash.
+import { z } from "zod";
+import { atMost, LIMITS } from "./limits.ts";
+
+export const DSR_KINDS = ["access", "erasure"] as const;
+export type DsrKind = (typeof DSR_KINDS)[number];
+
+/** Pending until a process starts it; a cancel is possible only then. */
+export const DSR_STATES = ["Pending", "Running", "Completed", "Failed", "Cancelled"] as const;
+export type DsrState = (typeof DSR_STATES)[number];
+
+/**
+ * The subject: its user id (App Center's user id, Braze's external id), install ids, and values of
+ * the app's custom properties that identify a person (an email, a phone number). At least one; at
+ * most `dsrSubjectIdentifiers` in all.
+ */
+export const dsrSubjectSchema = z
+  .object({
+    user_id: z.string().min(1).max(256).optional(),
+    install_ids: z.array(z.uuid("must be an install id (a UUID)")).optional(),
+    custom_properties: z.record(z.string().min(1).max(128), z.string().min(1).max(512)).optional(),
+  })
+  .strict()
+  .superRefine((subject, context) => {
+    const count = identifiersOf(subject).length;
+    if (count === 0) context.addIssue({ code: "custom", message: "names no one: give user_id, install_ids or custom_properties" });
+    if (count > LIMITS.dsrSubjectIdentifiers.value) context.addIssue({ code: "custom", message: atMost(LIMITS.dsrSubjectIdentifiers, count) });
+  });
+export type DsrSubject = z.infer<typeof dsrSubjectSchema>;
+
+export const dsrRequestSchema = z.object({ kind: z.enum(DSR_KINDS), subject: dsrSubjectSchema }).strict();
+export type DsrRequestBody = z.infer<typeof dsrRequestSchema>;
+
+/** One identifier of the subject: what it is, and its value (only ever held sealed, never answered). */
+export interface DsrIdentifier {
+  readonly type: string;
+  readonly value: string;
+}
+
+/** The subject's identifiers, typed: `user_id`, `install_id`, `custom_property:<name>`. */
+export function identifiersOf(subject: Partial<DsrSubject>): DsrIdentifier[] {
+  return [
+    ...(subject.user_id ? [{ type: "user_id", value: subject.user_id }] : []),
+    ...(subject.install_ids ?? []).map((value) => ({ type: "install_id", value: value.toLowerCase() })),
+    ...Object.entries(subject.custom_properties ?? {}).map(([name, value]) => ({ type: `custom_property:${name}`, value })),
+  ];
+}
+
+/** An identifier as receipts and answers show it: its type and a keyed hash (the service's key), never its value. */
+export const hashedIdentifierSchema = z.object({ type: z.string(), hash: z.string() });
+
+/** What was found and done, per category; names of blobs, audiences and notifications, never a subject's value. */
+export const dsrReceiptSchema = z.object({
+  devices: z.object({ found: z.number().int(), removed: z.number().int() }),
+  events: z.object({ removed: z.number().int() }),
+  notification_deliveries: z.object({ removed: z.number().int() }),
+  /** Notifications whose content named the subject: the values replaced, the statistics kept. */
+  notifications_rewritten: z.array(z.string()),
+  /** Audiences whose definition or description named the subject: deleted (see README). */
+  audiences_deleted: z.array(z.string()),
+  /** Audiences whose description alone named the subject: the value replaced. */
+  audiences_rewritten: z.array(z.string()),
+});
+export type DsrReceipt = z.infer<typeof dsrReceiptSchema>;
+
+export const dsrResultSchema = z.object({
+  id: z.string(),
+  kind: z.enum(DSR_KINDS),
+  state: z.enum(DSR_STATES),
+  subject: z.array(hashedIdentifierSchema),
+  received_at: z.string(),
+  /** Received plus one month: the GDPR answer window. */
+  due_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  receipt: dsrReceiptSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type DsrResult = z.infer<typeof dsrResultSchema>;
+
+/** What replaces an erased value in text the service keeps (a notification's content, an audience's description). */
+export const ERASED_TEXT = "[erased]";

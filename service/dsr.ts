@@ -1,0 +1,196 @@
+// Data-subject requests (GDPR; seeds: "Export Push Data", "How To Delete End-User Data"): the
+// seeds' manual procedure (export every device, search it, delete per device, audience and
+// notification) as one durable request. An erasure removes, in one transaction, the subject's
+// devices with their properties, events and deliveries; rewrites notifications that name the
+// subject; deletes audiences whose definition names it (a definition cannot be rewritten without
+// changing whom it selects) and rewrites those whose description alone does. It completes once the
+// device-change images that still hold the subject's rows have been taken in and dropped. The
+// identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
+import { randomUUID } from "node:crypto";
+import { ERASED_TEXT, identifiersOf, LIMITS, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject } from "../domain/index.ts";
+import type { DeviceStore } from "./devices.ts";
+import type { Repositories } from "./repositories/index.ts";
+import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
+import type { Runner } from "./runner.ts";
+import type { SecretBox } from "./secret-box.ts";
+import type { AppKey, Store } from "./store.ts";
+
+const RUN = "dsr.run";
+const DAY = 86_400_000;
+/** How soon an erasure looks again whether the images holding the subject's rows are gone. */
+const IMAGES_RECHECK_MS = 250;
+
+interface RunPayload {
+  id: string;
+  owner: string;
+  app: string;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A value as it appears inside JSON text (notification content and targets are stored as JSON). */
+const asJsonText = (value: string) => JSON.stringify(value).slice(1, -1);
+
+/**
+ * A value where it stands as a token of its own: not inside a longer word, id or address (user id
+ * "ada" is not in "Canada", nor in "ada.lovelace@example.org", which is a value of its own).
+ */
+const tokenPattern = (needle: string) => new RegExp(`(?<![\\p{L}\\p{N}_.@+-])${needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}_@+-]|\\.[\\p{L}\\p{N}])`, "gu");
+
+/** Text with each value replaced by ERASED_TEXT, longest first (a value may hold a shorter one). */
+function eraseValues(text: string, values: readonly string[], form: (value: string) => string): string {
+  return [...values].sort((a, b) => b.length - a.length).reduce((out, value) => out.replace(tokenPattern(form(value)), ERASED_TEXT), text);
+}
+const namesAny = (text: string, values: readonly string[], form: (value: string) => string) => values.some((value) => tokenPattern(form(value)).test(text));
+
+export class DataSubjectRequests {
+  constructor(
+    private readonly store: Store,
+    private readonly repositories: Repositories,
+    private readonly devices: DeviceStore,
+    private readonly box: SecretBox,
+    private readonly runner: Runner,
+  ) {
+    runner.register<RunPayload>(RUN, { run: (payload) => this.run(payload), maxAttempts: 10 });
+  }
+
+  /** A keyed hash of one identifier: what receipts show, and what the policy pack compares. */
+  hashOf(type: string, value: string): string {
+    return `hmac-sha256:${this.box.sign("dsr-subject", `${type}\n${value}`)}`;
+  }
+
+  create(key: AppKey, body: DsrRequestBody): DsrResult {
+    const appId = this.store.appId(key);
+    const id = randomUUID();
+    const now = Date.now();
+    const hashes = identifiersOf(body.subject).map(({ type, value }) => ({ type, hash: this.hashOf(type, value) }));
+    this.store.transaction(() => {
+      this.repositories.dsrRequests.insert({
+        id,
+        app_id: appId,
+        kind: body.kind,
+        subject_hashes: JSON.stringify(hashes),
+        subject_sealed: this.box.seal(JSON.stringify(body.subject)),
+        received_at: now,
+        due_at: now + LIMITS.dsrAnswerDays.value * DAY,
+      });
+      this.runner.enqueue(RUN, id, { appId, payload: { id, owner: key.owner, app: key.app } satisfies RunPayload });
+    });
+    return this.get(key, id)!;
+  }
+
+  get(key: AppKey, id: string): DsrResult | undefined {
+    const row = this.repositories.dsrRequests.find(this.store.appId(key), id);
+    return row ? toResult(row) : undefined;
+  }
+
+  list(key: AppKey): DsrResult[] {
+    return this.repositories.dsrRequests.list(this.store.appId(key)).map(toResult);
+  }
+
+  /** Cancels a request that has not started; answers the request as it now is (undefined: no such request). */
+  cancel(key: AppKey, id: string): { cancelled: boolean; request: DsrResult } | undefined {
+    const appId = this.store.appId(key);
+    const cancelled = this.store.transaction(() => {
+      const done = this.repositories.dsrRequests.cancel(appId, id, Date.now());
+      if (done) this.runner.cancel(RUN, id);
+      return done;
+    });
+    const request = this.get(key, id);
+    return request ? { cancelled, request } : undefined;
+  }
+
+  private async run({ id, owner, app }: RunPayload): Promise<void> {
+    const key = { owner, app };
+    const { dsrRequests, deviceChanges } = this.repositories;
+    const appId = this.store.appId(key);
+    let row = dsrRequests.find(appId, id);
+    if (!row || row.state === "Completed" || row.state === "Failed" || row.state === "Cancelled") return;
+    if (row.state === "Pending" && !dsrRequests.start(id, Date.now())) return;
+    row = dsrRequests.find(appId, id)!;
+    if (row.kind !== "erasure") {
+      dsrRequests.finish(id, { error: `kind '${row.kind}' is not carried out by this service yet` }, Date.now());
+      return;
+    }
+    // The store part, once: a retry after a crash finds its receipt and goes on to waiting.
+    if (row.receipt === null) {
+      const subject = JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject;
+      this.store.transaction(() => {
+        const receipt = this.eraseFromStore(key, appId, subject);
+        dsrRequests.recordErasure(id, receipt, this.repositories.apps.lastDeviceChange(appId));
+      });
+      row = dsrRequests.find(appId, id)!;
+    }
+    // The images of the removed devices' rows go once the count moves have taken them in.
+    if (row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) {
+      this.runner.enqueue(RUN, id, { appId, payload: { id, owner, app }, runAt: Date.now() + IMAGES_RECHECK_MS });
+      return;
+    }
+    dsrRequests.finish(id, { completed: true }, Date.now());
+  }
+
+  /** The erasure cascade over the store (inside the caller's transaction); the receipt of what it did. */
+  private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject): DsrReceipt {
+    const { subjectData, audiences } = this.repositories;
+    const slots = this.devices.slots(appId);
+    const properties = Object.entries(subject.custom_properties ?? {}).flatMap(([name, value]) => {
+      const slot = slots.get(name);
+      return slot ? [{ column: slot.column, value }] : [];
+    });
+    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
+    const found = subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties });
+    const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
+    const events = subjectData.deleteEvents(appId, allInstallIds);
+    const deliveries = subjectData.deleteDeliveries(found.map((device) => device.id));
+    const removed = this.devices.removeDevices(key, found.map((device) => device.id));
+
+    // Text that names the subject: every identifier, and the install ids its devices had.
+    const values = [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])];
+    // The store finds candidates by substring; a token match decides.
+    const notifications = subjectData
+      .notificationsNaming(appId, values.map(asJsonText))
+      .filter((notification) => namesAny(notification.name, values, (value) => value) || namesAny(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
+    for (const notification of notifications) {
+      subjectData.rewriteNotification(notification.id, {
+        name: eraseValues(notification.name, values, (value) => value),
+        content: eraseValues(notification.content, values, asJsonText),
+        target: notification.target === null ? null : eraseValues(notification.target, values, asJsonText),
+      });
+    }
+    const deleted: string[] = [];
+    const rewritten: string[] = [];
+    for (const audience of subjectData.audiencesNaming(key, values)) {
+      if (namesAny(audience.definition, values, (value) => value)) {
+        audiences.delete(key, audience.name);
+        deleted.push(audience.name);
+      } else if (namesAny(audience.description ?? "", values, (value) => value)) {
+        subjectData.rewriteAudienceDescription(key, audience.name, eraseValues(audience.description ?? "", values, (value) => value));
+        rewritten.push(audience.name);
+      }
+    }
+    return {
+      devices: { found: found.length, removed },
+      events: { removed: events },
+      notification_deliveries: { removed: deliveries },
+      notifications_rewritten: notifications.map((notification) => notification.id).sort(),
+      audiences_deleted: deleted.sort(),
+      audiences_rewritten: rewritten.sort(),
+    };
+  }
+}
+
+function toResult(row: DsrRequestRow): DsrResult {
+  return {
+    id: row.id,
+    kind: row.kind,
+    state: row.state,
+    subject: JSON.parse(row.subject_hashes) as DsrResult["subject"],
+    received_at: iso(row.received_at)!,
+    due_at: iso(row.due_at)!,
+    started_at: iso(row.started_at),
+    finished_at: iso(row.finished_at),
+    // The receipt is shown once the request is complete.
+    receipt: row.state === "Completed" && row.receipt ? (JSON.parse(row.receipt) as DsrReceipt) : null,
+    error: row.error,
+  };
+}

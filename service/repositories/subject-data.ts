@@ -1,0 +1,76 @@
+// What the store holds of one data subject, found by its identifiers, and the statements that erase
+// it: devices (with their attribute rows), events, deliveries, and text that names the subject
+// (notification content and targets, audience definitions and descriptions).
+import type { AppKey, Store } from "../store.ts";
+
+/** The subject as the store is searched for it: custom property values by their slot column. */
+export interface SubjectQuery {
+  readonly userId: string | undefined;
+  readonly installIds: readonly string[];
+  readonly properties: readonly { column: string; value: string }[];
+}
+
+export interface SubjectDevice {
+  id: number;
+  install_id: string;
+}
+
+export class SubjectData {
+  constructor(private readonly store: Store) {}
+
+  /** The app's devices of the subject: its user id, one of its install ids, or a custom property holding one of its values. */
+  devicesOf(appId: number, subject: SubjectQuery): SubjectDevice[] {
+    const found = new Map<number, SubjectDevice>();
+    const add = (rows: unknown[]) => {
+      for (const row of rows as SubjectDevice[]) found.set(row.id, row);
+    };
+    if (subject.userId !== undefined) add(this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND user_id = ?").all(appId, subject.userId));
+    for (const installId of subject.installIds) add(this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND lower(install_id) = ?").all(appId, installId));
+    for (const { column, value } of subject.properties) {
+      add(
+        this.store.db
+          .prepare(`SELECT d.id, d.install_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND CAST(a.${column} AS TEXT) = ?`)
+          .all(appId, value),
+      );
+    }
+    return [...found.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Deletes the events of these install ids; answers how many. */
+  deleteEvents(appId: number, installIds: readonly string[]): number {
+    const remove = this.store.db.prepare("DELETE FROM events WHERE app_id = ? AND install_id = ?");
+    return installIds.reduce((sum, installId) => sum + Number(remove.run(appId, installId).changes), 0);
+  }
+
+  /** Deletes these devices' deliveries (the notifications keep their totals); answers how many. */
+  deleteDeliveries(deviceIds: readonly number[]): number {
+    const remove = this.store.db.prepare("DELETE FROM notification_deliveries WHERE device_id = ?");
+    return deviceIds.reduce((sum, id) => sum + Number(remove.run(id).changes), 0);
+  }
+
+  /** The app's notifications whose name, content or target holds one of the texts (as stored: JSON text). */
+  notificationsNaming(appId: number, texts: readonly string[]): { id: string; name: string; content: string; target: string | null }[] {
+    if (texts.length === 0) return [];
+    const any = texts.map(() => "(instr(name, ?) > 0 OR instr(content, ?) > 0 OR instr(coalesce(target, ''), ?) > 0)").join(" OR ");
+    return this.store.db
+      .prepare(`SELECT id, name, content, target FROM notifications WHERE app_id = ? AND (${any})`)
+      .all(appId, ...texts.flatMap((text) => [text, text, text])) as unknown as { id: string; name: string; content: string; target: string | null }[];
+  }
+
+  rewriteNotification(id: string, fields: { name: string; content: string; target: string | null }): void {
+    this.store.db.prepare("UPDATE notifications SET name = ?, content = ?, target = ? WHERE id = ?").run(fields.name, fields.content, fields.target, id);
+  }
+
+  /** The app's audiences whose definition or description holds one of the texts. */
+  audiencesNaming(key: AppKey, texts: readonly string[]): { name: string; definition: string; description: string | null }[] {
+    if (texts.length === 0) return [];
+    const any = texts.map(() => "(instr(definition, ?) > 0 OR instr(coalesce(description, ''), ?) > 0)").join(" OR ");
+    return this.store.db
+      .prepare(`SELECT name, definition, description FROM audiences WHERE owner_name = ? AND app_name = ? AND (${any})`)
+      .all(key.owner, key.app, ...texts.flatMap((text) => [text, text])) as unknown as { name: string; definition: string; description: string | null }[];
+  }
+
+  rewriteAudienceDescription(key: AppKey, name: string, description: string): void {
+    this.store.db.prepare("UPDATE audiences SET description = ? WHERE owner_name = ? AND app_name = ? AND name = ?").run(description, key.owner, key.app, name);
+  }
+}

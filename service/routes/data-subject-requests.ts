@@ -1,0 +1,38 @@
+// Data-subject requests (domain/dsr.ts, service/dsr.ts): create (202 with Location), list, get, and
+// cancel before the request starts.
+import type { FastifyPluginAsync } from "fastify";
+import { API } from "../../domain/index.ts";
+import { scopedApp } from "../auth.ts";
+import { serve } from "../contract.ts";
+import { ApiError } from "../errors.ts";
+import type { Services } from "../services.ts";
+
+export const dataSubjectRequestRoutes = ({ dataSubjectRequests }: Services): FastifyPluginAsync => async (app) => {
+  serve(app, API.createDataSubjectRequest, ({ body, request, reply }) => {
+    const key = scopedApp(request);
+    if (body.kind === "access") throw new ApiError("BadRequest", "kind: 'access' requests are not carried out by this service yet; 'erasure' is");
+    const created = dataSubjectRequests.create(key, body);
+    reply.header("Location", `/v0.1/apps/${encodeURIComponent(key.owner)}/${encodeURIComponent(key.app)}/data_subject_requests/${created.id}`);
+    return created;
+  });
+
+  serve(app, API.listDataSubjectRequests, ({ request }) => ({ values: dataSubjectRequests.list(scopedApp(request)) }));
+
+  const notFound = (key: { owner: string; app: string }, id: string) => new ApiError("NotFound", `data-subject request '${id}' not found in app '${key.owner}/${key.app}'`);
+  serve(app, API.getDataSubjectRequest, ({ params, request }) => {
+    const key = scopedApp(request);
+    const found = dataSubjectRequests.get(key, params.request_id);
+    if (!found) throw notFound(key, params.request_id);
+    return found;
+  });
+
+  serve(app, API.cancelDataSubjectRequest, ({ params, request }) => {
+    const key = scopedApp(request);
+    const outcome = dataSubjectRequests.cancel(key, params.request_id);
+    if (!outcome) throw notFound(key, params.request_id);
+    if (!outcome.cancelled && outcome.request.state !== "Cancelled") {
+      throw new ApiError("Conflict", `data-subject request '${params.request_id}' is ${outcome.request.state}: only a Pending request can be cancelled`);
+    }
+    return outcome.request;
+  });
+};

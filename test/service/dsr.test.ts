@@ -1,0 +1,151 @@
+// Data-subject erasure against the real service: what is removed and rewritten, what is left of
+// everyone else, what the receipt says (keyed hashes, never an identifier), and bad input.
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DeviceInput } from "../../domain/index.ts";
+import { startService, type TestService } from "../helpers/service.ts";
+
+const APP = "/v0.1/apps/acme/demo";
+const key = { owner: "acme", app: "demo" };
+let service: TestService;
+beforeEach(async () => {
+  service = await startService();
+});
+afterEach(async () => {
+  await service.close();
+});
+
+const call = (method: "GET" | "POST" | "PUT", url: string, payload?: unknown) =>
+  service.app.inject({ method, url, headers: { "x-api-token": service.token }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+
+const EMAIL = "ada.lovelace@example.org";
+const subjectInstall = randomUUID();
+function device(userId: string, email: string, installId = randomUUID()): DeviceInput {
+  return { install_id: installId, user_id: userId, properties: { carrierCountry: "GB" }, custom_properties: { email, plan: "gold" }, push: { channel: "fcm", token: `t-${installId}` } };
+}
+
+/** Ada (two devices, one found by her email only), and forty others. */
+async function seed() {
+  const others = Array.from({ length: 40 }, (_, i) => device(`user-${i}`, `person${i}@example.org`));
+  const ada = [device("ada", EMAIL, subjectInstall), device("ada-on-tablet", EMAIL)];
+  service.services.devices.upsert(key, [...others, ...ada]);
+  service.services.devices.insertEvents(key, [
+    { type: "session_start", install_id: subjectInstall, timestamp: new Date().toISOString() },
+    { type: "session_start", install_id: others[0]!.install_id, timestamp: new Date().toISOString() },
+  ] as never);
+  expect((await call("PUT", `${APP}/analytics/audiences/ada-only`, { definition: `email eq '${EMAIL}'`, custom_properties: { email: "string" } })).statusCode).toBe(200);
+  expect((await call("PUT", `${APP}/analytics/audiences/gold`, { definition: "plan eq 'gold'", description: `gold, like ${EMAIL}`, custom_properties: { plan: "string" } })).statusCode).toBe(200);
+  expect((await call("PUT", `${APP}/analytics/audiences/gb`, { definition: "carrierCountry eq 'GB'", description: "everyone in GB" })).statusCode).toBe(200);
+  await call("PUT", `${APP}/push/notifications_config`, { type: "gcm_config", server_key: "AAAA-fcm-server-key-0123456789-secret" });
+  const sent = await call("POST", `${APP}/push/notifications`, {
+    notification_content: { name: "Hello Ada", title: "Hi", body: `Welcome back, ${EMAIL}` },
+    notification_target: { type: "user_ids_target", user_ids: ["ada"] },
+  });
+  expect(sent.statusCode).toBe(202);
+  const broadcast = await call("POST", `${APP}/push/notifications`, { notification_content: { name: "Everyone", body: "News from Canada" }, notification_target: { type: "audiences_target", audiences: ["gb"] } });
+  expect(broadcast.statusCode).toBe(202);
+  await service.services.idle();
+  return { others, adaNotification: (sent.json() as { notification_id: string }).notification_id, broadcast: (broadcast.json() as { notification_id: string }).notification_id };
+}
+
+const rowsOf = (table: string) => service.store.db.prepare(`SELECT * FROM ${table}`).all();
+/** Every row of every table, as text. */
+const everything = () =>
+  (service.store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as { name: string }[]).map(({ name }) => JSON.stringify(rowsOf(name))).join("\n");
+
+async function erase(subject: Record<string, unknown>) {
+  const created = await call("POST", `${APP}/data_subject_requests`, { kind: "erasure", subject });
+  expect(created.statusCode).toBe(202);
+  const id = (created.json() as { id: string }).id;
+  expect(created.headers.location).toBe(`${APP}/data_subject_requests/${id}`);
+  await service.services.idle();
+  return (await call("GET", `${APP}/data_subject_requests/${id}`)).json();
+}
+
+describe("an erasure", () => {
+  it("removes the subject's devices, properties, events and deliveries, rewrites what names them, leaves everyone else", async () => {
+    const { others, adaNotification, broadcast } = await seed();
+    const before = { devices: rowsOf("devices").length, events: rowsOf("events").length };
+    const adaInstalls = (service.store.db.prepare("SELECT install_id FROM devices WHERE user_id IN ('ada', 'ada-on-tablet')").all() as { install_id: string }[]).map((d) => d.install_id);
+    const adaEvents = (rowsOf("events") as { install_id: string }[]).filter((event) => adaInstalls.includes(event.install_id)).length;
+    expect(adaEvents).toBeGreaterThan(0);
+    // Her notification, and the broadcast to GB (both her devices).
+    const adaDeliveries = (rowsOf("notification_deliveries") as { install_id: string }[]).filter((delivery) => adaInstalls.includes(delivery.install_id)).length;
+    expect(adaDeliveries).toBe(3);
+    const request = await erase({ user_id: "ada", custom_properties: { email: EMAIL } });
+
+    expect(request).toMatchObject({ state: "Completed", error: null });
+    expect(request.receipt).toEqual({
+      devices: { found: 2, removed: 2 },
+      events: { removed: adaEvents },
+      notification_deliveries: { removed: adaDeliveries },
+      notifications_rewritten: [adaNotification],
+      audiences_deleted: ["ada-only"],
+      audiences_rewritten: ["gold"],
+    });
+    // Identifiers are shown as keyed hashes only.
+    expect(request.subject).toEqual([
+      { type: "user_id", hash: expect.stringMatching(/^hmac-sha256:/) },
+      { type: "custom_property:email", hash: expect.stringMatching(/^hmac-sha256:/) },
+    ]);
+    expect(JSON.stringify(request)).not.toContain(EMAIL);
+    expect(JSON.stringify(request)).not.toMatch(/"ada"/);
+
+    // Nothing of Ada anywhere in the store: not her email, her install id, nor her user id as a value.
+    const stored = everything();
+    expect(stored).not.toContain(EMAIL);
+    expect(stored).not.toContain(subjectInstall);
+    expect(stored).not.toMatch(/"ada"/);
+    // Everyone else is untouched.
+    expect(rowsOf("devices")).toHaveLength(before.devices - 2);
+    expect(rowsOf("events")).toHaveLength(before.events - adaEvents);
+    for (const other of others) expect(stored).toContain(other.install_id);
+    expect((await call("GET", `${APP}/analytics/audiences/gb`)).json()).toMatchObject({ estimated_count: others.length, description: "everyone in GB" });
+    expect((await call("GET", `${APP}/analytics/audiences/gold`)).json()).toMatchObject({ estimated_count: others.length, description: "gold, like [erased]" });
+    expect((await call("GET", `${APP}/push/notifications/${adaNotification}`)).statusCode).toBe(200);
+    // A value is erased where it stands as a token: user id "ada" is not in "Canada".
+    expect(JSON.stringify(service.store.db.prepare("SELECT content FROM notifications WHERE id = ?").get(broadcast))).toContain("News from Canada");
+  });
+
+  it("of a subject the store does not know completes with a receipt of zeros; repeated, it finds nothing more", async () => {
+    await seed();
+    const nobody = await erase({ user_id: "nobody" });
+    expect(nobody).toMatchObject({ state: "Completed", receipt: { devices: { found: 0, removed: 0 }, events: { removed: 0 }, audiences_deleted: [] } });
+    expect((await erase({ install_ids: [subjectInstall] })).receipt.devices).toEqual({ found: 1, removed: 1 });
+    expect((await erase({ install_ids: [subjectInstall] })).receipt.devices).toEqual({ found: 0, removed: 0 });
+  });
+
+  it("is listed, and can be cancelled only before it starts", async () => {
+    const done = await erase({ user_id: "someone" });
+    expect((await call("POST", `${APP}/data_subject_requests/${done.id}/cancel`)).statusCode).toBe(409);
+    expect((await call("GET", `${APP}/data_subject_requests`)).json().values.map((r: { id: string }) => r.id)).toEqual([done.id]);
+
+    await service.close();
+    service = await startService({ runner: { concurrency: 0 } });
+    const pending = (await call("POST", `${APP}/data_subject_requests`, { kind: "erasure", subject: { user_id: "someone" } })).json();
+    expect(pending.state).toBe("Pending");
+    const cancelled = await call("POST", `${APP}/data_subject_requests/${pending.id}/cancel`);
+    expect(cancelled.json()).toMatchObject({ state: "Cancelled", receipt: null });
+    expect(JSON.stringify(rowsOf("dsr_requests"))).not.toContain("someone");
+    expect((await call("GET", `${APP}/data_subject_requests/nope`)).statusCode).toBe(404);
+  });
+});
+
+describe("bad input: a 400 naming the field and the limit", () => {
+  it.each([
+    ["an empty subject", {}, "subject: names no one"],
+    ["an install id that is not a UUID", { install_ids: ["not-a-uuid"] }, "subject.install_ids.0: must be an install id (a UUID)"],
+    ["51 identifiers", { install_ids: Array.from({ length: 51 }, () => randomUUID()) }, "must be at most 50 identifiers per data-subject request"],
+    ["an empty user id", { user_id: "" }, "subject.user_id"],
+  ])("%s", async (_case, subject, message) => {
+    const response = await call("POST", `${APP}/data_subject_requests`, { kind: "erasure", subject });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain(message);
+  });
+
+  it("refuses an access request, for now, in one line", async () => {
+    const response = await call("POST", `${APP}/data_subject_requests`, { kind: "access", subject: { user_id: "x" } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain("'access' requests are not carried out by this service yet");
+  });
+});
