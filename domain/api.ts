@@ -457,6 +457,20 @@ export const API = {
       .strict(),
     responses: { 200: z.object({ message: z.literal("success"), users: z.array(userObject), invalid_user_ids: z.array(z.string()).optional() }) },
   },
+  deleteUsers: {
+    method: "POST",
+    path: `${APP}/users/delete`,
+    summary: "Braze-style user deletion: an erasure (a data-subject request) per external id, up to 50",
+    auth: "apiToken",
+    params: appParams,
+    body: z
+      .object({
+        app_group_id: z.string().optional(),
+        external_ids: z.array(z.string().min(1).max(256)).min(1).max(LIMITS.dsrSubjectIdentifiers.value),
+      })
+      .strict(),
+    responses: { 201: z.object({ message: z.literal("success"), deleted: z.number().int() }) },
+  },
   exportSegment: {
     method: "POST",
     path: `${APP}/users/export/segment`,
@@ -532,9 +546,10 @@ export const API = {
   listDataSubjectRequests: {
     method: "GET",
     path: `${APP}/data_subject_requests`,
-    summary: "The app's data-subject requests, newest first",
+    summary: "The app's data-subject requests, newest first ($top of them)",
     auth: "apiToken",
     params: appParams,
+    query: z.object({ $top: z.coerce.number().int().min(1).max(1000).default(100) }),
     responses: { 200: z.object({ values: z.array(dsrResultSchema) }) },
   },
   getDataSubjectRequest: {

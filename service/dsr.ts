@@ -17,8 +17,8 @@ import type { AppKey, Store } from "./store.ts";
 
 const RUN = "dsr.run";
 const DAY = 86_400_000;
-/** How soon an erasure looks again whether the images holding the subject's rows are gone. */
-const IMAGES_RECHECK_MS = 250;
+/** How soon an erasure looks again whether the images holding the subject's rows are gone and the log can be truncated. */
+const RECHECK_MS = 250;
 
 interface RunPayload {
   id: string;
@@ -60,23 +60,44 @@ export class DataSubjectRequests {
   }
 
   create(key: AppKey, body: DsrRequestBody): DsrResult {
+    const id = this.store.transaction(() => this.insert(key, body));
+    return this.get(key, id)!;
+  }
+
+  /** Records a request and queues its run (inside the caller's transaction); answers its id. */
+  private insert(key: AppKey, body: DsrRequestBody): string {
     const appId = this.store.appId(key);
     const id = randomUUID();
     const now = Date.now();
     const hashes = identifiersOf(body.subject).map(({ type, value }) => ({ type, hash: this.hashOf(type, value) }));
-    this.store.transaction(() => {
-      this.repositories.dsrRequests.insert({
-        id,
-        app_id: appId,
-        kind: body.kind,
-        subject_hashes: JSON.stringify(hashes),
-        subject_sealed: this.box.seal(JSON.stringify(body.subject)),
-        received_at: now,
-        due_at: now + LIMITS.dsrAnswerDays.value * DAY,
-      });
-      this.runner.enqueue(RUN, id, { appId, payload: { id, owner: key.owner, app: key.app } satisfies RunPayload });
+    this.repositories.dsrRequests.insert({
+      id,
+      app_id: appId,
+      kind: body.kind,
+      subject_hashes: JSON.stringify(hashes),
+      subject_sealed: this.box.seal(JSON.stringify(body.subject)),
+      received_at: now,
+      due_at: now + LIMITS.dsrAnswerDays.value * DAY,
     });
-    return this.get(key, id)!;
+    this.runner.enqueue(RUN, id, { appId, payload: { id, owner: key.owner, app: key.app } satisfies RunPayload });
+    return id;
+  }
+
+  /**
+   * App Center's `DELETE …/push/devices/{install_id}` (seeds: "How To Delete End-User Data"): an
+   * erasure of that install id, its store part done before the answer (so the device is gone when
+   * the caller looks), the rest (images, log) by the request's own run. False: no such device.
+   */
+  eraseDevice(key: AppKey, installId: string): boolean {
+    const appId = this.store.appId(key);
+    return this.store.transaction(() => {
+      if (this.repositories.subjectData.devicesOf(appId, { userId: undefined, installIds: [installId], properties: [] }).length === 0) return false;
+      const subject: DsrSubject = { install_ids: [installId] };
+      const id = this.insert(key, { kind: "erasure", subject });
+      this.repositories.dsrRequests.start(id, Date.now());
+      this.repositories.dsrRequests.recordErasure(id, this.eraseFromStore(key, appId, subject), this.repositories.apps.lastDeviceChange(appId));
+      return true;
+    });
   }
 
   get(key: AppKey, id: string): DsrResult | undefined {
@@ -84,8 +105,9 @@ export class DataSubjectRequests {
     return row ? toResult(row) : undefined;
   }
 
-  list(key: AppKey): DsrResult[] {
-    return this.repositories.dsrRequests.list(this.store.appId(key)).map(toResult);
+  /** The app's newest requests, at most `top`. */
+  list(key: AppKey, top: number): DsrResult[] {
+    return this.repositories.dsrRequests.list(this.store.appId(key), top).map(toResult);
   }
 
   /** Cancels a request that has not started; answers the request as it now is (undefined: no such request). */
@@ -121,9 +143,11 @@ export class DataSubjectRequests {
       });
       row = dsrRequests.find(appId, id)!;
     }
-    // The images of the removed devices' rows go once the count moves have taken them in.
-    if (row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) {
-      this.runner.enqueue(RUN, id, { appId, payload: { id, owner, app }, runAt: Date.now() + IMAGES_RECHECK_MS });
+    // The images of the removed devices' rows go once the count moves have taken them in; then the
+    // log is checkpointed and truncated, so no earlier page version holds the rows (the file's own
+    // deleted space is zeroed: secure_delete).
+    if ((row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) || !this.store.truncateLog()) {
+      this.runner.enqueue(RUN, id, { appId, payload: { id, owner, app }, runAt: Date.now() + RECHECK_MS });
       return;
     }
     dsrRequests.finish(id, { completed: true }, Date.now());

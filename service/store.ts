@@ -276,6 +276,9 @@ const MIGRATIONS: readonly string[] = [
 
 export type { AppKey };
 
+/** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5_000;
+
 /** SQLite's own default: a commit checkpoints once the log holds this many pages. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 
@@ -292,7 +295,11 @@ export class Store {
     this.db = new DatabaseSync(this.path);
     // WAL keeps readers off the writer's back; synchronous=NORMAL is durable across process crashes in WAL mode.
     // mmap lets audience scans read pages without a system call per page (bench/RESULTS.md).
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;");
+    // secure_delete: what is deleted is overwritten with zeros, not left in free space in the file,
+    // so an erased subject's rows are gone from the bytes too (with truncateLog for the log).
+    this.db.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA mmap_size = 1073741824; PRAGMA secure_delete = ON;`,
+    );
     this.migrate();
   }
 
@@ -344,6 +351,22 @@ export class Store {
     worker.on("exit", fallBack);
     this.checkpointer = worker;
     this.db.exec("PRAGMA wal_autocheckpoint = 0");
+  }
+
+  /**
+   * Checkpoints the whole log into the database file and truncates it, so no earlier version of a
+   * page (an erased row) is left in the log's bytes. False when a reader kept it from finishing: try
+   * again a moment later.
+   */
+  truncateLog(): boolean {
+    // Never waits for a reader (the busy timeout would hold the event loop): busy now means later.
+    this.db.exec("PRAGMA busy_timeout = 0");
+    try {
+      const result = this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+      return result.busy === 0;
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   close(): void {

@@ -32,9 +32,9 @@ export class DsrRequests {
     return this.store.db.prepare("SELECT * FROM dsr_requests WHERE app_id = ? AND id = ?").get(appId, id) as DsrRequestRow | undefined;
   }
 
-  /** The app's requests, newest first. */
-  list(appId: number): DsrRequestRow[] {
-    return this.store.db.prepare("SELECT * FROM dsr_requests WHERE app_id = ? ORDER BY received_at DESC, id").all(appId) as unknown as DsrRequestRow[];
+  /** The app's newest requests, at most `limit`. */
+  list(appId: number, limit: number): DsrRequestRow[] {
+    return this.store.db.prepare("SELECT * FROM dsr_requests WHERE app_id = ? ORDER BY received_at DESC, id LIMIT ?").all(appId, limit) as unknown as DsrRequestRow[];
   }
 
   /** Pending → Running (answers false when it was cancelled or has already started). */

@@ -25,7 +25,9 @@ export class SubjectData {
       for (const row of rows as SubjectDevice[]) found.set(row.id, row);
     };
     if (subject.userId !== undefined) add(this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND user_id = ?").all(appId, subject.userId));
-    for (const installId of subject.installIds) add(this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND lower(install_id) = ?").all(appId, installId));
+    // Install ids are UUIDs, stored as sent: each spelling is looked up on the (app_id, install_id) index.
+    const byInstallId = this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND install_id IN (?, ?, ?)");
+    for (const installId of subject.installIds) add(byInstallId.all(appId, installId, installId.toLowerCase(), installId.toUpperCase()));
     for (const { column, value } of subject.properties) {
       add(
         this.store.db

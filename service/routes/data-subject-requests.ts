@@ -16,7 +16,15 @@ export const dataSubjectRequestRoutes = ({ dataSubjectRequests }: Services): Fas
     return created;
   });
 
-  serve(app, API.listDataSubjectRequests, ({ request }) => ({ values: dataSubjectRequests.list(scopedApp(request)) }));
+  // Braze's /users/delete: one erasure per external id (a user id here), each a request of its own.
+  serve(app, API.deleteUsers, ({ body, request, reply }) => {
+    const key = scopedApp(request);
+    for (const userId of new Set(body.external_ids)) dataSubjectRequests.create(key, { kind: "erasure", subject: { user_id: userId } });
+    reply.code(201);
+    return { message: "success" as const, deleted: new Set(body.external_ids).size };
+  });
+
+  serve(app, API.listDataSubjectRequests, ({ query, request }) => ({ values: dataSubjectRequests.list(scopedApp(request), query.$top) }));
 
   const notFound = (key: { owner: string; app: string }, id: string) => new ApiError("NotFound", `data-subject request '${id}' not found in app '${key.owner}/${key.app}'`);
   serve(app, API.getDataSubjectRequest, ({ params, request }) => {

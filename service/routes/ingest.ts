@@ -37,7 +37,7 @@ function jsonEventsTooLarge(error: FastifyError): void {
   throw error;
 }
 
-export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async (app) => {
+export const ingestRoutes = ({ devices, dataSubjectRequests }: Services): FastifyPluginAsync => async (app) => {
   serve(app, API.ingestDevice, ({ body, request }) => {
     devices.upsert(scopedApp(request), [body], () => "device");
     return { install_id: body.install_id };
@@ -77,7 +77,8 @@ export const ingestRoutes = ({ devices }: Services): FastifyPluginAsync => async
   // swagger: Push_DeleteInstallId
   serve(app, API.deleteDevice, ({ params, request }) => {
     const key = scopedApp(request);
-    if (!devices.delete(key, params.install_id)) throw new ApiError("NotFound", `device '${params.install_id}' not found in app '${key.owner}/${key.app}'`);
+    // The same erasure as a data-subject request for this install id (service/dsr.ts).
+    if (!dataSubjectRequests.eraseDevice(key, params.install_id)) throw new ApiError("NotFound", `device '${params.install_id}' not found in app '${key.owner}/${key.app}'`);
     return {};
   });
 };

@@ -186,7 +186,9 @@ function mutate(valid: unknown, mutation: Mutation): unknown {
   };
   walk(root, "body");
   if (mutation.kind === "extra" && containers.length > 0) {
-    setOwn(containers[mutation.pick % containers.length]!, mutation.key, mutation.value);
+    const target = containers[mutation.pick % containers.length]!;
+    // An array's own `length` cannot take an arbitrary value: that mutation leaves the body valid.
+    if (!(Array.isArray(target) && mutation.key === "length")) setOwn(target, mutation.key, mutation.value);
   } else {
     const slot = slots[mutation.pick % slots.length]!;
     if (mutation.kind === "delete") {
@@ -711,7 +713,12 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
           ),
         }),
       },
-      { method: "GET", path: `${app}/data_subject_requests` },
+      {
+        method: "POST",
+        path: `${app}/users/delete`,
+        body: fc.record({ external_ids: fc.array(fc.string({ minLength: 1, maxLength: 64 }), { minLength: 1, maxLength: 50 }) }),
+      },
+      { method: "GET", path: `${app}/data_subject_requests`, query: fc.record({ $top: fc.integer({ min: 1, max: 1000 }).map(String) }, { requiredKeys: [] }) },
       { method: "GET", path: `${app}/data_subject_requests/:request_id`, params: { request_id: fc.uuid({ version: 4 }) } },
       { method: "POST", path: `${app}/data_subject_requests/:request_id/cancel`, params: { request_id: fc.uuid({ version: 4 }) } },
     ],

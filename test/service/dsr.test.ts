@@ -1,6 +1,7 @@
 // Data-subject erasure against the real service: what is removed and rewritten, what is left of
 // everyone else, what the receipt says (keyed hashes, never an identifier), and bad input.
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeviceInput } from "../../domain/index.ts";
 import { startService, type TestService } from "../helpers/service.ts";
@@ -96,6 +97,9 @@ describe("an erasure", () => {
     expect(stored).not.toContain(EMAIL);
     expect(stored).not.toContain(subjectInstall);
     expect(stored).not.toMatch(/"ada"/);
+    // Nor in the bytes of the database file and its log: deleted space is zeroed, the log truncated.
+    const bytes = Buffer.concat([readFileSync(service.store.path), ...[`${service.store.path}-wal`].filter(existsSync).map((path) => readFileSync(path))]);
+    for (const identifier of [EMAIL, subjectInstall]) expect(bytes.includes(Buffer.from(identifier)), identifier).toBe(false);
     // Everyone else is untouched.
     expect(rowsOf("devices")).toHaveLength(before.devices - 2);
     expect(rowsOf("events")).toHaveLength(before.events - adaEvents);
@@ -113,6 +117,37 @@ describe("an erasure", () => {
     expect(nobody).toMatchObject({ state: "Completed", receipt: { devices: { found: 0, removed: 0 }, events: { removed: 0 }, audiences_deleted: [] } });
     expect((await erase({ install_ids: [subjectInstall] })).receipt.devices).toEqual({ found: 1, removed: 1 });
     expect((await erase({ install_ids: [subjectInstall] })).receipt.devices).toEqual({ found: 0, removed: 0 });
+  });
+
+  it("is what App Center's DELETE …/push/devices/{install_id} does: the device, its events and deliveries go at once", async () => {
+    await seed();
+    const removed = await service.app.inject({ method: "DELETE", url: `${APP}/push/devices/${subjectInstall.toUpperCase()}`, headers: { "x-api-token": service.token } });
+    expect(removed.statusCode).toBe(200);
+    expect(JSON.stringify(rowsOf("devices"))).not.toContain(subjectInstall);
+    expect(JSON.stringify(rowsOf("events"))).not.toContain(subjectInstall);
+    expect(JSON.stringify(rowsOf("notification_deliveries"))).not.toContain(subjectInstall);
+    await service.services.idle();
+    const [request] = (await call("GET", `${APP}/data_subject_requests`)).json().values;
+    expect(request).toMatchObject({ kind: "erasure", state: "Completed", subject: [{ type: "install_id" }], receipt: { devices: { found: 1, removed: 1 } } });
+    const again = await service.app.inject({ method: "DELETE", url: `${APP}/push/devices/${subjectInstall}`, headers: { "x-api-token": service.token } });
+    expect(again.statusCode).toBe(404);
+  });
+
+  it("is what Braze's /users/delete asks for, one request per external id", async () => {
+    await seed();
+    const deleted = await call("POST", `${APP}/users/delete`, { external_ids: ["ada", "ada-on-tablet", "ada"] });
+    expect(deleted.statusCode).toBe(201);
+    expect(deleted.json()).toEqual({ message: "success", deleted: 2 });
+    await service.services.idle();
+    expect(JSON.stringify(rowsOf("devices"))).not.toContain(subjectInstall);
+    const requests = (await call("GET", `${APP}/data_subject_requests`)).json().values as { state: string; receipt: { devices: { removed: number } } }[];
+    expect(requests.map((r) => [r.state, r.receipt.devices.removed])).toEqual([
+      ["Completed", 1],
+      ["Completed", 1],
+    ]);
+    const tooMany = await call("POST", `${APP}/users/delete`, { external_ids: Array.from({ length: 51 }, (_, i) => `u${i}`) });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.message).toContain("external_ids");
   });
 
   it("is listed, and can be cancelled only before it starts", async () => {
