@@ -3,6 +3,7 @@
 import { runAudiencesAtScaleBench } from "./audiences-at-scale.ts";
 import { runDefinitionBench } from "./definition.ts";
 import { runEngineOverheadBench } from "./engine-overhead.ts";
+import { runErasureBench } from "./erasure.ts";
 import { runExportBench } from "./export.ts";
 import { runMembershipBench } from "./membership.ts";
 import { runResponsivenessBench } from "./responsiveness.ts";
@@ -16,6 +17,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> =
     title: "`pulumi up` of 200 audiences at 1 M devices",
     run: () => runAudiencesAtScaleBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)),
   },
+  erasure: { title: "Erasure of one data subject at 1 M devices (store part)", run: () => runErasureBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
   responsiveness: { title: "Responsiveness at 1 M devices and 200 audiences", run: () => runResponsivenessBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
 };
 

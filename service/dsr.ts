@@ -13,6 +13,7 @@ import type { Repositories } from "./repositories/index.ts";
 import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
 import type { Runner } from "./runner.ts";
 import type { SecretBox } from "./secret-box.ts";
+import type { SqlWorkers } from "./sql-worker.ts";
 import type { AppKey, Store } from "./store.ts";
 
 const RUN = "dsr.run";
@@ -50,6 +51,7 @@ export class DataSubjectRequests {
     private readonly devices: DeviceStore,
     private readonly box: SecretBox,
     private readonly runner: Runner,
+    private readonly workers: SqlWorkers,
   ) {
     runner.register<RunPayload>(RUN, { run: (payload) => this.run(payload), maxAttempts: 10 });
   }
@@ -137,10 +139,7 @@ export class DataSubjectRequests {
     // The store part, once: a retry after a crash finds its receipt and goes on to waiting.
     if (row.receipt === null) {
       const subject = JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject;
-      this.store.transaction(() => {
-        const receipt = this.eraseFromStore(key, appId, subject);
-        dsrRequests.recordErasure(id, receipt, this.repositories.apps.lastDeviceChange(appId));
-      });
+      await this.eraseStoreData(key, subject, (receipt, erasedSeq) => dsrRequests.recordErasure(id, receipt, erasedSeq));
       row = dsrRequests.find(appId, id)!;
     }
     // The images of the removed devices' rows go once the count moves have taken them in; then the
@@ -154,15 +153,37 @@ export class DataSubjectRequests {
   }
 
   /** The erasure cascade over the store (inside the caller's transaction); the receipt of what it did. */
-  private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject): DsrReceipt {
-    const { subjectData, audiences } = this.repositories;
+  /**
+   * The store part of an erasure: devices holding one of the values are found by a scan on a worker
+   * thread first; then one transaction checks each candidate again, erases, and `record`s the
+   * receipt with the device-change sequence number the erasure reached.
+   */
+  async eraseStoreData(key: AppKey, subject: DsrSubject, record: (receipt: DsrReceipt, erasedSeq: number) => void = () => {}): Promise<DsrReceipt> {
+    const appId = this.store.appId(key);
+    const properties = this.propertiesOf(appId, subject);
+    const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
+    const candidates = [...new Set(scans.flat().map((device) => device.id))];
+    return this.store.transaction(() => {
+      const receipt = this.eraseFromStore(key, appId, subject, candidates);
+      record(receipt, this.repositories.apps.lastDeviceChange(appId));
+      return receipt;
+    });
+  }
+
+  /** The subject's custom property values by the app's column for each (a property the app never saw has none). */
+  private propertiesOf(appId: number, subject: DsrSubject): { column: string; value: string }[] {
     const slots = this.devices.slots(appId);
-    const properties = Object.entries(subject.custom_properties ?? {}).flatMap(([name, value]) => {
+    return Object.entries(subject.custom_properties ?? {}).flatMap(([name, value]) => {
       const slot = slots.get(name);
       return slot ? [{ column: slot.column, value }] : [];
     });
+  }
+
+  private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject, candidates: readonly number[] = []): DsrReceipt {
+    const { subjectData, audiences } = this.repositories;
+    const properties = this.propertiesOf(appId, subject);
     const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
-    const found = subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties });
+    const found = subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties }, candidates);
     const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
     const events = subjectData.deleteEvents(appId, allInstallIds);
     const deliveries = subjectData.deleteDeliveries(found.map((device) => device.id));

@@ -93,7 +93,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     continuousExports,
     broadcastReports,
     dataExportTokens: new DataExportTokenService(repositories),
-    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner),
+    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner, workers),
     start() {
       store.startCheckpoints();
       counter.resumePending();

@@ -272,6 +272,8 @@ const MIGRATIONS: readonly string[] = [
      erased_seq INTEGER
    );
    CREATE INDEX dsr_requests_by_app ON dsr_requests (app_id, received_at);`,
+  // An erasure removes a device's delivery rows: found by device, not by notification.
+  `CREATE INDEX notification_deliveries_by_device ON notification_deliveries (device_id);`,
 ];
 
 export type { AppKey };

@@ -1,6 +1,7 @@
 // What the store holds of one data subject, found by its identifiers, and the statements that erase
 // it: devices (with their attribute rows), events, deliveries, and text that names the subject
 // (notification content and targets, audience definitions and descriptions).
+import type { Query } from "../sql-worker.ts";
 import type { AppKey, Store } from "../store.ts";
 
 /** The subject as the store is searched for it: custom property values by their slot column. */
@@ -18,8 +19,23 @@ export interface SubjectDevice {
 export class SubjectData {
   constructor(private readonly store: Store) {}
 
-  /** The app's devices of the subject: its user id, one of its install ids, or a custom property holding one of its values. */
-  devicesOf(appId: number, subject: SubjectQuery): SubjectDevice[] {
+  /**
+   * The app's devices holding one of the values in a custom property's column: a scan of the app's
+   * attribute rows, so it runs on a worker thread, before the erasure's transaction.
+   */
+  devicesWithValueQuery(appId: number, column: string, value: string): Query<SubjectDevice[]> {
+    return {
+      sql: `SELECT d.id, d.install_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND CAST(a.${column} AS TEXT) = ?`,
+      params: [appId, value],
+      all: true,
+    };
+  }
+
+  /**
+   * The app's devices of the subject: its user id or one of its install ids (index lookups), and the
+   * candidates found by value (`devicesWithValueQuery`) that still hold one of the values now.
+   */
+  devicesOf(appId: number, subject: SubjectQuery, candidates: readonly number[] = []): SubjectDevice[] {
     const found = new Map<number, SubjectDevice>();
     const add = (rows: unknown[]) => {
       for (const row of rows as SubjectDevice[]) found.set(row.id, row);
@@ -29,11 +45,10 @@ export class SubjectData {
     const byInstallId = this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND install_id IN (?, ?, ?)");
     for (const installId of subject.installIds) add(byInstallId.all(appId, installId, installId.toLowerCase(), installId.toUpperCase()));
     for (const { column, value } of subject.properties) {
-      add(
-        this.store.db
-          .prepare(`SELECT d.id, d.install_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND CAST(a.${column} AS TEXT) = ?`)
-          .all(appId, value),
+      const recheck = this.store.db.prepare(
+        `SELECT d.id, d.install_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND a.device_id = ? AND CAST(a.${column} AS TEXT) = ?`,
       );
+      for (const id of candidates) add(recheck.all(appId, id, value));
     }
     return [...found.values()].sort((a, b) => a.id - b.id);
   }
