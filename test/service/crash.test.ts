@@ -1,6 +1,5 @@
 // A crash (SIGKILL) during bulk ingestion leaves no half-written slice: the store holds whole slices
 // of the batch, opens cleanly afterwards, and the same body sent again completes it exactly once.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,31 +7,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApiToken } from "../../service/auth.ts";
 import { Store } from "../../service/store.ts";
-import { REPO_ROOT } from "../helpers/pulumi.ts";
+import { startServiceProcess } from "../helpers/service-process.ts";
 
 const BATCH = 60_000;
 const body = Array.from({ length: BATCH }, (_, i) =>
   JSON.stringify({ install_id: randomUUID(), properties: { carrierCountry: "US", osApiLevel: i % 30 }, custom_properties: { visits: i } }),
 ).join("\n");
-
-async function startServiceProcess(dataDir: string) {
-  // Node itself with tsx's loader, not the tsx command: SIGKILL must reach the process that writes
-  // (the tsx command runs the program in a child of its own, which a SIGKILL to it would orphan).
-  const child = spawn(process.execPath, ["--import", "tsx", "service/cli.ts", "serve", "--port", "0", "--data-dir", dataDir], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PUSHPLANE_LOG_LEVEL: "warn" },
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child.on("exit", (code) => reject(new Error(`service exited ${code} before listening`)));
-  });
-  return { child, url };
-}
 
 describe("crash during bulk ingestion", () => {
   // Spread over the second or so the batch takes to parse and write here (before, during, after).
