@@ -15,6 +15,7 @@ import { generateApp } from "../../service/synthetic.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
 import { until } from "../helpers/until.ts";
 import { REPO_ROOT } from "../helpers/pulumi.ts";
+import { listeningUrl } from "../helpers/service-process.ts";
 
 const APP = "/v0.1/apps/acme/demo";
 const BIG = "/v0.1/apps/acme/big";
@@ -36,16 +37,7 @@ async function startProcess(options: { dataDir: string; senderLog: string; sende
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child.on("exit", (code) => reject(new Error(`service exited ${code} before listening`)));
-  });
-  return { child, url, exited };
+  return { child, url: await listeningUrl(child), exited };
 }
 
 /**
