@@ -14,6 +14,8 @@ import {
   type AudienceDefinitionBody,
   type DataExportTokenRequest,
   type DataExportTokenResult,
+  type DsrRequestBody,
+  type DsrResult,
   type ExportConfigurationResult,
   type ExportJobBody,
   type ExportJobResult,
@@ -197,6 +199,14 @@ export class PushplaneClient {
 
   getDataExportToken(ref: AppRef, id: string): Promise<DataExportTokenResult | undefined> {
     return this.call("getDataExportToken", ref, { params: { token_id: id } }, true);
+  }
+
+  async createDataSubjectRequest(ref: AppRef, body: DsrRequestBody): Promise<DsrResult> {
+    return (await this.call("createDataSubjectRequest", ref, { body }))!;
+  }
+
+  getDataSubjectRequest(ref: AppRef, id: string): Promise<DsrResult | undefined> {
+    return this.call("getDataSubjectRequest", ref, { params: { request_id: id } }, true);
   }
 
   deleteDataExportToken(ref: AppRef, id: string): Promise<boolean> {

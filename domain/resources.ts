@@ -3,7 +3,7 @@
 
 export const RESOURCE_MODULE = "pushplane";
 
-export const RESOURCE_KINDS = ["Audience", "PushConfig", "StorageContainer", "ContainerSasToken", "ExportJob", "ExportConfiguration", "DataExportToken"] as const;
+export const RESOURCE_KINDS = ["Audience", "PushConfig", "StorageContainer", "ContainerSasToken", "ExportJob", "ExportConfiguration", "DataExportToken", "DataSubjectRequest"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export const resourceType = (kind: ResourceKind): string => `pulumi-nodejs:dynamic/${RESOURCE_MODULE}:${kind}`;

@@ -31,3 +31,7 @@ export type ExportConfigurationArgs = ArgsOf<typeof declared.ExportConfiguration
 export const DataExportToken = resourceClass(declared.DataExportToken);
 export type DataExportToken = ResourceOf<typeof declared.DataExportToken>;
 export type DataExportTokenArgs = ArgsOf<typeof declared.DataExportToken>;
+
+export const DataSubjectRequest = resourceClass(declared.DataSubjectRequest);
+export type DataSubjectRequest = ResourceOf<typeof declared.DataSubjectRequest>;
+export type DataSubjectRequestArgs = ArgsOf<typeof declared.DataSubjectRequest>;

@@ -16,6 +16,7 @@ const implementations: Record<ResourceKind, () => Promise<Implementation>> = {
   ExportJob: async () => (await import("./export-job.ts")).exportJobProvider,
   ExportConfiguration: async () => (await import("./export-configuration.ts")).exportConfigurationProvider,
   DataExportToken: async () => (await import("./data-export-token.ts")).dataExportTokenProvider,
+  DataSubjectRequest: async () => (await import("./data-subject-request.ts")).dataSubjectRequestProvider,
 };
 
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {

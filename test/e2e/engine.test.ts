@@ -1,5 +1,6 @@
 // The real engine end to end: `pulumi up/preview/refresh/destroy` and `--policy-pack` against the
 // service, in temporary stacks on the local file backend. Fails (never skips) without the engine.
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -450,6 +451,32 @@ describe("two-apps: an iOS and an Android app in one stack", () => {
     expect(single.output).toContain("the token in pushplane:apiToken covers acme/ios, not app 'acme/android'");
     const audiences = await fetch(`${endpoint}/v0.1/apps/acme/android/analytics/audiences`, { headers: { "x-api-token": service.tokenFor("acme", "android") } });
     expect(((await audiences.json()) as { values: unknown[] }).values).toEqual([]);
+  });
+});
+
+describe("data-subject-requests: an erasure as code", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "data-subject-requests"));
+  afterAll(() => stack.dispose());
+
+  it("up erases the subject and records the receipt; the identifiers are nowhere in plaintext; destroy keeps the request", { timeout: E2E_TIMEOUT }, async () => {
+    const key = { owner: "acme", app: "demo" };
+    const email = "e2e-erasure-subject@example.org";
+    service.services.devices.upsert(key, [
+      { install_id: randomUUID(), user_id: "e2e-erasure-subject", properties: { carrierCountry: "US" }, custom_properties: { email } },
+      { install_id: randomUUID(), properties: { carrierCountry: "US" }, custom_properties: { email } },
+    ]);
+    const { config, secrets } = providerConfig();
+    await stack.init(config, { ...secrets, "erasure:userId": "e2e-erasure-subject", "erasure:email": email });
+    await stack.ok("up", "--yes");
+    const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as { state: string; receipt: { devices: { removed: number } } };
+    expect(outputs).toMatchObject({ state: "Completed", receipt: { devices: { removed: 2 } } });
+    const state = await stack.exportState();
+    expect(state).not.toContain(email);
+    expect(state).not.toContain("e2e-erasure-subject");
+    expect(JSON.stringify(service.store.db.prepare("SELECT * FROM devices").all())).not.toContain("e2e-erasure-subject");
+    await stack.ok("preview", "--expect-no-changes");
+    await stack.ok("destroy", "--yes");
+    expect((service.services.dataSubjectRequests.list(key, 100).find((request) => request.receipt?.devices.removed === 2))?.state).toBe("Completed");
   });
 });
 

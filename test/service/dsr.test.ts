@@ -119,6 +119,18 @@ describe("an erasure", () => {
     expect((await erase({ install_ids: [subjectInstall] })).receipt.devices).toEqual({ found: 0, removed: 0 });
   });
 
+  it("twice at once for the same subject: both complete, and what was there is erased once", async () => {
+    await seed();
+    const subject = { user_id: "ada", custom_properties: { email: EMAIL } };
+    const created = await Promise.all([0, 1].map(() => call("POST", `${APP}/data_subject_requests`, { kind: "erasure", subject })));
+    await service.services.idle();
+    const receipts = await Promise.all(created.map(async (response) => (await call("GET", `${APP}/data_subject_requests/${response.json().id}`)).json()));
+    expect(receipts.map((request) => request.state)).toEqual(["Completed", "Completed"]);
+    expect(receipts.reduce((sum, request) => sum + request.receipt.devices.removed, 0)).toBe(2);
+    expect(receipts.flatMap((request) => request.receipt.audiences_deleted)).toEqual(["ada-only"]);
+    expect(JSON.stringify(rowsOf("devices"))).not.toContain(EMAIL);
+  });
+
   it("is what App Center's DELETE …/push/devices/{install_id} does: the device, its events and deliveries go at once", async () => {
     await seed();
     const removed = await service.app.inject({ method: "DELETE", url: `${APP}/push/devices/${subjectInstall.toUpperCase()}`, headers: { "x-api-token": service.token } });

@@ -1,0 +1,40 @@
+// The DataSubjectRequest resource, declared: a GDPR request for one subject, its identifiers secret
+// (encrypted in Git and state), carried out by the service; the receipt comes back as outputs.
+import { z } from "zod";
+import { appFields, declareResource } from "../declare-resource.ts";
+import { DSR_KINDS, DSR_STATES, dsrReceiptSchema, dsrSubjectSchema, hashedIdentifierSchema } from "../dsr.ts";
+import { LIMITS } from "../limits.ts";
+
+export const dataSubjectRequestResource = declareResource({
+  kind: "DataSubjectRequest",
+  doc: "A data-subject request (GDPR) for one subject: an erasure removes the subject's devices, properties, events and deliveries and rewrites or deletes what names them, with a receipt. Removing the resource from the program keeps the receipt in the service and restores nothing; any change makes a new request.",
+  source: "seeds: Export Push Data; How To Delete End-User Data; GDPR Art. 12(3), 17",
+  inputs: {
+    ...appFields({ replaces: true }),
+    kind: { schema: z.enum(DSR_KINDS), doc: "erasure (access is not carried out by the service yet).", replaces: true },
+    userId: { schema: dsrSubjectSchema.shape.user_id, doc: "The subject's user id (App Center's user id, Braze's external id).", secret: true, replaces: true },
+    installIds: { schema: dsrSubjectSchema.shape.install_ids, doc: "The subject's install ids.", secret: true, replaces: true, limits: [LIMITS.dsrSubjectIdentifiers] },
+    customProperties: {
+      schema: dsrSubjectSchema.shape.custom_properties,
+      doc: "Values of the app's custom properties that identify the subject, by property (e.g. { email: … }).",
+      secret: true,
+      replaces: true,
+    },
+  },
+  outputs: {
+    requestId: { schema: z.string(), doc: "The request's id in the service." },
+    state: { schema: z.enum(DSR_STATES), doc: "Pending, Running, Completed, Failed or Cancelled." },
+    subjectHashes: { schema: z.array(hashedIdentifierSchema), doc: "Each identifier as the service's keyed hash: what the receipt and the policy pack compare, never the value." },
+    receipt: { schema: dsrReceiptSchema.nullable(), doc: "What was found and removed or rewritten, once Completed." },
+    dueAt: { schema: z.string(), doc: "Received plus one month: the GDPR answer window." },
+  },
+  refine: (request, pending) => {
+    if (pending.has("kind")) return [];
+    if (request.kind === "access") return [{ property: "kind", reason: "kind: 'access' requests are not carried out by the service yet; 'erasure' is" }];
+    const named = ["userId", "installIds", "customProperties"].some((input) => pending.has(input));
+    const count = (request.userId ? 1 : 0) + (request.installIds?.length ?? 0) + Object.keys(request.customProperties ?? {}).length;
+    if (!named && count === 0) return [{ property: "userId", reason: "the request names no one: set userId, installIds or customProperties" }];
+    if (count > LIMITS.dsrSubjectIdentifiers.value) return [{ property: "installIds", reason: `the subject's identifiers must be at most ${LIMITS.dsrSubjectIdentifiers.value} (got ${count}; ${LIMITS.dsrSubjectIdentifiers.source})` }];
+    return [];
+  },
+});
