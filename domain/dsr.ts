@@ -82,3 +82,23 @@ export type DsrResult = z.infer<typeof dsrResultSchema>;
 
 /** What replaces an erased value in text the service keeps (a notification's content, an audience's description). */
 export const ERASED_TEXT = "[erased]";
+
+/**
+ * Where a value stands as a token of its own: not inside a longer word, id or address (user id
+ * "ada" is not in "Canada", nor in "ada.lovelace@example.org", which is a value of its own).
+ * `needle` is the value as the text writes it (inside JSON text, its JSON escape).
+ */
+function tokenPattern(needle: string): RegExp {
+  const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(?<![\\p{L}\\p{N}_.@+-])${escaped}(?![\\p{L}\\p{N}_@+-]|\\.[\\p{L}\\p{N}])`, "gu");
+}
+
+/** Whether the text names any of the values (as tokens; `form`: how the text writes a value). */
+export function namesAnyValue(text: string, values: readonly string[], form: (value: string) => string = (value) => value): boolean {
+  return values.some((value) => tokenPattern(form(value)).test(text));
+}
+
+/** The text with each value replaced by ERASED_TEXT, longest first (a value may hold a shorter one). */
+export function eraseValues(text: string, values: readonly string[], form: (value: string) => string = (value) => value): string {
+  return [...values].sort((a, b) => b.length - a.length).reduce((out, value) => out.replace(tokenPattern(form(value)), ERASED_TEXT), text);
+}

@@ -7,7 +7,7 @@
 // device-change images that still hold the subject's rows have been taken in and dropped. The
 // identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
 import { randomUUID } from "node:crypto";
-import { ERASED_TEXT, identifiersOf, LIMITS, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject } from "../domain/index.ts";
+import { eraseValues, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
 import type { Repositories } from "./repositories/index.ts";
 import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
@@ -31,18 +31,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** A value as it appears inside JSON text (notification content and targets are stored as JSON). */
 const asJsonText = (value: string) => JSON.stringify(value).slice(1, -1);
-
-/**
- * A value where it stands as a token of its own: not inside a longer word, id or address (user id
- * "ada" is not in "Canada", nor in "ada.lovelace@example.org", which is a value of its own).
- */
-const tokenPattern = (needle: string) => new RegExp(`(?<![\\p{L}\\p{N}_.@+-])${needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}_@+-]|\\.[\\p{L}\\p{N}])`, "gu");
-
-/** Text with each value replaced by ERASED_TEXT, longest first (a value may hold a shorter one). */
-function eraseValues(text: string, values: readonly string[], form: (value: string) => string): string {
-  return [...values].sort((a, b) => b.length - a.length).reduce((out, value) => out.replace(tokenPattern(form(value)), ERASED_TEXT), text);
-}
-const namesAny = (text: string, values: readonly string[], form: (value: string) => string) => values.some((value) => tokenPattern(form(value)).test(text));
 
 export class DataSubjectRequests {
   constructor(
@@ -194,7 +182,7 @@ export class DataSubjectRequests {
     // The store finds candidates by substring; a token match decides.
     const notifications = subjectData
       .notificationsNaming(appId, values.map(asJsonText))
-      .filter((notification) => namesAny(notification.name, values, (value) => value) || namesAny(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
+      .filter((notification) => namesAnyValue(notification.name, values, (value) => value) || namesAnyValue(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
     for (const notification of notifications) {
       subjectData.rewriteNotification(notification.id, {
         name: eraseValues(notification.name, values, (value) => value),
@@ -205,10 +193,10 @@ export class DataSubjectRequests {
     const deleted: string[] = [];
     const rewritten: string[] = [];
     for (const audience of subjectData.audiencesNaming(key, values)) {
-      if (namesAny(audience.definition, values, (value) => value)) {
+      if (namesAnyValue(audience.definition, values, (value) => value)) {
         audiences.delete(key, audience.name);
         deleted.push(audience.name);
-      } else if (namesAny(audience.description ?? "", values, (value) => value)) {
+      } else if (namesAnyValue(audience.description ?? "", values, (value) => value)) {
         subjectData.rewriteAudienceDescription(key, audience.name, eraseValues(audience.description ?? "", values, (value) => value));
         rewritten.push(audience.name);
       }

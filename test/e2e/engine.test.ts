@@ -620,6 +620,22 @@ describe("policy pack on the real engine", () => {
   });
 });
 
+describe("policy pack stops an erased subject from coming back", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "erased-subject-returns"));
+  afterAll(() => stack.dispose());
+
+  it("pulumi preview --policy-pack policies fails on dsr-cleanup, naming the audience and the request, never the email", { timeout: E2E_TIMEOUT }, async () => {
+    const email = "returning-subject@example.org";
+    const { config, secrets } = providerConfig();
+    await stack.init(config, { ...secrets, "erasure:email": email });
+    const preview = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"));
+    expect(preview.code).not.toBe(0);
+    expect(preview.output).toContain("[mandatory]  dsr-cleanup");
+    expect(preview.output).toContain("Audience 'win-back': its definition names the subject that DataSubjectRequest 'ticket-4711-erasure' erases");
+    expect(preview.output).not.toContain(email);
+  });
+});
+
 describe("policy pack stops leaky exports", () => {
   const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "leaky-exports"));
   afterAll(() => stack.dispose());

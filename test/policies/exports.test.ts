@@ -93,6 +93,7 @@ describe("the pack", () => {
       "export-retention-bounded",
       "data-export-token-lifetime",
       "export-job-windows",
+      "dsr-cleanup",
     ]);
   });
 });
