@@ -3,7 +3,7 @@
 // export job's segment, any text) may name one of the subject's identifiers; the violation names the
 // resource, the input and the request, never the identifier.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { namesAnyValue, RESOURCE_KINDS, resourceType } from "../domain/index.ts";
+import { LIMITS, namesAnyValue, RESOURCE_KINDS, resourceType } from "../domain/index.ts";
 import type { PropsOf } from "./props.ts";
 
 export const DSR_TYPE = resourceType("DataSubjectRequest");
@@ -47,6 +47,22 @@ export const dsrCleanup: StackValidationPolicy = {
             resource.urn,
           );
         }
+      }
+    }
+  },
+};
+
+export const dsrDueDate: StackValidationPolicy = {
+  name: "dsr-due-date",
+  description: `A data-subject request is answered within its due date (received plus ${LIMITS.dsrAnswerDays.value} days, ${LIMITS.dsrAnswerDays.source}): one still Pending or Running past it is reported.`,
+  enforcementLevel: "advisory",
+  validateStack: (args, reportViolation) => {
+    for (const resource of args.resources) {
+      if (resource.type !== DSR_TYPE) continue;
+      // Known once the request exists (its outputs); a request being created has none yet.
+      const { state, dueAt } = resource.props as Partial<Record<"state" | "dueAt", string>>;
+      if ((state === "Pending" || state === "Running") && typeof dueAt === "string" && Date.parse(dueAt) < Date.now()) {
+        reportViolation(`DataSubjectRequest '${resource.name}' is still ${state} past its due date ${dueAt}: the subject is owed an answer (${LIMITS.dsrAnswerDays.source})`, resource.urn);
       }
     }
   },

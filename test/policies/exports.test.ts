@@ -94,6 +94,7 @@ describe("the pack", () => {
       "data-export-token-lifetime",
       "export-job-windows",
       "dsr-cleanup",
+      "dsr-due-date",
     ]);
   });
 });
