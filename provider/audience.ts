@@ -1,8 +1,7 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
 // Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
 import type * as pulumi from "@pulumi/pulumi";
-import { isDeepStrictEqual } from "node:util";
-import { appKeyText, audienceResource, comparableDefinition as normalize, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
+import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { clientFor } from "./settings.ts";
 import { sayOnce } from "./checks.ts";
@@ -62,7 +61,7 @@ function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean 
     normalize(existing.definition, existing.custom_properties ?? {}) === normalize(inputs.definition, inputs.customProperties) &&
     (existing.description ?? "") === inputs.description &&
     existing.enabled === inputs.enabled &&
-    isDeepStrictEqual(sortKeys(existing.custom_properties ?? {}), sortKeys(inputs.customProperties))
+    canonical(existing.custom_properties ?? {}) === canonical(inputs.customProperties)
   );
 }
 
@@ -88,7 +87,7 @@ function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): string 
     [normalize(existing.definition, existing.custom_properties ?? {}), normalize(inputs.definition, inputs.customProperties), "definition"],
     [existing.description ?? "", inputs.description, "description"],
     [String(existing.enabled), String(inputs.enabled), "enabled"],
-    [JSON.stringify(sortKeys(existing.custom_properties ?? {})), JSON.stringify(sortKeys(inputs.customProperties)), "customProperties"],
+    [canonical(existing.custom_properties ?? {}), canonical(inputs.customProperties), "customProperties"],
   ].flatMap(([was, becomes, field]) => (was === becomes ? [] : [`${field} ${JSON.stringify(was)} → ${JSON.stringify(becomes)}`]));
   return changes.length === 0 ? "nothing in it changes" : changes.join("; ");
 }
@@ -128,9 +127,6 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
   }
   return undefined;
 }
-
-const sortKeys = <T>(record: Record<string, T>): Record<string, T> =>
-  Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 
 // ---- create / read / update / delete ----
 

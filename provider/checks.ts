@@ -1,13 +1,7 @@
-// What every resource's `check` shares: zod failures as Pulumi check failures, and the owner/app
+// What every resource's `check` shares: lines said once on the engine's output, and the owner/app
 // (defaulting to stack config) with a token in the stack's config that covers it.
 import type * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
 import { settings, tokenCovers } from "./settings.ts";
-
-/** One failure per zod issue, on the top-level input it concerns, naming the full path. Values are never echoed. */
-export function zodFailures(error: z.ZodError): pulumi.dynamic.CheckFailure[] {
-  return error.issues.map((issue) => ({ property: String(issue.path[0] ?? ""), reason: `${issue.path.join(".") || "inputs"}: ${issue.message}` }));
-}
 
 /**
  * A line on the engine's output (a dynamic provider's stderr becomes a diagnostic of the stack), said
