@@ -3,6 +3,7 @@
 import { runAudiencesAtScaleBench } from "./audiences-at-scale.ts";
 import { runDefinitionBench } from "./definition.ts";
 import { runEngineOverheadBench } from "./engine-overhead.ts";
+import { runErasureBlobBench } from "./erasure-blobs.ts";
 import { runErasureBench } from "./erasure.ts";
 import { runExportBench } from "./export.ts";
 import { runMembershipBench } from "./membership.ts";
@@ -18,6 +19,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> =
     run: () => runAudiencesAtScaleBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)),
   },
   erasure: { title: "Erasure of one data subject at 1 M devices (store part)", run: () => runErasureBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
+  "erasure-blobs": { title: "Erasure of one data subject from ten export blobs of 100,000 lines (blob part)", run: () => runErasureBlobBench() },
   responsiveness: { title: "Responsiveness at 1 M devices and 200 audiences", run: () => runResponsivenessBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
 };
 

@@ -2,6 +2,7 @@
 // Data"): the subject named by any of its identifiers, the request's states, and the receipt, which
 // names each identifier only by a keyed hash.
 import { z } from "zod";
+import type { DsrIdentifier } from "./exported-record.mts";
 import { atMost, LIMITS } from "./limits.ts";
 
 export const DSR_KINDS = ["access", "erasure"] as const;
@@ -33,11 +34,9 @@ export type DsrSubject = z.infer<typeof dsrSubjectSchema>;
 export const dsrRequestSchema = z.object({ kind: z.enum(DSR_KINDS), subject: dsrSubjectSchema }).strict();
 export type DsrRequestBody = z.infer<typeof dsrRequestSchema>;
 
-/** One identifier of the subject: what it is, and its value (only ever held sealed, never answered). */
-export interface DsrIdentifier {
-  readonly type: string;
-  readonly value: string;
-}
+// An identifier's type and value (only ever held sealed, never answered), and the identifiers an exported record holds.
+export type { DsrIdentifier } from "./exported-record.mts";
+export { identifiersOfRecord } from "./exported-record.mts";
 
 /** The subject's identifiers, typed: `user_id`, `install_id`, `custom_property:<name>`. */
 export function identifiersOf(subject: Partial<DsrSubject>): DsrIdentifier[] {
@@ -51,6 +50,29 @@ export function identifiersOf(subject: Partial<DsrSubject>): DsrIdentifier[] {
 /** An identifier as receipts and answers show it: its type and a keyed hash (the service's key), never its value. */
 export const hashedIdentifierSchema = z.object({ type: z.string(), hash: z.string() });
 
+/**
+ * What an erasure did to one export blob: `rewritten` without the subject's lines; `deleted` (the
+ * grant allows delete but not read and write, or no line of anyone else was left); `unchanged` (the
+ * blob's subject filter matched, its lines did not); `gone` (deleted before, by retention or its
+ * owner); `pending` (unreachable now: retried, `reason` says why); `left_to_retention` (never
+ * reached; retention removed it by `retention_until`).
+ */
+export const EXPORT_BLOB_ACTIONS = ["rewritten", "deleted", "unchanged", "gone", "pending", "left_to_retention"] as const;
+export type ExportBlobAction = (typeof EXPORT_BLOB_ACTIONS)[number];
+
+export const exportBlobOutcomeSchema = z.object({
+  /** The container's URL without any SAS. */
+  container: z.string(),
+  /** The blob, and a companion written with it (a raw event export's event properties file). */
+  blobs: z.array(z.string()),
+  action: z.enum(EXPORT_BLOB_ACTIONS),
+  lines_removed: z.number().int(),
+  /** When the container's retention removes the blob at the latest (null: no retention registered). */
+  retention_until: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+export type ExportBlobOutcome = z.infer<typeof exportBlobOutcomeSchema>;
+
 /** What was found and done, per category; names of blobs, audiences and notifications, never a subject's value. */
 export const dsrReceiptSchema = z.object({
   devices: z.object({ found: z.number().int(), removed: z.number().int() }),
@@ -62,6 +84,10 @@ export const dsrReceiptSchema = z.object({
   audiences_deleted: z.array(z.string()),
   /** Audiences whose description alone named the subject: the value replaced. */
   audiences_rewritten: z.array(z.string()),
+  /** Export blobs that (may) hold the subject, each with what the erasure did (see EXPORT_BLOB_ACTIONS). */
+  export_blobs: z.array(exportBlobOutcomeSchema).default([]),
+  /** Why an erasure found nothing (an earlier erasure of the same subject, say): its no-op explained. */
+  note: z.string().nullable().default(null),
 });
 export type DsrReceipt = z.infer<typeof dsrReceiptSchema>;
 
@@ -75,7 +101,10 @@ export const dsrResultSchema = z.object({
   due_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  /** What was done so far (an erasure's store part, the export blobs reached): shown from when there is any. */
   receipt: dsrReceiptSchema.nullable(),
+  /** While Running: what the request still waits for (export blobs not reached yet, and why). */
+  waiting_for: z.string().nullable(),
   error: z.string().nullable(),
 });
 export type DsrResult = z.infer<typeof dsrResultSchema>;

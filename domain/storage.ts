@@ -19,6 +19,13 @@ export function parseSasPermissions(text: string): SasPermission[] | undefined {
   return SAS_PERMISSIONS.filter((p) => letters.includes(p));
 }
 
+/**
+ * What a container grants the service for its own upkeep (the StorageContainer resource): list and
+ * delete for retention, read and write so an erasure rewrites exported blobs without the erased
+ * subject's records instead of waiting for retention.
+ */
+export const CONTAINER_GRANT_PERMISSIONS = "rwdl";
+
 export const STORAGE_DEFAULTS = {
   /** What writing exports needs: create and write blobs. */
   exportSasPermissions: "cw",

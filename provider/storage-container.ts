@@ -1,11 +1,11 @@
 // The StorageContainer resource: a private blob container for exports, with the retention period
 // (days) the service honours when it cleans up export blobs: kept in the container's metadata and
-// registered with the service together with a list+delete SAS granted for that purpose only,
-// renewed by `up` a week before it expires.
+// registered with the service together with a SAS granted for the service's upkeep only (retention,
+// and erasures rewriting exported blobs: CONTAINER_GRANT_PERMISSIONS), renewed by `up` a week before it expires.
 // Declared in domain/declarations/storage.ts; here: what diff adds, create, read, update, delete.
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import type * as pulumi from "@pulumi/pulumi";
-import { canonical, RETENTION_METADATA_KEY, STORAGE_DEFAULTS, storageContainerResource } from "../domain/index.ts";
+import { canonical, CONTAINER_GRANT_PERMISSIONS, RETENTION_METADATA_KEY, STORAGE_DEFAULTS, storageContainerResource } from "../domain/index.ts";
 import { sayOnce } from "./checks.ts";
 import { implement, type Checked, type Stated } from "./declared.ts";
 import { clientFor, settings } from "./settings.ts";
@@ -16,7 +16,7 @@ export type StorageContainerInputs = Checked<typeof storageContainerResource>;
 export type StorageContainerOutputs = Stated<typeof storageContainerResource>;
 
 const DAY = 86_400_000;
-/** The service's list+delete grant: long enough between ups, renewed a week ahead. */
+/** The service's grant: long enough between ups, renewed a week ahead. */
 const GRANT_LIFETIME_DAYS = 30;
 const GRANT_RENEW_DAYS = 7;
 
@@ -56,25 +56,29 @@ function diffMore(olds: StorageContainerOutputs, news: StorageContainerInputs): 
     (olds.storageConnectionString ?? "") !== (news.storageConnectionString ?? "") &&
     (isUnknown(news.storageConnectionString) || olds.account !== accountName(news.storageConnectionString));
   return {
-    changes: (olds.publicAccess ?? "none") !== "none" || Date.now() >= Date.parse(olds.retentionGrantRenewAfter ?? "1970-01-01T00:00:00Z"),
+    changes:
+      (olds.publicAccess ?? "none") !== "none" ||
+      Date.now() >= Date.parse(olds.retentionGrantRenewAfter ?? "1970-01-01T00:00:00Z") ||
+      // A grant from a version that granted less (list+delete only) is renewed with what this one grants.
+      olds.retentionGrantPermissions !== CONTAINER_GRANT_PERMISSIONS,
     replaces: otherAccount ? ["storageConnectionString"] : [],
   };
 }
 
 const metadata = (inputs: StorageContainerInputs) => ({ ...inputs.metadata, [RETENTION_METADATA_KEY]: String(inputs.retentionDays) });
 
-/** Grants the service list+delete on this container and registers the retention; returns when to renew. */
-async function registerRetention(inputs: StorageContainerInputs): Promise<string> {
+/** Grants the service its upkeep permissions on this container and registers the retention; answers when to renew and what it granted. */
+async function registerRetention(inputs: StorageContainerInputs): Promise<{ retentionGrantRenewAfter: string; retentionGrantPermissions: string }> {
   const now = Date.now();
   const client = container(inputs.name, inputs.storageConnectionString);
   const grant = await client.generateSasUrl({
-    permissions: ContainerSASPermissions.parse("dl"),
+    permissions: ContainerSASPermissions.parse(CONTAINER_GRANT_PERMISSIONS),
     startsOn: new Date(now - 5 * 60_000),
     expiresOn: new Date(now + GRANT_LIFETIME_DAYS * DAY),
     protocol: client.url.startsWith("https:") ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
   });
   await clientFor(inputs).putRetentionPolicy(inputs, grant, inputs.retentionDays);
-  return new Date(now + (GRANT_LIFETIME_DAYS - GRANT_RENEW_DAYS) * DAY).toISOString();
+  return { retentionGrantRenewAfter: new Date(now + (GRANT_LIFETIME_DAYS - GRANT_RENEW_DAYS) * DAY).toISOString(), retentionGrantPermissions: CONTAINER_GRANT_PERMISSIONS };
 }
 
 async function create(inputs: StorageContainerInputs): Promise<pulumi.dynamic.CreateResult<StorageContainerOutputs>> {
@@ -87,8 +91,8 @@ async function create(inputs: StorageContainerInputs): Promise<pulumi.dynamic.Cr
     await client.setAccessPolicy(undefined);
     await client.setMetadata(metadata(inputs));
   }
-  const retentionGrantRenewAfter = await registerRetention(inputs);
-  return { id: `${account}/${inputs.name}`, outs: { ...inputs, account, url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
+  const grant = await registerRetention(inputs);
+  return { id: `${account}/${inputs.name}`, outs: { ...inputs, account, url: client.url, publicAccess: "none", ...grant } };
 }
 
 async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi.dynamic.ReadResult<StorageContainerOutputs>> {
@@ -118,7 +122,14 @@ async function read(id: string, props?: StorageContainerOutputs): Promise<pulumi
   const retentionGrantRenewAfter = policy ? (props?.retentionGrantRenewAfter ?? new Date(0).toISOString()) : new Date(0).toISOString();
   return {
     id,
-    props: { ...inputs, account: accountName(connectionString), url: client.url, publicAccess: properties.blobPublicAccess ?? "none", retentionGrantRenewAfter },
+    props: {
+      ...inputs,
+      account: accountName(connectionString),
+      url: client.url,
+      publicAccess: properties.blobPublicAccess ?? "none",
+      retentionGrantRenewAfter,
+      ...(props?.retentionGrantPermissions ? { retentionGrantPermissions: props.retentionGrantPermissions } : {}),
+    },
     inputs,
   } as pulumi.dynamic.ReadResult<StorageContainerOutputs>;
 }
@@ -129,8 +140,8 @@ async function update(_id: string, olds: StorageContainerOutputs, news: StorageC
   await client.setAccessPolicy(undefined);
   await client.setMetadata(metadata(news));
   if (olds.owner && (olds.owner !== news.owner || olds.app !== news.app)) await clientFor(olds).deleteRetentionPolicy(olds, client.url);
-  const retentionGrantRenewAfter = await registerRetention(news);
-  return { outs: { ...news, account: accountName(news.storageConnectionString), url: client.url, publicAccess: "none", retentionGrantRenewAfter } };
+  const grant = await registerRetention(news);
+  return { outs: { ...news, account: accountName(news.storageConnectionString), url: client.url, publicAccess: "none", ...grant } };
 }
 
 async function remove(id: string, props: StorageContainerOutputs): Promise<void> {

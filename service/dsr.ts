@@ -3,12 +3,15 @@
 // notification) as one durable request. An erasure removes, in one transaction, the subject's
 // devices with their properties, events and deliveries; rewrites notifications that name the
 // subject; deletes audiences whose definition names it (a definition cannot be rewritten without
-// changing whom it selects) and rewrites those whose description alone does. It completes once the
-// device-change images that still hold the subject's rows have been taken in and dropped. The
+// changing whom it selects) and rewrites those whose description alone does. Then it reaches the
+// exported copies (exports/copies.ts): each export blob that may hold the subject is rewritten
+// without the subject's records, retried while unreachable. It completes once that is done and the
+// device-change images that still held the subject's rows have been taken in and dropped. The
 // identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
 import { randomUUID } from "node:crypto";
-import { eraseValues, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject } from "../domain/index.ts";
+import { dsrReceiptSchema, eraseValues, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
+import { isFinal, outcomeKey, type ExportedCopies } from "./exports/copies.ts";
 import type { Repositories } from "./repositories/index.ts";
 import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
 import type { Runner } from "./runner.ts";
@@ -20,6 +23,19 @@ const RUN = "dsr.run";
 const DAY = 86_400_000;
 /** How soon an erasure looks again whether the images holding the subject's rows are gone and the log can be truncated. */
 const RECHECK_MS = 250;
+/** How soon an erasure tries export blobs it could not reach again, by default. */
+const BLOB_RETRY_MS = 15 * 60_000;
+
+export interface DsrOptions {
+  /** How soon an erasure tries export blobs it could not reach again; default 15 minutes. */
+  blobRetryMs?: number | undefined;
+}
+
+/** The store part's outcome: the receipt, and the subject with the install ids of the devices it had. */
+interface StoreErasure {
+  receipt: DsrReceipt;
+  subject: DsrSubject;
+}
 
 interface RunPayload {
   id: string;
@@ -40,6 +56,8 @@ export class DataSubjectRequests {
     private readonly box: SecretBox,
     private readonly runner: Runner,
     private readonly workers: SqlWorkers,
+    private readonly copies: ExportedCopies,
+    private readonly options: DsrOptions = {},
   ) {
     runner.register<RunPayload>(RUN, { run: (payload) => this.run(payload), maxAttempts: 10 });
   }
@@ -85,7 +103,7 @@ export class DataSubjectRequests {
       const subject: DsrSubject = { install_ids: [installId] };
       const id = this.insert(key, { kind: "erasure", subject });
       this.repositories.dsrRequests.start(id, Date.now());
-      this.repositories.dsrRequests.recordErasure(id, this.eraseFromStore(key, appId, subject), this.repositories.apps.lastDeviceChange(appId));
+      this.recordErasure(id, appId, this.eraseFromStore(key, appId, subject));
       return true;
     });
   }
@@ -114,7 +132,7 @@ export class DataSubjectRequests {
 
   private async run({ id, owner, app }: RunPayload): Promise<void> {
     const key = { owner, app };
-    const { dsrRequests, deviceChanges } = this.repositories;
+    const { dsrRequests, deviceChanges, exportRuns } = this.repositories;
     const appId = this.store.appId(key);
     let row = dsrRequests.find(appId, id);
     if (!row || row.state === "Completed" || row.state === "Failed" || row.state === "Cancelled") return;
@@ -124,37 +142,78 @@ export class DataSubjectRequests {
       dsrRequests.finish(id, { error: `kind '${row.kind}' is not carried out by this service yet` }, Date.now());
       return;
     }
-    // The store part, once: a retry after a crash finds its receipt and goes on to waiting.
+    const again = (delayMs: number) => this.runner.enqueue(RUN, id, { appId, payload: { id, owner, app }, runAt: Date.now() + delayMs });
+    // The store part, once: a retry after a crash finds its receipt and goes on.
     if (row.receipt === null) {
       const subject = JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject;
-      await this.eraseStoreData(key, subject, (receipt, erasedSeq) => dsrRequests.recordErasure(id, receipt, erasedSeq));
+      await this.eraseStoreData(key, subject, (erasure) => this.recordErasure(id, appId, erasure));
       row = dsrRequests.find(appId, id)!;
+    }
+    // Exports that were writing when the store part committed may have read the subject's data:
+    // their blobs are tracked once written, and reached then.
+    if (row.erased_at !== null && exportRuns.inProgressCreatedBy(appId, row.erased_at)) return again(RECHECK_MS);
+    const receipt = dsrReceiptSchema.parse(JSON.parse(row.receipt!));
+    const pending = await this.eraseCopies(row.id, appId, JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject, receipt);
+    if (pending.length > 0) {
+      // Unreachable blobs are tried again until reached or removed by retention; one no retention
+      // will remove, still unreachable when the answer is due, fails the request, saying which.
+      const unbounded = pending.filter((outcome) => outcome.retention_until === null);
+      if (unbounded.length > 0 && Date.now() > row.due_at) {
+        dsrRequests.finish(id, { error: `${unbounded.length} export blob(s) could not be reached by the due date, and no retention removes them: ${unbounded.map((o) => `${o.container}/${o.blobs[0]} (${o.reason})`).join("; ")}` }, Date.now());
+        return;
+      }
+      return again(this.options.blobRetryMs ?? BLOB_RETRY_MS);
     }
     // The images of the removed devices' rows go once the count moves have taken them in; then the
     // log is checkpointed and truncated, so no earlier page version holds the rows (the file's own
     // deleted space is zeroed: secure_delete).
-    if ((row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) || !this.store.truncateLog()) {
-      this.runner.enqueue(RUN, id, { appId, payload: { id, owner, app }, runAt: Date.now() + RECHECK_MS });
-      return;
-    }
+    if ((row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) || !this.store.truncateLog()) return again(RECHECK_MS);
     dsrRequests.finish(id, { completed: true }, Date.now());
   }
 
-  /** The erasure cascade over the store (inside the caller's transaction); the receipt of what it did. */
+  /** Erases the subject from the exported copies not reached yet; each outcome joins the receipt as it ends. Answers the copies still pending. */
+  private async eraseCopies(id: string, appId: number, subject: DsrSubject, receipt: DsrReceipt): Promise<ExportBlobOutcome[]> {
+    const done = new Set(receipt.export_blobs.filter(isFinal).map(outcomeKey));
+    await this.copies.erase(appId, identifiersOf(subject), id, done, (outcome) => {
+      receipt.export_blobs = [...receipt.export_blobs.filter((earlier) => outcomeKey(earlier) !== outcomeKey(outcome)), outcome];
+      this.repositories.dsrRequests.updateReceipt(id, receipt);
+    });
+    return receipt.export_blobs.filter((outcome) => !isFinal(outcome));
+  }
+
+  /** Records the store part's outcome (inside the caller's transaction). */
+  private recordErasure(id: string, appId: number, { receipt, subject }: StoreErasure): void {
+    this.repositories.dsrRequests.recordErasure(id, {
+      receipt: { ...receipt, note: receipt.note ?? this.nothingFoundNote(id, appId, receipt, subject) },
+      erasedSeq: this.repositories.apps.lastDeviceChange(appId),
+      subjectSealed: this.box.seal(JSON.stringify(subject)),
+      at: Date.now(),
+    });
+  }
+
+  /** When the store held nothing of the subject: why (an earlier erasure of it, or none). */
+  private nothingFoundNote(id: string, appId: number, receipt: DsrReceipt, subject: DsrSubject): string | null {
+    const touched = receipt.devices.found + receipt.events.removed + receipt.notification_deliveries.removed + receipt.notifications_rewritten.length + receipt.audiences_deleted.length + receipt.audiences_rewritten.length;
+    if (touched > 0) return null;
+    const earlier = identifiersOf(subject).flatMap(({ type, value }) => this.repositories.dsrRequests.erasuresOf(appId, this.hashOf(type, value), id));
+    if (earlier.length === 0) return "the store held nothing of this subject (no device, event, notification or audience named it)";
+    const latest = earlier.reduce((a, b) => (a.finished_at >= b.finished_at ? a : b));
+    return `the store held nothing of this subject: erasure ${latest.id} erased it on ${iso(latest.finished_at)}; nothing was found since`;
+  }
+
   /**
    * The store part of an erasure: devices holding one of the values are found by a scan on a worker
-   * thread first; then one transaction checks each candidate again, erases, and `record`s the
-   * receipt with the device-change sequence number the erasure reached.
+   * thread first; then one transaction checks each candidate again, erases, and `record`s the outcome.
    */
-  async eraseStoreData(key: AppKey, subject: DsrSubject, record: (receipt: DsrReceipt, erasedSeq: number) => void = () => {}): Promise<DsrReceipt> {
+  async eraseStoreData(key: AppKey, subject: DsrSubject, record: (erasure: StoreErasure) => void = () => {}): Promise<DsrReceipt> {
     const appId = this.store.appId(key);
     const properties = this.propertiesOf(appId, subject);
     const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
     const candidates = [...new Set(scans.flat().map((device) => device.id))];
     return this.store.transaction(() => {
-      const receipt = this.eraseFromStore(key, appId, subject, candidates);
-      record(receipt, this.repositories.apps.lastDeviceChange(appId));
-      return receipt;
+      const erasure = this.eraseFromStore(key, appId, subject, candidates);
+      record(erasure);
+      return erasure.receipt;
     });
   }
 
@@ -167,7 +226,7 @@ export class DataSubjectRequests {
     });
   }
 
-  private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject, candidates: readonly number[] = []): DsrReceipt {
+  private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject, candidates: readonly number[] = []): StoreErasure {
     const { subjectData, audiences } = this.repositories;
     const properties = this.propertiesOf(appId, subject);
     const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
@@ -202,17 +261,32 @@ export class DataSubjectRequests {
       }
     }
     return {
-      devices: { found: found.length, removed },
-      events: { removed: events },
-      notification_deliveries: { removed: deliveries },
-      notifications_rewritten: notifications.map((notification) => notification.id).sort(),
-      audiences_deleted: deleted.sort(),
-      audiences_rewritten: rewritten.sort(),
+      receipt: {
+        devices: { found: found.length, removed },
+        events: { removed: events },
+        notification_deliveries: { removed: deliveries },
+        notifications_rewritten: notifications.map((notification) => notification.id).sort(),
+        audiences_deleted: deleted.sort(),
+        audiences_rewritten: rewritten.sort(),
+        export_blobs: [],
+        note: null,
+      },
+      // Exported copies are matched on the install ids the subject's devices had, too.
+      subject: { ...subject, ...(allInstallIds.length > 0 ? { install_ids: allInstallIds } : {}) },
     };
   }
 }
 
+/** Export blobs an erasure has not reached yet, in a sentence (the first reason stands for the rest). */
+function waitingFor(pending: readonly ExportBlobOutcome[]): string {
+  const bounded = pending.map((outcome) => outcome.retention_until).filter((until): until is string => until !== null);
+  const latest = bounded.sort().at(-1);
+  return `${pending.length} export blob(s) not reached yet (${pending[0]!.reason}); tried again until reached${latest && bounded.length === pending.length ? ` or removed by retention (by ${latest} at the latest)` : ""}`;
+}
+
 function toResult(row: DsrRequestRow): DsrResult {
+  const receipt = row.receipt === null ? undefined : dsrReceiptSchema.parse(JSON.parse(row.receipt));
+  const pending = receipt?.export_blobs.filter((outcome) => !isFinal(outcome)) ?? [];
   return {
     id: row.id,
     kind: row.kind,
@@ -222,8 +296,8 @@ function toResult(row: DsrRequestRow): DsrResult {
     due_at: iso(row.due_at)!,
     started_at: iso(row.started_at),
     finished_at: iso(row.finished_at),
-    // The receipt is shown once the request is complete.
-    receipt: row.state === "Completed" && row.receipt ? (JSON.parse(row.receipt) as DsrReceipt) : null,
+    receipt: receipt ?? null,
+    waiting_for: row.state === "Running" && pending.length > 0 ? waitingFor(pending) : null,
     error: row.error,
   };
 }

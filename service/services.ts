@@ -8,6 +8,7 @@ import { DataExportTokenService } from "./data-export-tokens.ts";
 import { DeviceStore } from "./devices.ts";
 import { BroadcastReports } from "./exports/broadcast-metrics.ts";
 import { ContinuousExports } from "./exports/continuous.ts";
+import { ExportedCopies } from "./exports/copies.ts";
 import { ExportService } from "./exports/jobs.ts";
 import { RetentionService } from "./exports/retention.ts";
 import { NotificationService, type PushSender } from "./notifications.ts";
@@ -17,7 +18,7 @@ import { createRepositories, type Repositories } from "./repositories/index.ts";
 import { Runner, type RunnerOptions } from "./runner.ts";
 import { SecretBox } from "./secret-box.ts";
 import { SqlWorkers } from "./sql-worker.ts";
-import { DataSubjectRequests } from "./dsr.ts";
+import { DataSubjectRequests, type DsrOptions } from "./dsr.ts";
 import type { Store } from "./store.ts";
 
 export interface ServiceOptions {
@@ -32,6 +33,8 @@ export interface ServiceOptions {
   continuousExportIntervalMs?: number | undefined;
   /** Failed authentications per client address per minute before 429. */
   authFailuresPerMinute?: number | undefined;
+  /** Data-subject requests: how soon an erasure tries unreachable export blobs again. */
+  dsr?: DsrOptions | undefined;
 }
 
 export interface Services {
@@ -41,6 +44,7 @@ export interface Services {
   readonly runner: Runner;
   readonly workers: SqlWorkers;
   readonly outbound: Outbound;
+  readonly copies: ExportedCopies;
   readonly authFailures: AuthFailureLimiter;
   readonly devices: DeviceStore;
   readonly counter: AudienceCounter;
@@ -72,9 +76,10 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
   const box = new SecretBox(store.dataDir);
   const pushConfigs = new PushConfigStore(repositories, box);
   const notifications = new NotificationService(store, repositories, counter, pushConfigs, runner, options.sender);
-  const exports = new ExportService(store, repositories, devices, box, counter, runner, workers, outbound);
+  const copies = new ExportedCopies(repositories, box, outbound);
+  const exports = new ExportService(store, repositories, devices, box, counter, runner, workers, outbound, copies);
   const retention = new RetentionService(store, repositories, box, runner, outbound, options.retentionSweepIntervalMs);
-  const continuousExports = new ContinuousExports(store, repositories, box, runner, outbound, options.continuousExportIntervalMs);
+  const continuousExports = new ContinuousExports(store, repositories, box, runner, outbound, copies, options.continuousExportIntervalMs);
   const broadcastReports = new BroadcastReports(store, repositories, workers, runner);
   return {
     store,
@@ -83,6 +88,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     runner,
     workers,
     outbound,
+    copies,
     authFailures: new AuthFailureLimiter(options.authFailuresPerMinute),
     devices,
     counter,
@@ -93,7 +99,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     continuousExports,
     broadcastReports,
     dataExportTokens: new DataExportTokenService(repositories),
-    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner, workers),
+    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner, workers, copies, options.dsr),
     start() {
       store.startCheckpoints();
       counter.resumePending();

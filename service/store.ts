@@ -274,6 +274,25 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX dsr_requests_by_app ON dsr_requests (app_id, received_at);`,
   // An erasure removes a device's delivery rows: found by device, not by notification.
   `CREATE INDEX notification_deliveries_by_device ON notification_deliveries (device_id);`,
+  // Exported copies (service/exports/copies.ts): every blob an export wrote that holds people's
+  // data, the grant that wrote it (sealed) and a keyed filter of the subjects it holds, so an
+  // erasure reaches it. No filter yet: being written, it may hold anyone.
+  `CREATE TABLE export_copies (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL,
+     container_url TEXT NOT NULL,
+     blob_name TEXT NOT NULL,
+     companion_blob TEXT,
+     format TEXT NOT NULL,
+     grant_kind TEXT NOT NULL,
+     grant_sealed TEXT NOT NULL,
+     filter BLOB,
+     written_at INTEGER NOT NULL,
+     UNIQUE (container_url, blob_name)
+   );
+   CREATE INDEX export_copies_by_app ON export_copies (app_id);`,
+  // When an erasure's store part committed: exports started before may still write the subject's data.
+  `ALTER TABLE dsr_requests ADD COLUMN erased_at INTEGER;`,
 ];
 
 export type { AppKey };

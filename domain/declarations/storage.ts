@@ -16,7 +16,7 @@ const storageConnectionString = (replaces: boolean) =>
 
 export const storageContainerResource = declareResource({
   kind: "StorageContainer",
-  doc: "A private blob container for exports. The service deletes export blobs older than the retention, through a list+delete SAS granted for that purpose only, which `up` renews a week before it expires; `up` also closes a container someone opened to anonymous reads.",
+  doc: "A private blob container for exports. The service deletes export blobs older than the retention, and rewrites exported blobs without an erased subject's records, through a read+write+delete+list SAS granted for these purposes only, which `up` renews a week before it expires; `up` also closes a container someone opened to anonymous reads.",
   source: "Azure Blob Storage; seeds: Braze export (exports land in the customer's container)",
   inputs: {
     ...appFields({ replaces: false }),
@@ -34,7 +34,8 @@ export const storageContainerResource = declareResource({
     account: { schema: z.string(), doc: "The storage account's name." },
     url: { schema: z.string(), doc: "The container's URL (no credential in it)." },
     publicAccess: { schema: z.string(), doc: "Anything but \"none\" means someone opened the container to anonymous reads; the next `up` closes it." },
-    retentionGrantRenewAfter: { schema: z.string(), doc: "From then on, `up` renews the service's list+delete grant." },
+    retentionGrantRenewAfter: { schema: z.string(), doc: "From then on, `up` renews the service's grant." },
+    retentionGrantPermissions: { schema: z.string().optional(), doc: "What the service's grant allows (`up` renews a grant that allows less than this version grants)." },
   },
   namedBy: "name",
 });

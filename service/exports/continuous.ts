@@ -13,6 +13,9 @@ import type { Repositories } from "../repositories/index.ts";
 import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
+import { identifiersOfRecord } from "../../domain/index.ts";
+import { redactUrl } from "../outbound.ts";
+import type { ExportedCopies } from "./copies.ts";
 import { RAW_EVENT_NAMES } from "./raw-events.ts";
 
 export const CONTINUOUS_EXPORT_CONTAINER = "pushplane-export";
@@ -48,6 +51,7 @@ export class ContinuousExports {
     private readonly box: SecretBox,
     private readonly runner: Runner,
     private readonly outbound: Outbound,
+    private readonly copies: ExportedCopies,
     private readonly intervalMs = CONTINUOUS_EXPORT_INTERVAL_MS,
   ) {
     runner.register<{ id: string }>(EXPORT, {
@@ -138,26 +142,30 @@ export class ContinuousExports {
     if (!row || (row.state !== "Enabled" && row.state !== "Pending")) return false;
     const until = Date.now();
     try {
+      const connection = this.box.open(row.connection_sealed);
       const container = this.outbound
-        .blobServiceFromConnectionString("connection_string", this.box.open(row.connection_sealed))
+        .blobServiceFromConnectionString("connection_string", connection)
         .getContainerClient(CONTINUOUS_EXPORT_CONTAINER);
       await container.createIfNotExists({ abortSignal: signal });
+      const destination = { kind: "connection_string" as const, grant: connection, containerUrl: redactUrl(container.url) };
       const hour = new Date(until).toISOString().slice(0, 13).replace(/[-T]/g, "/");
       let part = 0;
       for (const page of events.byTime(row.app_id, row.exported_until, until, EVENTS_PER_BLOB)) {
-        const lines = page.map((e) =>
-          JSON.stringify({
+        const records = page.map((e) => ({
             id: e.id,
             type: e.type === "custom" ? e.name : RAW_EVENT_NAMES[e.type],
             timestamp: new Date(e.occurred_at).toISOString(),
             install_id: e.install_id,
             ...(e.notification_id ? { notification_id: e.notification_id } : {}),
             ...(e.product_id ? { product_id: e.product_id, amount: e.amount, currency: e.currency } : {}),
-            ...(e.properties ? { properties: JSON.parse(e.properties) } : {}),
-          }),
-        );
-        const body = `${lines.join("\n")}\n`;
-        await container.getBlockBlobClient(`analytics/${hour}/${id}-${until}${part > 0 ? `-${part}` : ""}.ndjson`).upload(body, Buffer.byteLength(body), { abortSignal: signal });
+            ...(e.properties ? { properties: JSON.parse(e.properties) as unknown } : {}),
+        }));
+        const body = `${records.map((record) => JSON.stringify(record)).join("\n")}\n`;
+        const name = `analytics/${hour}/${id}-${until}${part > 0 ? `-${part}` : ""}.ndjson`;
+        const copy = this.copies.track(row.app_id, destination, name, "jsonl");
+        for (const record of records) copy.filter.add(identifiersOfRecord(record));
+        await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { abortSignal: signal });
+        copy.written();
         part++;
       }
       return exportConfigurations.recordExport(id, until);

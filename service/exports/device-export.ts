@@ -24,7 +24,7 @@ const PAGES_AHEAD = 2;
  * The caller ends the worker (`worker.terminate()`) however the export ends: a generator abandoned
  * mid-way (the upload failed) never reaches its own `finally`.
  */
-async function* deviceLines(worker: Worker, onPage: (rows: number) => void): AsyncGenerator<Buffer> {
+async function* deviceLines(worker: Worker, onPage: (rows: number) => void, onFilter: (filter: Uint8Array) => void): AsyncGenerator<Buffer> {
   const waiting: { resolve: (message: PageMessage) => void; reject: (error: Error) => void }[] = [];
   worker.on("message", (message: PageMessage) => waiting.shift()?.resolve(message));
   worker.on("error", (error) => waiting.splice(0).forEach((w) => w.reject(error)));
@@ -46,7 +46,10 @@ async function* deviceLines(worker: Worker, onPage: (rows: number) => void): Asy
     for (;;) {
       const message = await asked.shift()!;
       if ("error" in message) throw new Error(`reading devices for the export failed: ${message.error}`);
-      if ("done" in message) return;
+      if ("done" in message) {
+        if (message.filter) onFilter(message.filter);
+        return;
+      }
       asked.push(ask());
       written += message.rows;
       onPage(written);
@@ -59,8 +62,8 @@ async function* deviceLines(worker: Worker, onPage: (rows: number) => void): Asy
 }
 
 /** A page reader over the app's devices as JSON lines (the query is the device reads repository's). */
-function pageReader(store: Store, devices: DeviceStore, appId: number): Worker {
-  const data: PageReaderData = { path: store.path, ...new DeviceReads(store).exportLinesQuery(appId, devices.slots(appId)), pageSize: PAGE };
+function pageReader(store: Store, devices: DeviceStore, appId: number, filterKey: string | undefined): Worker {
+  const data: PageReaderData = { path: store.path, ...new DeviceReads(store).exportLinesQuery(appId, devices.slots(appId)), pageSize: PAGE, ...(filterKey ? { filterKey } : {}) };
   return new Worker(new URL("./page-reader.mts", import.meta.url), { workerData: data });
 }
 
@@ -71,24 +74,28 @@ export async function exportDevices(
   container: ContainerClient,
   blobName: string,
   progress: ExportProgress,
+  /** The subject filter's key, and where the filter of the devices written goes (exported copies: copies.ts). */
+  subjects?: { key: string; filtered(filter: Uint8Array): void },
 ): Promise<number> {
   // Kept with every device change (audience-counts.ts): no count over the app's devices on the event loop.
   // The store, not the repositories, is this function's parameter: the benches call it on a bare store.
   const total = new Apps(store).deviceCount(appId);
   let written = 0;
   progress(0, total);
-  const worker = pageReader(store, devices, appId);
+  const worker = pageReader(store, devices, appId, subjects?.key);
+  let filter: Uint8Array | undefined;
   const source = Readable.from(
     deviceLines(worker, (rows) => {
       written = rows;
       progress(rows, total);
-    }),
+    }, (built) => (filter = built)),
   );
   try {
     // 4 MiB blocks, 4 in flight: memory stays bounded whatever the number of devices.
     await container.getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, {
       blobHTTPHeaders: { blobContentType: "application/x-ndjson" },
     });
+    if (subjects && filter) subjects.filtered(filter);
     return written;
   } finally {
     // Whatever happened to the upload, the reader thread (and its connection and pages) goes.

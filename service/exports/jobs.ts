@@ -31,6 +31,7 @@ import type { SecretBox } from "../secret-box.ts";
 import type { SqlWorkers } from "../sql-worker.ts";
 import type { AppKey, Store } from "../store.ts";
 import { broadcastMetricsCsv } from "./broadcast-metrics.ts";
+import type { CopyDestination, ExportedCopies } from "./copies.ts";
 import { exportDevices } from "./device-export.ts";
 import { exportRawEvents } from "./raw-events.ts";
 import { checkSasUrl } from "./sas.ts";
@@ -104,6 +105,8 @@ interface RunContext {
   appId: number;
   app: AppKey;
   container: ContainerClient;
+  /** The same container as exported copies record it (copies.ts). */
+  destination: CopyDestination;
   /** The blob (or folder of parts) the run writes, fixed when the run was created. */
   target: string;
   progress(rows: number, total: number | null): void;
@@ -150,14 +153,25 @@ export class ExportService {
     private readonly runner: Runner,
     private readonly workers: SqlWorkers,
     private readonly outbound: Outbound,
+    private readonly copies: ExportedCopies,
   ) {
     this.kinds = {
       device_export: {
         options: () => ({}),
         target: ({ runId, prefix, day }) => `${prefix}device-exports/${day}/${runId}.jsonl`,
-        write: async (_options, run) => ({
-          written: await exportDevices(this.store, this.devices, run.appId, run.container, run.target, (rows, total) => run.progress(rows, total)),
-        }),
+        write: async (_options, run) => {
+          const copy = this.copies.track(run.appId, run.destination, run.target, "jsonl");
+          try {
+            const written = await exportDevices(this.store, this.devices, run.appId, run.container, run.target, (rows, total) => run.progress(rows, total), {
+              key: this.copies.filterKey,
+              filtered: (filter) => copy.written(filter),
+            });
+            return { written };
+          } catch (error) {
+            copy.failed();
+            throw error;
+          }
+        },
       },
       raw_event_export: {
         // A job's window is relative (the last window_days before each run), so it always lies within the last 3 months.
@@ -178,6 +192,7 @@ export class ExportService {
             run.container,
             run.target.replace(/appboy-event-data\/$/, ""),
             (rows) => run.progress(rows, null),
+            (eventsBlob, propertiesBlob) => this.copies.track(run.appId, run.destination, eventsBlob, "csv.zip", propertiesBlob),
           );
           const note = options.callback_endpoint ? await this.callBack(options.callback_endpoint, run.target, result.files, run.signal) : null;
           return { written: result.rows, note, blobName: result.files[0]! };
@@ -226,6 +241,7 @@ export class ExportService {
             options.output_format,
             options.fields_to_export as UserExportField[] | undefined,
             (users) => run.progress(users, null),
+            (blobName, format) => this.copies.track(run.appId, run.destination, blobName, format),
           );
           const note = options.callback_endpoint ? await this.callBack(options.callback_endpoint, run.target, result.files, run.signal) : null;
           return { written: result.users, note };
@@ -444,6 +460,7 @@ export class ExportService {
         appId: row.app_id,
         app,
         container: this.outbound.containerClient("blob_container_sas_uri", sasUrl, { abortSignal: signal }),
+        destination: { kind: "sas", grant: sasUrl, containerUrl: redactUrl(sasUrl) },
         target: row.blob_name!,
         progress: (rows, total) => exportRuns.progress(runId, rows, total),
         signal,

@@ -4,6 +4,8 @@
 // stripping; .mts so it loads as a module without a reparse): Node's worker loader runs it, not tsx or vitest.
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
+import { identifiersOfRecord } from "../../domain/exported-record.mts";
+import { SubjectFilterBuilder } from "./subject-filter.mts";
 
 export interface PageReaderData {
   /** The database file. */
@@ -12,14 +14,17 @@ export interface PageReaderData {
   sql: string;
   params: (string | number)[];
   pageSize: number;
+  /** When set, each line's identifiers go into a subject filter under this key, answered with the end. */
+  filterKey?: string;
 }
 
 /** One page: its lines as UTF-8 (the buffer is transferred, not copied), or the end. */
-export type PageMessage = { bytes: Uint8Array; rows: number } | { done: true } | { error: string };
+export type PageMessage = { bytes: Uint8Array; rows: number } | { done: true; filter?: Uint8Array } | { error: string };
 
 if (parentPort) {
   const port = parentPort;
-  const { path, sql, params, pageSize } = workerData as PageReaderData;
+  const { path, sql, params, pageSize, filterKey } = workerData as PageReaderData;
+  const filter = filterKey === undefined ? undefined : new SubjectFilterBuilder(filterKey);
   const db = new DatabaseSync(path, { readOnly: true });
   db.exec("PRAGMA mmap_size = 1073741824; PRAGMA busy_timeout = 5000;");
   const page = db.prepare(sql);
@@ -31,12 +36,13 @@ if (parentPort) {
     try {
       const rows = done ? [] : (page.all(after, ...params, pageSize) as unknown as { id: number; line: string }[]);
       if (rows.length === 0) {
-        port.postMessage({ done: true } satisfies PageMessage);
+        port.postMessage({ done: true, ...(filter ? { filter: filter.build() } : {}) } satisfies PageMessage);
         if (!done) db.close();
         done = true;
         return;
       }
       after = rows.at(-1)!.id;
+      if (filter) for (const row of rows) filter.add(identifiersOfRecord(JSON.parse(row.line)));
       const bytes = encoder.encode(`${rows.map((row) => row.line).join("\n")}\n`);
       port.postMessage({ bytes, rows: rows.length } satisfies PageMessage, [bytes.buffer]);
     } catch (error) {

@@ -7,7 +7,10 @@ import { PassThrough, Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import { stringify } from "csv-stringify/sync";
 import { ZipFile } from "yazl";
+import { identifiersOfRecord } from "../../domain/index.ts";
 import type { Events } from "../repositories/events.ts";
+import type { SubjectFilterBuilder } from "./subject-filter.mts";
+import type { TrackedCopy } from "./copies.ts";
 
 const PAGE = 10_000;
 
@@ -20,7 +23,7 @@ export const RAW_EVENT_NAMES: Record<string, string> = {
 };
 
 /** Both CSV files' chunks, produced together from one pass over the events. */
-function* csvPages(source: Events, appId: number, from: number, to: number, names: readonly string[] | undefined, onRows: (n: number) => void): Generator<[string, string]> {
+function* csvPages(source: Events, appId: number, from: number, to: number, names: readonly string[] | undefined, onRows: (n: number) => void, filter: SubjectFilterBuilder): Generator<[string, string]> {
   const wanted = names && names.length > 0 ? new Set(names) : undefined;
   yield [
     stringify([["id", "time", "event_name", "external_user_id", "install_id", "notification_id", "product_id", "price", "currency"]]),
@@ -34,6 +37,7 @@ function* csvPages(source: Events, appId: number, from: number, to: number, name
       const name = event.type === "custom" ? event.name! : RAW_EVENT_NAMES[event.type]!;
       if (wanted && !wanted.has(name)) continue;
       events.push([event.id, new Date(event.occurred_at).toISOString(), name, event.user_id ?? "", event.install_id, event.notification_id ?? "", event.product_id ?? "", event.amount ?? "", event.currency ?? ""]);
+      filter.add(identifiersOfRecord({ external_user_id: event.user_id ?? "", install_id: event.install_id }));
       for (const [key, value] of Object.entries(JSON.parse(event.properties ?? "{}") as Record<string, unknown>)) properties.push([event.id, key, String(value)]);
     }
     rows += events.length;
@@ -73,10 +77,13 @@ export async function exportRawEvents(
   container: ContainerClient,
   prefix: string,
   progress: (rows: number) => void,
+  /** Tracks the pair of files as one exported copy (copies.ts): the event properties go with their events. */
+  track: (eventsBlob: string, propertiesBlob: string) => TrackedCopy,
 ): Promise<{ rows: number; files: string[] }> {
   const stamp = new Date(window.from).toISOString().slice(0, 16).replace("T", "-").replace(":", "-");
   const base = `${prefix}appboy-event-data/app_groups/${appGroupId}/${stamp}`;
   const files = [`${base}-events.csv.zip`, `${base}-event_properties.csv.zip`];
+  const copy = track(files[0]!, files[1]!);
   const events = zipUpload(container, files[0]!, `${stamp}-events.csv`);
   const properties = zipUpload(container, files[1]!, `${stamp}-event_properties.csv`);
   let rows = 0;
@@ -89,14 +96,16 @@ export async function exportRawEvents(
     for (const [eventChunk, propertyChunk] of csvPages(source, appId, window.from, window.to, eventNames, (n) => {
       rows = n;
       progress(n);
-    })) {
+    }, copy.filter)) {
       await write(events.entry, eventChunk);
       await write(properties.entry, propertyChunk);
     }
     events.entry.end();
     properties.entry.end();
     await Promise.all([events.upload, properties.upload]);
+    copy.written();
   } catch (error) {
+    // One file may have been committed: the copy stays tracked, as "may hold anyone".
     for (const file of [events, properties]) {
       file.entry.destroy(error as Error);
       file.output.destroy(error as Error);

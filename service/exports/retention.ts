@@ -9,6 +9,7 @@ import type { RetentionPolicyRow } from "../repositories/retention-policies.ts";
 import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { AppKey, Store } from "../store.ts";
+import { EXPORTED_AT } from "./copy-rewrite.ts";
 import { checkSasUrl } from "./sas.ts";
 
 const SWEEP = "retention.sweep";
@@ -137,10 +138,13 @@ export class RetentionService {
     let error: string | null = null;
     try {
       const client = this.outbound.containerClient("retention grant", this.box.open(row.sas_sealed), signal ? { abortSignal: signal } : {});
-      for await (const blob of client.listBlobsFlat({ abortSignal: signal })) {
-        const modified = blob.properties.lastModified?.getTime() ?? now;
-        if (modified < cutoff) {
+      for await (const blob of client.listBlobsFlat({ includeMetadata: true, abortSignal: signal })) {
+        // An erasure's rewrite leaves the time the export wrote the blob: retention counts from then.
+        const exportedAt = blob.metadata?.[EXPORTED_AT];
+        const written = exportedAt ? Date.parse(exportedAt) : (blob.properties.lastModified?.getTime() ?? now);
+        if (written < cutoff) {
           await client.deleteBlob(blob.name, { deleteSnapshots: "include", abortSignal: signal });
+          this.repositories.exportCopies.forget(row.container_url, blob.name);
           deleted++;
         }
       }

@@ -6,7 +6,10 @@ import { createGzip } from "node:zlib";
 import { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import { ZipFile } from "yazl";
+import { identifiersOfRecord } from "../../domain/index.ts";
 import type { DeviceStore } from "../devices.ts";
+import type { CopyFormat } from "../repositories/export-copies.ts";
+import type { TrackedCopy } from "./copies.ts";
 import type { Repositories } from "../repositories/index.ts";
 
 export { USER_EXPORT_FIELDS, type UserExportField } from "../../domain/index.ts";
@@ -93,6 +96,8 @@ export async function exportSegmentUsers(
   format: ArchiveFormat,
   fields: readonly UserExportField[] | undefined,
   progress: (written: number) => void,
+  /** Tracks each part as an exported copy (copies.ts). */
+  track: (blobName: string, format: CopyFormat) => TrackedCopy,
 ): Promise<{ users: number; files: string[] }> {
   const files: string[] = [];
   let users = 0;
@@ -102,7 +107,15 @@ export async function exportSegmentUsers(
       const part = `part-${String(files.length).padStart(5, "0")}.json`;
       const name = `${prefix}${part}${format === "zip" ? ".zip" : ".gz"}`;
       const body = await pack(part, batch.map((u) => JSON.stringify(u)).join("\n") + (batch.length > 0 ? "\n" : ""), format);
-      await container.getBlockBlobClient(name).uploadData(body, { blobHTTPHeaders: { blobContentType: format === "zip" ? "application/zip" : "application/gzip" } });
+      const copy = track(name, format === "zip" ? "jsonl.zip" : "jsonl.gz");
+      for (const user of batch) copy.filter.add(identifiersOfRecord(user));
+      try {
+        await container.getBlockBlobClient(name).uploadData(body, { blobHTTPHeaders: { blobContentType: format === "zip" ? "application/zip" : "application/gzip" } });
+      } catch (error) {
+        copy.failed();
+        throw error;
+      }
+      copy.written();
       files.push(name);
       users += batch.length;
       progress(users);

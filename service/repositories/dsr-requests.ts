@@ -17,6 +17,7 @@ export interface DsrRequestRow {
   started_at: number | null;
   finished_at: number | null;
   erased_seq: number | null;
+  erased_at: number | null;
 }
 
 export class DsrRequests {
@@ -50,9 +51,25 @@ export class DsrRequests {
     return Number(result.changes) > 0;
   }
 
-  /** The store part of an erasure is done: its receipt, and the device-change sequence number to wait for. */
-  recordErasure(id: string, receipt: DsrReceipt, erasedSeq: number): void {
-    this.store.db.prepare("UPDATE dsr_requests SET receipt = ?, erased_seq = ? WHERE id = ? AND state = 'Running'").run(JSON.stringify(receipt), erasedSeq, id);
+  /**
+   * The store part of an erasure is done: its receipt, the device-change sequence number to wait
+   * for, and the subject with the install ids its devices had (sealed: exported copies are matched on them).
+   */
+  recordErasure(id: string, erasure: { receipt: DsrReceipt; erasedSeq: number; subjectSealed: string; at: number }): void {
+    this.store.db
+      .prepare("UPDATE dsr_requests SET receipt = ?, erased_seq = ?, subject_sealed = ?, erased_at = ? WHERE id = ? AND state = 'Running'")
+      .run(JSON.stringify(erasure.receipt), erasure.erasedSeq, erasure.subjectSealed, erasure.at, id);
+  }
+
+  updateReceipt(id: string, receipt: DsrReceipt): void {
+    this.store.db.prepare("UPDATE dsr_requests SET receipt = ? WHERE id = ? AND state = 'Running'").run(JSON.stringify(receipt), id);
+  }
+
+  /** Completed erasures of the app whose subject had this keyed hash (a later one finds nothing: its receipt says why). */
+  erasuresOf(appId: number, hash: string, except: string): { id: string; finished_at: number }[] {
+    return this.store.db
+      .prepare("SELECT id, finished_at FROM dsr_requests WHERE app_id = ? AND kind = 'erasure' AND state = 'Completed' AND id != ? AND instr(subject_hashes, ?) > 0 ORDER BY finished_at DESC")
+      .all(appId, except, `"${hash}"`) as { id: string; finished_at: number }[];
   }
 
   /** Ends a request: its receipt or its reason; the sealed identifiers go with it. */

@@ -58,6 +58,11 @@ export class ExportRuns {
   }
 
   /** Records a run's progress while it is in progress. */
+  /** A run of the app still writing that was created by `before`: what it writes may hold data erased since. */
+  inProgressCreatedBy(appId: number, before: number): { id: string } | undefined {
+    return this.store.db.prepare("SELECT id FROM export_runs WHERE app_id = ? AND state = 'InProgress' AND started_at <= ? LIMIT 1").get(appId, before) as { id: string } | undefined;
+  }
+
   progress(id: string, rowsWritten: number, totalRows: number | null): void {
     this.store.db.prepare("UPDATE export_runs SET rows_written = ?, total_rows = ? WHERE id = ? AND state = 'InProgress'").run(rowsWritten, totalRows, id);
   }

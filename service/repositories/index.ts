@@ -9,6 +9,7 @@ import { DeviceChanges } from "./device-changes.ts";
 import { DeviceReads } from "./device-reads.ts";
 import { DsrRequests } from "./dsr-requests.ts";
 import { Events } from "./events.ts";
+import { ExportCopies } from "./export-copies.ts";
 import { ExportConfigurations } from "./export-configurations.ts";
 import { ExportJobs } from "./export-jobs.ts";
 import { ExportRuns } from "./export-runs.ts";
@@ -30,6 +31,7 @@ export interface Repositories {
   readonly exportJobs: ExportJobs;
   readonly exportRuns: ExportRuns;
   readonly exportConfigurations: ExportConfigurations;
+  readonly exportCopies: ExportCopies;
   readonly retentionPolicies: RetentionPolicies;
   readonly broadcastMetrics: BroadcastMetricRequests;
   readonly dataExportTokens: DataExportTokens;
@@ -52,6 +54,7 @@ export function createRepositories(store: Store): Repositories {
     exportJobs: new ExportJobs(store),
     exportRuns: new ExportRuns(store),
     exportConfigurations: new ExportConfigurations(store),
+    exportCopies: new ExportCopies(store),
     retentionPolicies: new RetentionPolicies(store),
     broadcastMetrics: new BroadcastMetricRequests(store),
     dataExportTokens: new DataExportTokens(store),

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { CONTAINER_GRANT_PERMISSIONS } from "../../domain/index.ts";
 import { containerSasTokenProvider, type ContainerSasTokenOutputs } from "../../provider/container-sas-token.ts";
 import { dataExportTokenProvider } from "../../provider/data-export-token.ts";
 import { exportJobProvider } from "../../provider/export-job.ts";
@@ -53,11 +54,16 @@ describe("StorageContainer diff", () => {
     url: "http://127.0.0.1/devstoreaccount1/exports",
     publicAccess: "none",
     retentionGrantRenewAfter: new Date(Date.now() + 86_400_000).toISOString(),
+    retentionGrantPermissions: CONTAINER_GRANT_PERMISSIONS,
   };
   const inputs = { owner: "acme", app: "demo", name: "exports", retentionDays: 30, metadata: {}, adopt: false };
   it("no change while the retention grant is fresh", async () => expect(await storageContainerProvider.diff("id", outputs, inputs)).toMatchObject({ changes: false }));
   it("renews the retention grant in place when due", async () =>
     expect(await storageContainerProvider.diff("id", { ...outputs, retentionGrantRenewAfter: new Date(Date.now() - 1).toISOString() }, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false }));
+  it("renews a grant from a version that granted less (list+delete only: erasures could not rewrite exported blobs)", async () => {
+    const { retentionGrantPermissions: _, ...older } = outputs;
+    expect(await storageContainerProvider.diff("id", older, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
   it("closes a container opened to the public", async () => expect(await storageContainerProvider.diff("id", { ...outputs, publicAccess: "container" }, inputs)).toMatchObject({ changes: true, replaces: [] }));
   it("metadata changes update in place, whatever the key order; state from before metadata reads as none", async () => {
     const tagged = { ...outputs, metadata: { team: "crm", classification: "personal" } };

@@ -83,6 +83,8 @@ describe("an erasure", () => {
       notifications_rewritten: [adaNotification],
       audiences_deleted: ["ada-only"],
       audiences_rewritten: ["gold"],
+      export_blobs: [],
+      note: null,
     });
     // Identifiers are shown as keyed hashes only.
     expect(request.subject).toEqual([
