@@ -10,7 +10,7 @@ import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
 import type { CopyFormat, ExportCopyRow, GrantKind } from "../repositories/export-copies.ts";
 import type { Repositories } from "../repositories/index.ts";
 import type { SecretBox } from "../secret-box.ts";
-import { rewriteBlob, type CopyRecord } from "./copy-rewrite.ts";
+import { rewriteBlob, type RecordFilter } from "./copy-rewrite.ts";
 import { SubjectFilterBuilder, mayHold } from "./subject-filter.mts";
 
 const DAY = 86_400_000;
@@ -142,23 +142,25 @@ export class ExportedCopies {
 
   /** Rewrites the copy (and its companion) without the subject's records; answers how many went (null: the blob is gone). */
   private async rewrite(client: ContainerClient, copy: ExportCopyRow, identifiers: readonly DsrIdentifier[], marker: string): Promise<number | null> {
-    const subjects = matcher(identifiers);
+    const subjects = subjectFilter(identifiers);
     // A raw event export's event properties go with the events removed from the events file.
     const removedEvents = new Set<string>();
     const main = await rewriteBlob(
       client.getBlockBlobClient(copy.blob_name),
       copy.format,
-      (record) => {
-        if (!subjects(record)) return true;
-        const id = (record.fields() as { id?: unknown }).id;
-        if (typeof id === "string") removedEvents.add(id);
-        return false;
+      {
+        mayName: subjects.mayName,
+        drops: (fields) => {
+          if (!subjects.drops(fields)) return false;
+          if (typeof fields.id === "string") removedEvents.add(fields.id);
+          return true;
+        },
       },
       marker,
     );
     if (main.gone) return null;
     if (copy.companion_blob && removedEvents.size > 0) {
-      await rewriteBlob(client.getBlockBlobClient(copy.companion_blob), copy.format, (record) => !removedEvents.has(String((record.fields() as { event_id?: unknown }).event_id)), marker);
+      await rewriteBlob(client.getBlockBlobClient(copy.companion_blob), copy.format, { mayName: () => true, drops: (fields) => removedEvents.has(String(fields.event_id)) }, marker);
     }
     return main.removed;
   }
@@ -188,16 +190,21 @@ export class ExportedCopies {
   }
 }
 
-/** Whether a record is the subject's: a cheap look at its text first, its fields only when the text names a value. */
-function matcher(identifiers: readonly DsrIdentifier[]): (record: CopyRecord) => boolean {
+/** The subject's records: a byte search for any of its values first, its fields only where the bytes name one. */
+function subjectFilter(identifiers: readonly DsrIdentifier[]): RecordFilter {
   const wanted = new Set(identifiers.map(({ type, value }) => `${type}\n${value}`));
-  // As JSON and CSV write them (either escape can only lengthen a value, never split it); install ids compare in lower case.
-  const needles = [...new Set(identifiers.flatMap(({ value }) => [JSON.stringify(value).slice(1, -1), value.replaceAll('"', '""')]))];
-  const anyInstallId = identifiers.some(({ type }) => type === "install_id");
-  return (record) => {
-    const text = anyInstallId ? record.text.toLowerCase() : record.text;
-    if (!needles.some((needle) => text.includes(anyInstallId ? needle.toLowerCase() : needle))) return false;
-    return identifiersOfRecord(record.fields()).some(({ type, value }) => wanted.has(`${type}\n${value}`));
+  // Each value as JSON and CSV write it (either escape only lengthens a value, never splits it);
+  // install ids compare in any case.
+  const needles = [
+    ...new Set(
+      identifiers.flatMap(({ type, value }) =>
+        [JSON.stringify(value).slice(1, -1), value.replaceAll('"', '""')].flatMap((form) => (type === "install_id" ? [form, form.toLowerCase(), form.toUpperCase()] : [form])),
+      ),
+    ),
+  ].map((needle) => Buffer.from(needle));
+  return {
+    mayName: (bytes) => needles.some((needle) => bytes.includes(needle)),
+    drops: (fields) => identifiersOfRecord(fields).some(({ type, value }) => wanted.has(`${type}\n${value}`)),
   };
 }
 
