@@ -14,8 +14,10 @@ import {
   type AudienceDefinitionBody,
   type DataExportTokenRequest,
   type DataExportTokenResult,
+  type DsrRecheck,
   type DsrRequestBody,
   type DsrResult,
+  type DsrSubject,
   type ExportConfigurationResult,
   type ExportJobBody,
   type ExportJobResult,
@@ -207,6 +209,11 @@ export class PushplaneClient {
 
   getDataSubjectRequest(ref: AppRef, id: string): Promise<DsrResult | undefined> {
     return this.call("getDataSubjectRequest", ref, { params: { request_id: id } }, true);
+  }
+
+  /** Undefined: no such request. */
+  recheckDataSubjectRequest(ref: AppRef, id: string, subject: DsrSubject): Promise<DsrRecheck | undefined> {
+    return this.call("recheckDataSubjectRequest", ref, { params: { request_id: id }, body: { subject } }, true);
   }
 
   deleteDataExportToken(ref: AppRef, id: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./bro
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
-import { dsrRequestSchema, dsrResultSchema } from "./dsr.ts";
+import { dsrRecheckSchema, dsrRequestSchema, dsrResultSchema, dsrSubjectSchema } from "./dsr.ts";
 import { LIMITS } from "./limits.ts";
 import { NOTIFICATION_STATES, notificationContentSchema, notificationDefinitionSchema, notificationTargetSchema } from "./notification.ts";
 import { pushConfigResultSchema, pushConfigSchema } from "./push-config.ts";
@@ -567,6 +567,16 @@ export const API = {
     auth: "apiToken",
     params: dsrParams,
     responses: { 200: dsrResultSchema },
+  },
+
+  recheckDataSubjectRequest: {
+    method: "POST",
+    path: `${APP}/data_subject_requests/:request_id/recheck`,
+    summary: "Whether an erased subject has come back: the devices that hold its identifiers now (the subject given must be the request's: its keyed hashes are compared)",
+    auth: "apiToken",
+    params: dsrParams,
+    body: z.object({ subject: dsrSubjectSchema }).strict(),
+    responses: { 200: dsrRecheckSchema },
   },
 
   // ---- App Center continuous export (swagger ExportConfigurations_*) ----

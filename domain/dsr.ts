@@ -109,6 +109,10 @@ export const dsrResultSchema = z.object({
 });
 export type DsrResult = z.infer<typeof dsrResultSchema>;
 
+/** An erased subject checked again: the devices that hold any of its identifiers now (0: still erased). */
+export const dsrRecheckSchema = z.object({ request_id: z.string(), devices: z.number().int(), checked_at: z.string() });
+export type DsrRecheck = z.infer<typeof dsrRecheckSchema>;
+
 /** What replaces an erased value in text the service keeps (a notification's content, an audience's description). */
 export const ERASED_TEXT = "[erased]";
 

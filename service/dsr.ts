@@ -9,8 +9,9 @@
 // device-change images that still held the subject's rows have been taken in and dropped. The
 // identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
 import { randomUUID } from "node:crypto";
-import { dsrReceiptSchema, eraseValues, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
+import { dsrReceiptSchema, eraseValues, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
+import { ApiError } from "./errors.ts";
 import { isFinal, outcomeKey, type ExportedCopies } from "./exports/copies.ts";
 import type { Repositories } from "./repositories/index.ts";
 import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
@@ -116,6 +117,27 @@ export class DataSubjectRequests {
   /** The app's newest requests, at most `top`. */
   list(key: AppKey, top: number): DsrResult[] {
     return this.repositories.dsrRequests.list(this.store.appId(key), top).map(toResult);
+  }
+
+  /**
+   * Whether an erased subject has come back (a new device with its user id, say): the devices that
+   * hold any of its identifiers now. The caller names the subject again (the service keeps only
+   * keyed hashes); a subject whose hashes are not the request's is refused, so this answers only
+   * about the subject the request erased. Undefined: no such request.
+   */
+  async recheck(key: AppKey, id: string, subject: DsrSubject): Promise<DsrRecheck | undefined> {
+    const appId = this.store.appId(key);
+    const row = this.repositories.dsrRequests.find(appId, id);
+    if (!row) return undefined;
+    const given = identifiersOf(subject).map(({ type, value }) => `${type} ${this.hashOf(type, value)}`).sort();
+    const held = (JSON.parse(row.subject_hashes) as { type: string; hash: string }[]).map(({ type, hash }) => `${type} ${hash}`).sort();
+    if (given.join("\n") !== held.join("\n")) throw new ApiError("BadRequest", `subject: not the subject of data-subject request '${id}' (its keyed hashes differ)`);
+    const properties = this.propertiesOf(appId, subject);
+    const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
+    const candidates = [...new Set(scans.flat().map((device) => device.id))];
+    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
+    const devices = this.repositories.subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties }, candidates);
+    return { request_id: id, devices: devices.length, checked_at: new Date().toISOString() };
   }
 
   /** Cancels a request that has not started; answers the request as it now is (undefined: no such request). */

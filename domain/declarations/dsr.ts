@@ -7,7 +7,7 @@ import { LIMITS } from "../limits.ts";
 
 export const dataSubjectRequestResource = declareResource({
   kind: "DataSubjectRequest",
-  doc: "A data-subject request (GDPR) for one subject: an erasure removes the subject's devices, properties, events and deliveries and rewrites or deletes what names them, with a receipt. Removing the resource from the program keeps the receipt in the service and restores nothing; any change makes a new request.",
+  doc: "A data-subject request (GDPR) for one subject: an erasure removes the subject's devices, properties, events and deliveries, rewrites or deletes what names them and rewrites the export blobs that hold the subject, with a receipt. Removing the resource from the program keeps the receipt in the service and restores nothing; any change makes a new request; `refresh` reports an erased subject that has come back.",
   source: "seeds: Export Push Data; How To Delete End-User Data; GDPR Art. 12(3), 17",
   inputs: {
     ...appFields({ replaces: true }),
@@ -27,6 +27,10 @@ export const dataSubjectRequestResource = declareResource({
     subjectHashes: { schema: z.array(hashedIdentifierSchema), doc: "Each identifier as the service's keyed hash: what the receipt and the policy pack compare, never the value." },
     receipt: { schema: dsrReceiptSchema.nullable(), doc: "What was found and removed or rewritten, once Completed." },
     dueAt: { schema: z.string(), doc: "Received plus one month: the GDPR answer window." },
+    subjectReturned: {
+      schema: z.number().int().optional(),
+      doc: "A completed erasure's subject checked again at each read (refresh): the devices that hold its identifiers now. Above 0 the subject has come back (a new device with the same user id, say): preview shows the request replaced, and up erases again.",
+    },
   },
   refine: (request, pending) => {
     if (pending.has("kind")) return [];

@@ -34,6 +34,13 @@ export const dataSubjectRequestRoutes = ({ dataSubjectRequests }: Services): Fas
     return found;
   });
 
+  serve(app, API.recheckDataSubjectRequest, async ({ params, body, request }) => {
+    const key = scopedApp(request);
+    const outcome = await dataSubjectRequests.recheck(key, params.request_id, body.subject);
+    if (!outcome) throw notFound(key, params.request_id);
+    return outcome;
+  });
+
   serve(app, API.cancelDataSubjectRequest, ({ params, request }) => {
     const key = scopedApp(request);
     const outcome = dataSubjectRequests.cancel(key, params.request_id);

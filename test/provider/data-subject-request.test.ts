@@ -50,4 +50,27 @@ describe("DataSubjectRequest", () => {
     expect(service.services.dataSubjectRequests.get(key, created.outs!.requestId)).toMatchObject({ state: "Completed" });
     expect(JSON.stringify(service.store.db.prepare("SELECT user_id FROM devices").all())).toBe(JSON.stringify([{ user_id: "alan" }]));
   });
+
+  it("read reports an erased subject that has come back, and diff then makes the request again", async () => {
+    const { inputs } = await dataSubjectRequestProvider.check({}, { kind: "erasure", userId: "ada", customProperties: { email: "ada@example.org" } });
+    service.services.devices.upsert(key, [{ install_id: randomUUID(), user_id: "ada", properties: {}, custom_properties: { email: "ada@example.org" } }]);
+    const created = await dataSubjectRequestProvider.create(inputs!);
+    const quiet = (await dataSubjectRequestProvider.read(created.id, created.outs)).props!;
+    expect(quiet).toMatchObject({ state: "Completed", subjectReturned: 0 });
+    expect(await dataSubjectRequestProvider.diff(created.id, quiet, inputs!)).toMatchObject({ changes: false });
+    // A new device with her user id: the next refresh sees her back.
+    service.services.devices.upsert(key, [{ install_id: randomUUID(), user_id: "ada", properties: {}, custom_properties: {} }]);
+    const back = (await dataSubjectRequestProvider.read(created.id, created.outs)).props!;
+    expect(back.subjectReturned).toBe(1);
+    expect(await dataSubjectRequestProvider.diff(created.id, back, inputs!)).toMatchObject({ changes: true, replaces: ["subjectReturned"] });
+    // The service answers only about the request's own subject: another is refused.
+    const other = await service.app.inject({
+      method: "POST",
+      url: `/v0.1/apps/acme/demo/data_subject_requests/${created.outs!.requestId}/recheck`,
+      headers: { "x-api-token": service.token },
+      payload: { subject: { user_id: "alan" } },
+    });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error.message).toMatch(/^subject: not the subject of data-subject request/);
+  });
 });
