@@ -10,6 +10,7 @@ import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./bro
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
+import { dataSubjectRightEmailSchema, dataSubjectRightResponseSchema, dataSubjectRightStatusSchema } from "./account-dsr.ts";
 import { dsrRecheckSchema, dsrRequestSchema, dsrResultSchema, dsrSubjectSchema } from "./dsr.ts";
 import { LIMITS } from "./limits.ts";
 import { NOTIFICATION_STATES, notificationContentSchema, notificationDefinitionSchema, notificationTargetSchema } from "./notification.ts";
@@ -577,6 +578,72 @@ export const API = {
     params: dsrParams,
     body: z.object({ subject: dsrSubjectSchema }).strict(),
     responses: { 200: dsrRecheckSchema },
+  },
+
+  // ---- App Center account data-subject rights (swagger DataSubjectRight_*; domain/account-dsr.ts) ----
+  accountExportRequest: {
+    method: "POST",
+    path: "/v0.1/user/dsr/export",
+    operationId: "DataSubjectRight_ExportRequest",
+    summary: "Exports what the service holds about the token holder's account (the API token's record); Location names the request",
+    auth: "apiToken",
+    responses: { 202: dataSubjectRightResponseSchema },
+  },
+  accountExportStatus: {
+    method: "GET",
+    path: "/v0.1/user/dsr/export/:token",
+    operationId: "DataSubjectRight_ExportStatusRequest",
+    summary: "An account export's status and, once Completed, the signed URL of its document",
+    auth: "apiToken",
+    params: z.object({ token: z.string() }),
+    responses: { 200: dataSubjectRightStatusSchema },
+  },
+  accountExportCancel: {
+    method: "POST",
+    path: "/v0.1/user/dsr/export/:token/cancel",
+    operationId: "DataSubjectRight_CancelExportRequest",
+    summary: "Cancels an account export that has not run (503 while it runs, 409 once it ended)",
+    auth: "apiToken",
+    params: z.object({ token: z.string() }),
+    responses: { 202: dataSubjectRightResponseSchema },
+  },
+  accountExportDocument: {
+    method: "GET",
+    path: "/v0.1/user/dsr/export/:token/document",
+    summary: "An account export's document (the signed URL is the authorization)",
+    auth: "signedUrl",
+    params: z.object({ token: z.string() }),
+    query: z.object({ expires: z.string().optional(), sig: z.string().optional() }),
+    responses: { 200: null },
+  },
+  accountDeleteRequest: {
+    method: "POST",
+    path: "/v0.1/user/dsr/delete",
+    operationId: "DataSubjectRight_DeleteRequest",
+    summary: "Deletes what the service holds about the token holder's account (the API token: it stops working), after a grace period in which it can be cancelled",
+    auth: "apiToken",
+    responses: { 202: dataSubjectRightResponseSchema },
+  },
+  accountDeleteStatus: {
+    method: "GET",
+    path: "/v0.1/user/dsr/delete/:token",
+    operationId: "DataSubjectRight_DeleteStatusRequest",
+    summary: "An account deletion's status: the request's token is the authorization (the account's API token is gone once it completes)",
+    auth: "none",
+    params: z.object({ token: z.string() }),
+    query: dataSubjectRightEmailSchema,
+    responses: { 200: dataSubjectRightStatusSchema },
+  },
+  accountDeleteCancel: {
+    method: "POST",
+    path: "/v0.1/user/dsr/delete/:token/cancel",
+    operationId: "DataSubjectRight_CancelDeleteRequest",
+    summary: "Cancels an account deletion still in its grace period (503 while it runs, 409 once it ended)",
+    auth: "apiToken",
+    params: z.object({ token: z.string() }),
+    // The swagger's body is optional: none arrives as null.
+    body: dataSubjectRightEmailSchema.nullish(),
+    responses: { 202: dataSubjectRightResponseSchema },
   },
 
   // ---- App Center continuous export (swagger ExportConfigurations_*) ----

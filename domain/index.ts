@@ -16,3 +16,4 @@ export * from "./declare-resource.ts";
 export * from "./declarations/index.ts";
 export * from "./provider-config.ts";
 export * from "./dsr.ts";
+export * from "./account-dsr.ts";

@@ -8,6 +8,7 @@ import { API } from "../domain/index.ts";
 import { authenticate, scopedApp } from "./auth.ts";
 import { serve } from "./contract.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
+import { accountDsrRoutes } from "./routes/account-dsr.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { cloudKitRoutes } from "./routes/cloudkit.ts";
@@ -198,7 +199,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The OpenAPI document of every route, generated from the contract.
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => openApiDocument(app));
   // Paths are the contract's, whole: the route modules register without a prefix.
-  for (const routes of [audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, dataSubjectRequestRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes]) {
+  for (const routes of [accountDsrRoutes, audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, dataSubjectRequestRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes]) {
     await app.register(routes(services));
   }
   return app;

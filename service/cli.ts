@@ -12,6 +12,9 @@ import { generateApp } from "./synthetic.ts";
 const USAGE = `usage:
   pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200] [--retention-sweep-minutes 60]
                           [--outbound-allow-host PATTERN]... [--outbound-allow-loopback] [--trust-proxy ADDRESS]... [--lease-seconds 30]
+                          [--account-delete-grace-minutes 60]
+      --account-delete-grace-minutes  how long an account deletion (POST /v0.1/user/dsr/delete) waits before it runs: the
+                              window in which it can be cancelled
       --lease-seconds         how long a process holds a piece of background work without renewing it: after a crash,
                               the work resumes (in this process restarted, or another on the same store) that long after
       --trust-proxy           a reverse proxy (address or CIDR) whose X-Forwarded-For names the client; repeatable
@@ -34,6 +37,7 @@ async function main(argv: string[]): Promise<void> {
       "rate-limit": { type: "string", default: "1200" },
       "retention-sweep-minutes": { type: "string", default: "60" },
       "lease-seconds": { type: "string", default: "30" },
+      "account-delete-grace-minutes": { type: "string", default: "60" },
       "outbound-allow-host": { type: "string", multiple: true },
       "outbound-allow-loopback": { type: "boolean", default: false },
       "trust-proxy": { type: "string", multiple: true },
@@ -59,9 +63,12 @@ async function main(argv: string[]): Promise<void> {
     if (!(sweepMinutes >= 1)) throw new Error(`--retention-sweep-minutes must be a number of minutes ≥ 1, got '${values["retention-sweep-minutes"]}'`);
     const leaseSeconds = Number(values["lease-seconds"]);
     if (!(leaseSeconds >= 1)) throw new Error(`--lease-seconds must be a number of seconds ≥ 1, got '${values["lease-seconds"]}'`);
+    const graceMinutes = Number(values["account-delete-grace-minutes"]);
+    if (!(graceMinutes >= 0)) throw new Error(`--account-delete-grace-minutes must be a number of minutes ≥ 0, got '${values["account-delete-grace-minutes"]}'`);
     const store = new Store(values["data-dir"]);
     const app = await buildApp({
       runner: { leaseMs: leaseSeconds * 1000 },
+      accountDeleteGraceMs: graceMinutes * 60_000,
       store,
       logger: { level: process.env.PUSHPLANE_LOG_LEVEL ?? "info" },
       rateLimitPerMinute: Number(values["rate-limit"]),

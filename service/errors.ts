@@ -3,7 +3,7 @@ import type { FastifyReply } from "fastify";
 import type { z } from "zod";
 import type { FieldIssue } from "../domain/index.ts";
 
-export type ErrorCode = "BadRequest" | "Conflict" | "NotAcceptable" | "NotFound" | "InternalServerError" | "Unauthorized" | "TooManyRequests";
+export type ErrorCode = "BadRequest" | "Conflict" | "NotAcceptable" | "NotFound" | "InternalServerError" | "Unauthorized" | "TooManyRequests" | "ServiceUnavailable";
 
 const STATUS: Record<ErrorCode, number> = {
   BadRequest: 400,
@@ -13,6 +13,7 @@ const STATUS: Record<ErrorCode, number> = {
   Conflict: 409,
   TooManyRequests: 429,
   InternalServerError: 500,
+  ServiceUnavailable: 503,
 };
 
 export class ApiError extends Error {

@@ -2,6 +2,7 @@
 // repositories (one per aggregate, where the SQL is), the read-only SQL workers, the outbound
 // policy, and the one background runner that all background work (deliveries, exports, schedules,
 // recounts, sweeps, reports) goes through.
+import { AccountRequests } from "./account-dsr.ts";
 import { AudienceCounter } from "./audience-counts.ts";
 import { AuthFailureLimiter } from "./auth.ts";
 import { DataExportTokenService } from "./data-export-tokens.ts";
@@ -35,6 +36,8 @@ export interface ServiceOptions {
   authFailuresPerMinute?: number | undefined;
   /** Data-subject requests: how soon an erasure tries unreachable export blobs again. */
   dsr?: DsrOptions | undefined;
+  /** Time between an account deletion's request and its execution (the window to cancel it); default 1 h. */
+  accountDeleteGraceMs?: number | undefined;
 }
 
 export interface Services {
@@ -45,6 +48,7 @@ export interface Services {
   readonly workers: SqlWorkers;
   readonly outbound: Outbound;
   readonly copies: ExportedCopies;
+  readonly accountRequests: AccountRequests;
   readonly authFailures: AuthFailureLimiter;
   readonly devices: DeviceStore;
   readonly counter: AudienceCounter;
@@ -89,6 +93,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     workers,
     outbound,
     copies,
+    accountRequests: new AccountRequests(store, repositories, box, runner, options.accountDeleteGraceMs),
     authFailures: new AuthFailureLimiter(options.authFailuresPerMinute),
     devices,
     counter,

@@ -293,6 +293,20 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX export_copies_by_app ON export_copies (app_id);`,
   // When an erasure's store part committed: exports started before may still write the subject's data.
   `ALTER TABLE dsr_requests ADD COLUMN erased_at INTEGER;`,
+  // App Center's account data-subject rights (service/account-dsr.ts): per request, the API token it
+  // concerns (the account), its status, and an export's document sealed until it expires.
+  `CREATE TABLE account_dsr_requests (
+     token TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     api_token_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     message TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     run_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     document_sealed TEXT,
+     document_expires_at INTEGER
+   );`,
 ];
 
 export type { AppKey };

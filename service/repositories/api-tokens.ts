@@ -20,6 +20,19 @@ export class ApiTokens {
       .run(token.id, token.tokenHash, owner, app, token.description, new Date().toISOString(), JSON.stringify(token.scope));
   }
 
+  /** A token's record as an account export shows it (never its hash). */
+  record(id: string): { id: string; description: string; scope: string[]; created_at: string } | undefined {
+    const row = this.store.db.prepare("SELECT id, description, scope, created_at FROM api_tokens WHERE id = ?").get(id) as
+      | { id: string; description: string; scope: string; created_at: string }
+      | undefined;
+    return row ? { ...row, scope: tokenScopeSchema.parse(JSON.parse(row.scope)) } : undefined;
+  }
+
+  /** Removes a token: its hash, description and scope; it authenticates no more. */
+  delete(id: string): boolean {
+    return Number(this.store.db.prepare("DELETE FROM api_tokens WHERE id = ?").run(id).changes) > 0;
+  }
+
   findByHash(tokenHash: string): TokenRecord | undefined {
     const row = this.store.db.prepare("SELECT id, description, scope FROM api_tokens WHERE token_hash = ?").get(tokenHash) as
       | { id: string; description: string; scope: string }

@@ -1,5 +1,6 @@
 // The repositories over one store, one per aggregate: with the store and DeviceStore, the only code holding SQL.
 import type { Store } from "../store.ts";
+import { AccountDsrRequests } from "./account-dsr-requests.ts";
 import { ApiTokens } from "./api-tokens.ts";
 import { Apps } from "./apps.ts";
 import { Audiences } from "./audiences.ts";
@@ -22,6 +23,7 @@ import { WorkItems } from "./work-items.ts";
 export interface Repositories {
   readonly apps: Apps;
   readonly apiTokens: ApiTokens;
+  readonly accountDsrRequests: AccountDsrRequests;
   readonly audiences: Audiences;
   readonly deviceChanges: DeviceChanges;
   readonly deviceReads: DeviceReads;
@@ -45,6 +47,7 @@ export function createRepositories(store: Store): Repositories {
   return {
     apps: new Apps(store),
     apiTokens: new ApiTokens(store),
+    accountDsrRequests: new AccountDsrRequests(store),
     audiences: new Audiences(store),
     deviceChanges: new DeviceChanges(store),
     deviceReads: new DeviceReads(store),
