@@ -31,7 +31,19 @@ export const dsrSubjectSchema = z
   });
 export type DsrSubject = z.infer<typeof dsrSubjectSchema>;
 
-export const dsrRequestSchema = z.object({ kind: z.enum(DSR_KINDS), subject: dsrSubjectSchema }).strict();
+export const dsrRequestSchema = z
+  .object({
+    kind: z.enum(DSR_KINDS),
+    subject: dsrSubjectSchema,
+    /** Access only: the container the document is written to (create and write permissions). */
+    blob_container_sas_uri: z.string().optional(),
+  })
+  .strict()
+  .superRefine((request, context) => {
+    if (request.kind === "access" && !request.blob_container_sas_uri) {
+      context.addIssue({ code: "custom", path: ["blob_container_sas_uri"], message: "an access request writes its document into a container: give a SAS URL with create and write permissions" });
+    }
+  });
 export type DsrRequestBody = z.infer<typeof dsrRequestSchema>;
 
 // An identifier's type and value (only ever held sealed, never answered), and the identifiers an exported record holds.
@@ -86,6 +98,8 @@ export const dsrReceiptSchema = z.object({
   audiences_rewritten: z.array(z.string()),
   /** Export blobs that (may) hold the subject, each with what the erasure did (see EXPORT_BLOB_ACTIONS). */
   export_blobs: z.array(exportBlobOutcomeSchema).default([]),
+  /** An access request's document: where it was written. */
+  document: z.object({ container: z.string(), blob: z.string() }).nullable().default(null),
   /** Why an erasure found nothing (an earlier erasure of the same subject, say): its no-op explained. */
   note: z.string().nullable().default(null),
 });
@@ -112,6 +126,46 @@ export type DsrResult = z.infer<typeof dsrResultSchema>;
 /** An erased subject checked again: the devices that hold any of its identifiers now (0: still erased). */
 export const dsrRecheckSchema = z.object({ request_id: z.string(), devices: z.number().int(), checked_at: z.string() });
 export type DsrRecheck = z.infer<typeof dsrRecheckSchema>;
+
+/**
+ * An access request's answer (GDPR Art. 15): everything the store holds for the subject, one JSON
+ * document — its devices as the device export writes them, their events, the notifications that
+ * reached them or name the subject, the audiences whose definition or description names it, and
+ * the subject's users as Braze's users-by-id export answers them.
+ */
+export const accessDocumentSchema = z.object({
+  request_id: z.string(),
+  generated_at: z.string(),
+  subject: z.array(hashedIdentifierSchema),
+  devices: z.array(z.record(z.string(), z.unknown())),
+  events: z.array(
+    z.object({
+      id: z.number(),
+      install_id: z.string(),
+      type: z.string(),
+      name: z.string().nullable(),
+      occurred_at: z.string(),
+      notification_id: z.string().nullable(),
+      product_id: z.string().nullable(),
+      amount: z.number().nullable(),
+      currency: z.string().nullable(),
+      properties: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+  notifications: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      content: z.unknown(),
+      target: z.unknown(),
+      /** The subject's devices it was delivered to, with the outcome. */
+      deliveries: z.array(z.object({ install_id: z.string(), outcome: z.string().nullable() })),
+    }),
+  ),
+  audiences: z.array(z.object({ name: z.string(), definition: z.string(), description: z.string().nullable() })),
+  braze_users: z.array(z.record(z.string(), z.unknown())),
+});
+export type AccessDocument = z.infer<typeof accessDocumentSchema>;
 
 /** What replaces an erased value in text the service keeps (a notification's content, an audience's description). */
 export const ERASED_TEXT = "[erased]";

@@ -38,7 +38,11 @@ function parseId(id: string): AppRef & { requestId: string } {
 
 async function create(inputs: DataSubjectRequestInputs): Promise<pulumi.dynamic.CreateResult<DataSubjectRequestOutputs>> {
   const client = clientFor(inputs);
-  let request = await client.createDataSubjectRequest(inputs, { kind: inputs.kind, subject: subjectOf(inputs) });
+  let request = await client.createDataSubjectRequest(inputs, {
+    kind: inputs.kind,
+    subject: subjectOf(inputs),
+    ...(inputs.containerSasUrl ? { blob_container_sas_uri: inputs.containerSasUrl } : {}),
+  });
   const deadline = Date.now() + COMPLETION_WAIT_MS;
   for (let interval = 100; (request.state === "Pending" || request.state === "Running") && Date.now() < deadline; interval = Math.min(interval * 2, 2_000)) {
     await new Promise((resolve) => setTimeout(resolve, interval));

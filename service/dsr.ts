@@ -9,10 +9,13 @@
 // device-change images that still held the subject's rows have been taken in and dropped. The
 // identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
 import { randomUUID } from "node:crypto";
-import { dsrReceiptSchema, eraseValues, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
+import { dsrReceiptSchema, eraseValues, type AccessDocument, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
 import { ApiError } from "./errors.ts";
 import { isFinal, outcomeKey, type ExportedCopies } from "./exports/copies.ts";
+import { checkSasUrl } from "./exports/sas.ts";
+import { exportUsers } from "./exports/users.ts";
+import { redactSecrets, redactUrl, type Outbound } from "./outbound.ts";
 import type { Repositories } from "./repositories/index.ts";
 import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
 import type { Runner } from "./runner.ts";
@@ -58,6 +61,7 @@ export class DataSubjectRequests {
     private readonly runner: Runner,
     private readonly workers: SqlWorkers,
     private readonly copies: ExportedCopies,
+    private readonly outbound: Outbound,
     private readonly options: DsrOptions = {},
   ) {
     runner.register<RunPayload>(RUN, { run: (payload) => this.run(payload), maxAttempts: 10 });
@@ -69,6 +73,8 @@ export class DataSubjectRequests {
   }
 
   create(key: AppKey, body: DsrRequestBody): DsrResult {
+    // An access request's container must take the document: checked before anything is recorded.
+    if (body.kind === "access") checkSasUrl(this.outbound, "blob_container_sas_uri", body.blob_container_sas_uri!, ["c", "w"]);
     const id = this.store.transaction(() => this.insert(key, body));
     return this.get(key, id)!;
   }
@@ -87,6 +93,7 @@ export class DataSubjectRequests {
       subject_sealed: this.box.seal(JSON.stringify(body.subject)),
       received_at: now,
       due_at: now + LIMITS.dsrAnswerDays.value * DAY,
+      sas_sealed: body.kind === "access" ? this.box.seal(body.blob_container_sas_uri!) : null,
     });
     this.runner.enqueue(RUN, id, { appId, payload: { id, owner: key.owner, app: key.app } satisfies RunPayload });
     return id;
@@ -160,10 +167,7 @@ export class DataSubjectRequests {
     if (!row || row.state === "Completed" || row.state === "Failed" || row.state === "Cancelled") return;
     if (row.state === "Pending" && !dsrRequests.start(id, Date.now())) return;
     row = dsrRequests.find(appId, id)!;
-    if (row.kind !== "erasure") {
-      dsrRequests.finish(id, { error: `kind '${row.kind}' is not carried out by this service yet` }, Date.now());
-      return;
-    }
+    if (row.kind === "access") return this.answerAccess(key, row);
     const again = (delayMs: number) => this.runner.enqueue(RUN, id, { appId, payload: { id, owner, app }, runAt: Date.now() + delayMs });
     // The store part, once: a retry after a crash finds its receipt and goes on.
     if (row.receipt === null) {
@@ -191,6 +195,86 @@ export class DataSubjectRequests {
     // deleted space is zeroed: secure_delete).
     if ((row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) || !this.store.truncateLog()) return again(RECHECK_MS);
     dsrRequests.finish(id, { completed: true }, Date.now());
+  }
+
+  /**
+   * An access request: the document of everything the store holds for the subject, read in one
+   * transaction, written to the container; the receipt says where. A container that refuses it
+   * ends the request Failed with the storage's reason (the request can be made again).
+   */
+  private async answerAccess(key: AppKey, row: DsrRequestRow): Promise<void> {
+    const subject = JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject;
+    const sasUrl = this.box.open(row.sas_sealed!);
+    const appId = this.store.appId(key);
+    const properties = this.propertiesOf(appId, subject);
+    const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
+    const candidates = [...new Set(scans.flat().map((device) => device.id))];
+    const document = this.store.transaction(() => this.accessDocument(key, appId, row, subject, candidates));
+    const blob = `dsr-access/${row.id}.json`;
+    const body = JSON.stringify(document, null, 2);
+    try {
+      await this.outbound.containerClient("blob_container_sas_uri", sasUrl).getBlockBlobClient(blob).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    } catch (error) {
+      const e = error as { statusCode?: number; code?: string; message?: string };
+      const reason = e.statusCode === 403 ? "the storage service refused the SAS (expired, revoked, or without create and write permission)" : redactSecrets(e.code ?? (e.message ?? String(error)).split("\n")[0]!);
+      this.repositories.dsrRequests.finish(row.id, { error: `the access document could not be written to ${redactUrl(sasUrl)}: ${reason}` }, Date.now());
+      return;
+    }
+    const receipt: DsrReceipt = {
+      devices: { found: document.devices.length, removed: 0 },
+      events: { removed: 0 },
+      notification_deliveries: { removed: 0 },
+      notifications_rewritten: [],
+      audiences_deleted: [],
+      audiences_rewritten: [],
+      export_blobs: [],
+      document: { container: redactUrl(sasUrl), blob },
+      note: document.devices.length === 0 && document.audiences.length === 0 && document.notifications.length === 0 ? "the store holds nothing of this subject: the document lists nothing" : null,
+    };
+    this.store.transaction(() => {
+      this.repositories.dsrRequests.updateReceipt(row.id, receipt);
+      this.repositories.dsrRequests.finish(row.id, { completed: true }, Date.now());
+    });
+  }
+
+  /** Everything the store holds for the subject (inside the caller's transaction). */
+  accessDocument(key: AppKey, appId: number, row: Pick<DsrRequestRow, "id" | "subject_hashes">, subject: DsrSubject, candidates: readonly number[]): AccessDocument {
+    const { subjectData, deviceReads } = this.repositories;
+    const properties = this.propertiesOf(appId, subject);
+    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
+    const found = subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties }, candidates);
+    const devices = deviceReads.exportLinesOf(appId, this.devices.slots(appId), found.map((device) => device.id)).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
+    const values = [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])];
+    const deliveries = subjectData.deliveriesOf(found.map((device) => device.id));
+    const naming = subjectData
+      .notificationsNaming(appId, values.map(asJsonText))
+      .filter((notification) => namesAnyValue(notification.name, values) || namesAnyValue(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
+    const notifications = subjectData.notificationsById(appId, [...new Set([...deliveries.map((d) => d.notification_id), ...naming.map((n) => n.id)])]);
+    const userIds = [...new Set(devices.map((device) => device.user_id).filter((userId): userId is string => typeof userId === "string"))];
+    return {
+      request_id: row.id,
+      generated_at: new Date().toISOString(),
+      subject: JSON.parse(row.subject_hashes) as AccessDocument["subject"],
+      devices,
+      events: subjectData.eventsOf(appId, allInstallIds).map((event) => ({
+        ...event,
+        occurred_at: new Date(event.occurred_at).toISOString(),
+        properties: event.properties === null ? null : (JSON.parse(event.properties) as Record<string, unknown>),
+      })),
+      notifications: notifications.map((notification) => ({
+        id: notification.id,
+        name: notification.name,
+        content: JSON.parse(notification.content) as unknown,
+        target: notification.target === null ? null : (JSON.parse(notification.target) as unknown),
+        deliveries: deliveries.filter((d) => d.notification_id === notification.id).map(({ install_id, outcome }) => ({ install_id, outcome })),
+      })),
+      audiences: subjectData
+        .audiencesNaming(key, values)
+        .filter((audience) => namesAnyValue(`${audience.definition}\n${audience.description ?? ""}`, values))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      braze_users: exportUsers(this.repositories, this.devices, appId, `${key.owner}/${key.app}`, userIds),
+    };
   }
 
   /** Erases the subject from the exported copies not reached yet; each outcome joins the receipt as it ends. Answers the copies still pending. */
@@ -291,6 +375,7 @@ export class DataSubjectRequests {
         audiences_deleted: deleted.sort(),
         audiences_rewritten: rewritten.sort(),
         export_blobs: [],
+        document: null,
         note: null,
       },
       // Exported copies are matched on the install ids the subject's devices had, too.

@@ -104,7 +104,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     continuousExports,
     broadcastReports,
     dataExportTokens: new DataExportTokenService(repositories),
-    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner, workers, copies, options.dsr),
+    dataSubjectRequests: new DataSubjectRequests(store, repositories, devices, box, runner, workers, copies, outbound, options.dsr),
     start() {
       store.startCheckpoints();
       counter.resumePending();

@@ -293,6 +293,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX export_copies_by_app ON export_copies (app_id);`,
   // When an erasure's store part committed: exports started before may still write the subject's data.
   `ALTER TABLE dsr_requests ADD COLUMN erased_at INTEGER;`,
+  // An access request's container SAS (sealed), dropped with the subject when the request ends.
+  `ALTER TABLE dsr_requests ADD COLUMN sas_sealed TEXT;`,
   // App Center's account data-subject rights (service/account-dsr.ts): per request, the API token it
   // concerns (the account), its status, and an export's document sealed until it expires.
   `CREATE TABLE account_dsr_requests (

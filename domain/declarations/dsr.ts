@@ -7,16 +7,22 @@ import { LIMITS } from "../limits.ts";
 
 export const dataSubjectRequestResource = declareResource({
   kind: "DataSubjectRequest",
-  doc: "A data-subject request (GDPR) for one subject: an erasure removes the subject's devices, properties, events and deliveries, rewrites or deletes what names them and rewrites the export blobs that hold the subject, with a receipt. Removing the resource from the program keeps the receipt in the service and restores nothing; any change makes a new request; `refresh` reports an erased subject that has come back.",
+  doc: "A data-subject request (GDPR) for one subject: an access request writes everything the service holds for the subject as one JSON document into a container; an erasure removes the subject's devices, properties, events and deliveries, rewrites or deletes what names them and rewrites the export blobs that hold the subject, with a receipt. Removing the resource from the program keeps the receipt in the service and restores nothing; any change makes a new request; `refresh` reports an erased subject that has come back.",
   source: "seeds: Export Push Data; How To Delete End-User Data; GDPR Art. 12(3), 17",
   inputs: {
     ...appFields({ replaces: true }),
-    kind: { schema: z.enum(DSR_KINDS), doc: "erasure (access is not carried out by the service yet).", replaces: true },
+    kind: { schema: z.enum(DSR_KINDS), doc: "access (GDPR Art. 15: a document of what the service holds) or erasure (Art. 17).", replaces: true },
     userId: { schema: dsrSubjectSchema.shape.user_id, doc: "The subject's user id (App Center's user id, Braze's external id).", secret: true, replaces: true },
     installIds: { schema: dsrSubjectSchema.shape.install_ids, doc: "The subject's install ids.", secret: true, replaces: true, limits: [LIMITS.dsrSubjectIdentifiers] },
     customProperties: {
       schema: dsrSubjectSchema.shape.custom_properties,
       doc: "Values of the app's custom properties that identify the subject, by property (e.g. { email: … }).",
+      secret: true,
+      replaces: true,
+    },
+    containerSasUrl: {
+      schema: z.string().url().optional(),
+      doc: "Access only: the container the document is written to, as a SAS URL with create and write permissions (e.g. a ContainerSasToken's url); secret.",
       secret: true,
       replaces: true,
     },
@@ -34,7 +40,10 @@ export const dataSubjectRequestResource = declareResource({
   },
   refine: (request, pending) => {
     if (pending.has("kind")) return [];
-    if (request.kind === "access") return [{ property: "kind", reason: "kind: 'access' requests are not carried out by the service yet; 'erasure' is" }];
+    if (request.kind === "access" && !request.containerSasUrl && !pending.has("containerSasUrl")) {
+      return [{ property: "containerSasUrl", reason: "an access request writes its document into a container: set containerSasUrl (a SAS URL with create and write permissions)" }];
+    }
+    if (request.kind === "erasure" && request.containerSasUrl) return [{ property: "containerSasUrl", reason: "only an access request writes a document; an erasure takes no containerSasUrl" }];
     const named = ["userId", "installIds", "customProperties"].some((input) => pending.has(input));
     const count = (request.userId ? 1 : 0) + (request.installIds?.length ?? 0) + Object.keys(request.customProperties ?? {}).length;
     if (!named && count === 0) return [{ property: "userId", reason: "the request names no one: set userId, installIds or customProperties" }];

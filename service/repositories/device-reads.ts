@@ -116,7 +116,32 @@ export class DeviceReads {
    * custom property names (`slots`), JSON- and SQL-quoted; no request value reaches it.
    */
   exportLinesQuery(appId: number, slots: ReadonlyMap<string, Slot>): { sql: string; params: number[] } {
-    const line = object([
+    // `+d.app_id` keeps the planner off the (app_id, install_id) index: walking the rowid from the
+    // last page's id makes each page O(page), where that index made each page sort the whole app.
+    return {
+      sql: `SELECT d.id, ${exportLine(slots)} AS line
+     FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
+     WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`,
+      params: [appId],
+    };
+  }
+
+  /** These devices as the device export writes them (an access request's document holds the subject's devices so). */
+  exportLinesOf(appId: number, slots: ReadonlyMap<string, Slot>, deviceIds: readonly number[]): string[] {
+    if (deviceIds.length === 0) return [];
+    const rows = this.store.db
+      .prepare(
+        `SELECT ${exportLine(slots)} AS line FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
+         WHERE d.app_id = ? AND d.id IN (SELECT value FROM json_each(?)) ORDER BY d.id`,
+      )
+      .all(appId, JSON.stringify(deviceIds)) as { line: string }[];
+    return rows.map((row) => row.line);
+  }
+}
+
+/** SQL writing a device as one JSON line (see exportLinesQuery). */
+function exportLine(slots: ReadonlyMap<string, Slot>): string {
+  return object([
       member("install_id", "json_quote(d.install_id)"),
       member("user_id", jsonText("d.user_id")),
       member("push_channel", jsonText("d.push_channel")),
@@ -124,16 +149,7 @@ export class DeviceReads {
       member("properties", object(Object.entries(DEVICE_COLUMNS).map(([name, column]) => member(name, jsonText(`a.${column}`))))),
       member("custom_properties", object([...slots].map(([name, slot]) => member(name, slotJson(slot))))),
       member("updated_at", `json_quote(strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_at / 1000.0, 'unixepoch'))`),
-    ]);
-    // `+d.app_id` keeps the planner off the (app_id, install_id) index: walking the rowid from the
-    // last page's id makes each page O(page), where that index made each page sort the whole app.
-    return {
-      sql: `SELECT d.id, ${line} AS line
-     FROM devices d LEFT JOIN device_attributes a ON a.app_id = d.app_id AND a.device_id = d.id
-     WHERE d.id > ? AND +d.app_id = ? ORDER BY d.id LIMIT ?`,
-      params: [appId],
-    };
-  }
+  ]);
 }
 
 /** SQL for one custom property column's JSON text, typed as its slot says; NULL when the device has none. */

@@ -18,15 +18,16 @@ export interface DsrRequestRow {
   finished_at: number | null;
   erased_seq: number | null;
   erased_at: number | null;
+  sas_sealed: string | null;
 }
 
 export class DsrRequests {
   constructor(private readonly store: Store) {}
 
-  insert(request: Pick<DsrRequestRow, "id" | "app_id" | "kind" | "subject_hashes" | "subject_sealed" | "received_at" | "due_at">): void {
+  insert(request: Pick<DsrRequestRow, "id" | "app_id" | "kind" | "subject_hashes" | "subject_sealed" | "received_at" | "due_at" | "sas_sealed">): void {
     this.store.db
-      .prepare("INSERT INTO dsr_requests (id, app_id, kind, state, subject_hashes, subject_sealed, received_at, due_at) VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?)")
-      .run(request.id, request.app_id, request.kind, request.subject_hashes, request.subject_sealed, request.received_at, request.due_at);
+      .prepare("INSERT INTO dsr_requests (id, app_id, kind, state, subject_hashes, subject_sealed, received_at, due_at, sas_sealed) VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?)")
+      .run(request.id, request.app_id, request.kind, request.subject_hashes, request.subject_sealed, request.received_at, request.due_at, request.sas_sealed);
   }
 
   find(appId: number, id: string): DsrRequestRow | undefined {
@@ -46,7 +47,7 @@ export class DsrRequests {
   /** Pending → Cancelled; a request that has started cannot be cancelled. */
   cancel(appId: number, id: string, now: number): boolean {
     const result = this.store.db
-      .prepare("UPDATE dsr_requests SET state = 'Cancelled', finished_at = ?, subject_sealed = NULL WHERE app_id = ? AND id = ? AND state = 'Pending'")
+      .prepare("UPDATE dsr_requests SET state = 'Cancelled', finished_at = ?, subject_sealed = NULL, sas_sealed = NULL WHERE app_id = ? AND id = ? AND state = 'Pending'")
       .run(now, appId, id);
     return Number(result.changes) > 0;
   }
@@ -75,7 +76,7 @@ export class DsrRequests {
   /** Ends a request: its receipt or its reason; the sealed identifiers go with it. */
   finish(id: string, outcome: { completed: true } | { error: string }, now: number): void {
     this.store.db
-      .prepare("UPDATE dsr_requests SET state = ?, error = ?, finished_at = ?, subject_sealed = NULL WHERE id = ? AND state = 'Running'")
+      .prepare("UPDATE dsr_requests SET state = ?, error = ?, finished_at = ?, subject_sealed = NULL, sas_sealed = NULL WHERE id = ? AND state = 'Running'")
       .run("error" in outcome ? "Failed" : "Completed", "error" in outcome ? outcome.error : null, now, id);
   }
 }

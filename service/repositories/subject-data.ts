@@ -16,6 +16,19 @@ export interface SubjectDevice {
   install_id: string;
 }
 
+export interface SubjectEventRow {
+  id: number;
+  install_id: string;
+  type: string;
+  name: string | null;
+  occurred_at: number;
+  notification_id: string | null;
+  product_id: string | null;
+  amount: number | null;
+  currency: string | null;
+  properties: string | null;
+}
+
 export class SubjectData {
   constructor(private readonly store: Store) {}
 
@@ -51,6 +64,33 @@ export class SubjectData {
       for (const id of candidates) add(recheck.all(appId, id, value));
     }
     return [...found.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** The events of these install ids, oldest first (an access request's document). */
+  eventsOf(appId: number, installIds: readonly string[]): SubjectEventRow[] {
+    if (installIds.length === 0) return [];
+    return this.store.db
+      .prepare(
+        `SELECT id, install_id, type, name, occurred_at, notification_id, product_id, amount, currency, properties FROM events
+         WHERE app_id = ? AND install_id IN (SELECT value FROM json_each(?)) ORDER BY occurred_at, id`,
+      )
+      .all(appId, JSON.stringify(installIds)) as unknown as SubjectEventRow[];
+  }
+
+  /** These devices' deliveries: which notification reached which of them, with what outcome. */
+  deliveriesOf(deviceIds: readonly number[]): { notification_id: string; install_id: string; outcome: string | null }[] {
+    if (deviceIds.length === 0) return [];
+    return this.store.db
+      .prepare("SELECT notification_id, install_id, outcome FROM notification_deliveries WHERE device_id IN (SELECT value FROM json_each(?)) ORDER BY notification_id, install_id")
+      .all(JSON.stringify(deviceIds)) as { notification_id: string; install_id: string; outcome: string | null }[];
+  }
+
+  /** The app's notifications with these ids. */
+  notificationsById(appId: number, ids: readonly string[]): { id: string; name: string; content: string; target: string | null }[] {
+    if (ids.length === 0) return [];
+    return this.store.db
+      .prepare("SELECT id, name, content, target FROM notifications WHERE app_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id")
+      .all(appId, JSON.stringify(ids)) as unknown as { id: string; name: string; content: string; target: string | null }[];
   }
 
   /** Deletes the events of these install ids; answers how many. */

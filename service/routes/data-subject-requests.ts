@@ -10,7 +10,6 @@ import type { Services } from "../services.ts";
 export const dataSubjectRequestRoutes = ({ dataSubjectRequests }: Services): FastifyPluginAsync => async (app) => {
   serve(app, API.createDataSubjectRequest, ({ body, request, reply }) => {
     const key = scopedApp(request);
-    if (body.kind === "access") throw new ApiError("BadRequest", "kind: 'access' requests are not carried out by this service yet; 'erasure' is");
     const created = dataSubjectRequests.create(key, body);
     reply.header("Location", `/v0.1/apps/${encodeURIComponent(key.owner)}/${encodeURIComponent(key.app)}/data_subject_requests/${created.id}`);
     return created;

@@ -1,5 +1,5 @@
-// DataSubjectRequest against a real service: check refuses what the service would (access for now,
-// no one named, too many identifiers); create waits for the erasure and returns its receipt; the
+// DataSubjectRequest against a real service: check refuses what the service would (access without a
+// container, no one named, too many identifiers); create waits for the erasure and returns its receipt; the
 // identifiers are secret inputs; delete keeps the request in the service.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,11 +26,12 @@ afterAll(async () => {
 
 describe("DataSubjectRequest", () => {
   it("keeps the subject's identifiers secret", () => {
-    expect(secretNames(dataSubjectRequestResource)).toEqual(["userId", "installIds", "customProperties"]);
+    expect(secretNames(dataSubjectRequestResource)).toEqual(["userId", "installIds", "customProperties", "containerSasUrl"]);
   });
 
   it.each([
-    [{ kind: "access", userId: "grace" }, "kind", "'access' requests are not carried out by the service yet"],
+    [{ kind: "access", userId: "grace" }, "containerSasUrl", "an access request writes its document into a container"],
+    [{ kind: "erasure", userId: "grace", containerSasUrl: "https://a.blob.core.windows.net/c?sig=x" }, "containerSasUrl", "an erasure takes no containerSasUrl"],
     [{ kind: "erasure" }, "userId", "the request names no one"],
     [{ kind: "erasure", installIds: ["not-a-uuid"] }, "installIds", "installIds.0: must be an install id (a UUID)"],
     [{ kind: "erasure", installIds: Array.from({ length: 51 }, () => randomUUID()) }, "installIds", "must be at most 50"],

@@ -84,6 +84,7 @@ describe("an erasure", () => {
       audiences_deleted: ["ada-only"],
       audiences_rewritten: ["gold"],
       export_blobs: [],
+      document: null,
       note: null,
     });
     // Identifiers are shown as keyed hashes only.
@@ -192,9 +193,15 @@ describe("bad input: a 400 naming the field and the limit", () => {
     expect(response.json().error.message).toContain(message);
   });
 
-  it("refuses an access request, for now, in one line", async () => {
-    const response = await call("POST", `${APP}/data_subject_requests`, { kind: "access", subject: { user_id: "x" } });
+  it.each([
+    ["no container", undefined, "blob_container_sas_uri: an access request writes its document into a container"],
+    ["a SAS without write permission", "https://acct.blob.core.windows.net/c?sp=rl&se=2099-01-01T00:00:00Z&sig=x", "blob_container_sas_uri: the SAS allows 'rl' but writing exports needs create (c) and write (w)"],
+    ["a URL without a SAS", "https://acct.blob.core.windows.net/c", "blob_container_sas_uri: the URL carries no SAS signature (sig)"],
+    ["an expired SAS", "https://acct.blob.core.windows.net/c?sp=cw&se=2020-01-01T00:00:00Z&sig=x", "blob_container_sas_uri: the SAS expired at 2020-01-01T00:00:00Z"],
+  ])("an access request with %s", async (_case, sas, message) => {
+    const response = await call("POST", `${APP}/data_subject_requests`, { kind: "access", subject: { user_id: "x" }, ...(sas ? { blob_container_sas_uri: sas } : {}) });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error.message).toContain("'access' requests are not carried out by this service yet");
+    expect(response.json().error.message).toContain(message);
+    expect(rowsOf("dsr_requests")).toEqual([]);
   });
 });
