@@ -454,30 +454,74 @@ describe("two-apps: an iOS and an Android app in one stack", () => {
   });
 });
 
-describe("data-subject-requests: an erasure as code", () => {
+describe("data-subject-requests: an erasure and an access request as code, with the policy pack", () => {
   const stack = new TestStack(join(REPO_ROOT, "examples", "data-subject-requests"));
-  afterAll(() => stack.dispose());
-
-  it("up erases the subject and records the receipt; the identifiers are nowhere in plaintext; destroy keeps the request", { timeout: E2E_TIMEOUT }, async () => {
-    const key = { owner: "acme", app: "demo" };
-    const email = "e2e-erasure-subject@example.org";
-    service.services.devices.upsert(key, [
-      { install_id: randomUUID(), user_id: "e2e-erasure-subject", properties: { carrierCountry: "US" }, custom_properties: { email } },
-      { install_id: randomUUID(), properties: { carrierCountry: "US" }, custom_properties: { email } },
-    ]);
-    const { config, secrets } = providerConfig();
-    await stack.init(config, { ...secrets, "erasure:userId": "e2e-erasure-subject", "erasure:email": email });
-    await stack.ok("up", "--yes");
-    const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as { state: string; receipt: { devices: { removed: number } } };
-    expect(outputs).toMatchObject({ state: "Completed", receipt: { devices: { removed: 2 } } });
-    const state = await stack.exportState();
-    expect(state).not.toContain(email);
-    expect(state).not.toContain("e2e-erasure-subject");
-    expect(JSON.stringify(service.store.db.prepare("SELECT * FROM devices").all())).not.toContain("e2e-erasure-subject");
-    await stack.ok("preview", "--expect-no-changes");
-    await stack.ok("destroy", "--yes");
-    expect((service.services.dataSubjectRequests.list(key, 100).find((request) => request.receipt?.devices.removed === 2))?.state).toBe("Completed");
+  let azurite: Azurite | undefined;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  }, E2E_TIMEOUT);
+  afterAll(async () => {
+    stack.dispose();
+    await azurite?.stop();
   });
+
+  it(
+    "up erases one subject and answers another's access; identifiers nowhere in plaintext; the pack passes; refresh sees an erased subject come back and up erases it again; dsr-due-date reports an overdue request",
+    { timeout: E2E_TIMEOUT },
+    async () => {
+      const key = { owner: "acme", app: "demo" };
+      const email = "e2e-erasure-subject@example.org";
+      const accessInstall = randomUUID();
+      service.services.devices.upsert(key, [
+        { install_id: randomUUID(), user_id: "e2e-erasure-subject", properties: { carrierCountry: "US" }, custom_properties: { email } },
+        { install_id: randomUUID(), properties: { carrierCountry: "US" }, custom_properties: { email } },
+        { install_id: accessInstall, user_id: "e2e-access-subject", properties: { carrierCountry: "FR" }, custom_properties: { email: "e2e-access-subject@example.org" } },
+      ]);
+      const { config, secrets } = providerConfig();
+      await stack.init(config, {
+        ...secrets,
+        "pushplane:storageConnectionString": azurite!.connectionString,
+        "erasure:userId": "e2e-erasure-subject",
+        "erasure:email": email,
+        "access:userId": "e2e-access-subject",
+      });
+      await stack.ok("up", "--yes");
+      const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as {
+        erasureState: string;
+        erasureReceipt: { devices: { removed: number } };
+        accessState: string;
+        accessDocument: { container: string; blob: string };
+      };
+      expect(outputs).toMatchObject({ erasureState: "Completed", erasureReceipt: { devices: { removed: 2 } }, accessState: "Completed" });
+      const answers = BlobServiceClient.fromConnectionString(azurite!.connectionString).getContainerClient(outputs.accessDocument.container.split("/").at(-1)!);
+      const document = JSON.parse((await answers.getBlockBlobClient(outputs.accessDocument.blob).downloadToBuffer()).toString("utf8")) as { devices: { install_id: string }[] };
+      expect(document.devices.map((device) => device.install_id)).toEqual([accessInstall]);
+      const state = await stack.exportState();
+      for (const identifier of [email, "e2e-erasure-subject", "e2e-access-subject"]) expect(state).not.toContain(identifier);
+      expect(JSON.stringify(service.store.db.prepare("SELECT * FROM devices").all())).not.toContain("e2e-erasure-subject");
+      await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
+
+      // The erased subject comes back: a nightly refresh + preview shows it, and up erases again.
+      service.services.devices.upsert(key, [{ install_id: randomUUID(), user_id: "e2e-erasure-subject", properties: {}, custom_properties: {} }]);
+      const drift = await stack.pulumi("preview", "--refresh", "--expect-no-changes");
+      expect(drift.code).not.toBe(0);
+      expect(drift.output).toMatch(/replace[\s\S]*ticket-4711-erasure|ticket-4711-erasure[\s\S]*replace/);
+      await stack.ok("up", "--refresh", "--yes");
+      expect(JSON.stringify(service.store.db.prepare("SELECT * FROM devices").all())).not.toContain("e2e-erasure-subject");
+      await stack.ok("preview", "--refresh", "--expect-no-changes");
+
+      // A request still open past its due date: the advisory policy reports it, the preview passes.
+      service.store.db.prepare("UPDATE dsr_requests SET state = 'Running', due_at = ? WHERE kind = 'access'").run(Date.now() - 86_400_000);
+      await stack.ok("refresh", "--yes");
+      const overdue = await stack.ok("preview", "--policy-pack", join(REPO_ROOT, "policies"));
+      expect(overdue.output).toContain("dsr-due-date");
+      expect(overdue.output).toMatch(/advisory/);
+      service.store.db.prepare("UPDATE dsr_requests SET state = 'Completed' WHERE kind = 'access'").run();
+
+      await stack.ok("destroy", "--yes");
+      expect(service.services.dataSubjectRequests.list(key, 100).filter((request) => request.kind === "erasure" && request.state === "Completed").length).toBeGreaterThanOrEqual(2);
+    },
+  );
 });
 
 describe("preview shows what a definition does to the audience's size", () => {
