@@ -4,6 +4,7 @@
 // other line kept byte for byte; a blob no grant reaches is pending and retried, then rewritten
 // once a grant allows it; the receipt lists each blob and never an identifier.
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { BlobServiceClient, ContainerSASPermissions, type ContainerClient } from "@azure/storage-blob";
 import yauzl from "yauzl";
@@ -154,6 +155,9 @@ describe("an erasure's exported copies", () => {
     const request = await until(() => requestOf(id), (current) => current.state !== "Running" && current.state !== "Pending");
     expect(request).toMatchObject({ state: "Completed", error: null, waiting_for: null });
 
+    // Nor anywhere in the store's file and log (the copies' filters hold keyed hashes only).
+    const bytes = Buffer.concat([service.store.path, `${service.store.path}-wal`].filter(existsSync).map((path) => readFileSync(path)));
+    for (const value of subjectValues) expect(bytes.includes(Buffer.from(value)), value).toBe(false);
     const after = await allBlobs([container, continuous]);
     const eventsFile = [...before.keys()].find((name) => name.endsWith("-events.csv.zip"))!;
     const herEvents = new Set(before.get(eventsFile)!.filter(namesSubject).map((line) => line.split(",")[0]!));
@@ -199,6 +203,10 @@ describe("an erasure's exported copies", () => {
     expect(blob!.some((line) => line.includes(ADA.installs[0]!))).toBe(false);
     expect(blob!.some((line) => line.includes(ADA.installs[1]!))).toBe(true);
     expect(blob).toHaveLength(301);
+    // Run again by the same request (a crash after the commit, before the receipt was saved): the
+    // blob's mark says it was rewritten by this request, and how many lines went, not "unchanged".
+    const again = await service.services.copies.erase(service.store.appId(key), [{ type: "install_id", value: ADA.installs[0]! }], id, new Set(), () => {});
+    expect(again).toEqual([expect.objectContaining({ action: "rewritten", lines_removed: 1 })]);
   });
 
   it("does not touch a blob whose filter says it cannot hold the subject", { timeout: 60_000 }, async () => {

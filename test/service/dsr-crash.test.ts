@@ -1,13 +1,16 @@
 // A crash (SIGKILL) at any moment of an erasure loses nothing and repeats nothing: restarted, the
-// service completes the request, the subject is gone from rows and bytes, everyone else is whole,
-// and the receipt counts what was erased once.
+// service completes the request, the subject is gone from rows and bytes — and from the export blob
+// it rewrites — everyone else is whole, and the receipt counts what was erased once.
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { BlobServiceClient, ContainerSASPermissions } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken } from "../../service/auth.ts";
 import { Store } from "../../service/store.ts";
+import { startAzurite, type Azurite } from "../helpers/azurite.ts";
 import { startServiceProcess } from "../helpers/service-process.ts";
 
 const OTHERS = 5_000;
@@ -60,6 +63,70 @@ describe("crash during an erasure", () => {
       expect(devices.some((d) => d.user_id.startsWith("grace"))).toBe(false);
       const bytes = Buffer.concat([join(dataDir, "pushplane.sqlite"), join(dataDir, "pushplane.sqlite-wal")].filter(existsSync).map((path) => readFileSync(path)));
       expect(bytes.includes(Buffer.from(EMAIL))).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("crash during an erasure that rewrites an export blob", () => {
+  let azurite: Azurite;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  }, 60_000);
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+  const checksum = (lines: string[]) => createHash("sha256").update(lines.join("\n")).digest("hex");
+
+  it.each([0, 30, 90, 250])("SIGKILL %s ms after the request is accepted: restarted, the blob is rewritten once, everyone else's lines kept", { timeout: 90_000 }, async (killAfter) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pushplane-dsr-crash-blob-"));
+    const args = [...LEASE, "--outbound-allow-loopback"];
+    try {
+      const setup = new Store(dataDir);
+      const { token } = createApiToken(setup, { owner: "acme", app: "demo" });
+      setup.close();
+      const headers = { "x-api-token": token, "content-type": "application/json" };
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`crash-${randomUUID().slice(0, 8)}`);
+      await container.create();
+      const sas = (permissions: string) => container.generateSasUrl({ permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) });
+
+      const first = await startServiceProcess(dataDir, args);
+      const api = (path: string, init: { method?: string; body?: string } = {}) => fetch(`${first.url}/v0.1/apps/acme/demo${path}`, { ...init, headers: path.includes("bulk") ? { ...headers, "content-type": "application/x-ndjson" } : headers });
+      expect((await api("/ingest/devices/bulk", { method: "POST", body })).status).toBe(200);
+      expect((await api("/retention_policies", { method: "PUT", body: JSON.stringify({ blob_container_sas_uri: await sas("rwdl"), retention_days: 30 }) })).status).toBe(200);
+      const started = (await (await api("/push/device_exports", { method: "POST", body: JSON.stringify({ blob_container_sas_uri: await sas("cw") }) })).json()) as { export_id: string };
+      let run: { status: string; blob_name: string } | undefined;
+      for (let i = 0; i < 400 && run?.status !== "Completed"; i++) {
+        run = (await (await api(`/push/device_exports/${started.export_id}`)).json()) as typeof run;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(run!.status).toBe("Completed");
+      const read = async () => (await container.getBlockBlobClient(run!.blob_name).downloadToBuffer()).toString("utf8").trimEnd().split("\n");
+      const before = await read();
+      const others = before.filter((line) => !line.includes(EMAIL));
+      expect(before.length - others.length).toBe(3);
+
+      const created = await api("/data_subject_requests", { method: "POST", body: JSON.stringify({ kind: "erasure", subject: { user_id: "grace", custom_properties: { email: EMAIL } } }) });
+      expect(created.status).toBe(202);
+      const { id } = (await created.json()) as { id: string };
+      const exited = new Promise((resolve) => first.child.on("exit", resolve));
+      await new Promise((resolve) => setTimeout(resolve, killAfter));
+      first.child.kill("SIGKILL");
+      await exited;
+
+      const second = await startServiceProcess(dataDir, args);
+      let request: { state: string; receipt: { devices: { removed: number }; export_blobs: { action: string; lines_removed: number }[] } | null } | undefined;
+      for (let i = 0; i < 400; i++) {
+        request = (await (await fetch(`${second.url}/v0.1/apps/acme/demo/data_subject_requests/${id}`, { headers })).json()) as typeof request;
+        if (request!.state === "Completed") break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      second.child.kill("SIGKILL");
+      expect(request).toMatchObject({ state: "Completed", receipt: { devices: { removed: 3 }, export_blobs: [{ action: "rewritten", lines_removed: 3 }] } });
+      const after = await read();
+      expect(after.some((line) => line.includes(EMAIL) || line.includes('"grace'))).toBe(false);
+      expect(checksum(after)).toBe(checksum(others));
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
