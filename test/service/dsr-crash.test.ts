@@ -2,6 +2,7 @@
 // service completes the request, the subject is gone from rows and bytes — and from the export blob
 // it rewrites — everyone else is whole, and the receipt counts what was erased once.
 import { randomUUID } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,23 @@ const LEASE = ["--lease-seconds", "2"];
 const EMAIL = "grace.hopper@example.org";
 const line = (userId: string, email: string) => JSON.stringify({ install_id: randomUUID(), user_id: userId, properties: { carrierCountry: "US" }, custom_properties: { email } });
 const body = [...Array.from({ length: OTHERS }, (_, i) => line(`user-${i}`, `user${i}@example.org`)), line("grace", EMAIL), line("grace", EMAIL), line("grace-ipad", EMAIL)].join("\n");
+
+/** Kills the service `killAfter` ms from now, starts it again on the same store, and waits for the request to end; answers it. */
+async function killRestartAndWait<R extends { state: string }>(first: ChildProcess, killAfter: number, dataDir: string, args: string[], id: string, headers: Record<string, string>): Promise<R> {
+  const exited = new Promise((resolve) => first.on("exit", resolve));
+  await new Promise((resolve) => setTimeout(resolve, killAfter));
+  first.kill("SIGKILL");
+  await exited;
+  const second = await startServiceProcess(dataDir, args);
+  let request: R | undefined;
+  for (let i = 0; i < 400; i++) {
+    request = (await (await fetch(`${second.url}/v0.1/apps/acme/demo/data_subject_requests/${id}`, { headers })).json()) as R;
+    if (request.state === "Completed") break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  second.child.kill("SIGKILL");
+  return request!;
+}
 
 describe("crash during an erasure", () => {
   it.each([0, 15, 40, 120])("SIGKILL %s ms after the request is accepted: restarted, it completes once, and nothing else is lost", { timeout: 60_000 }, async (killAfter) => {
@@ -39,19 +57,7 @@ describe("crash during an erasure", () => {
       });
       expect(created.status).toBe(202);
       const { id } = (await created.json()) as { id: string };
-      const exited = new Promise((resolve) => first.child.on("exit", resolve));
-      await new Promise((resolve) => setTimeout(resolve, killAfter));
-      first.child.kill("SIGKILL");
-      await exited;
-
-      const second = await startServiceProcess(dataDir, LEASE);
-      let request: { state: string; receipt: { devices: { removed: number } } | null } | undefined;
-      for (let i = 0; i < 200; i++) {
-        request = (await (await fetch(`${second.url}/v0.1/apps/acme/demo/data_subject_requests/${id}`, { headers })).json()) as typeof request;
-        if (request!.state === "Completed") break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      second.child.kill("SIGKILL");
+      const request = await killRestartAndWait<{ state: string; receipt: { devices: { removed: number } } | null }>(first.child, killAfter, dataDir, LEASE, id, headers);
       expect(request).toMatchObject({ state: "Completed", receipt: { devices: { removed: 3 } } });
 
       const store = new Store(dataDir);
@@ -110,19 +116,7 @@ describe("crash during an erasure that rewrites an export blob", () => {
       const created = await api("/data_subject_requests", { method: "POST", body: JSON.stringify({ kind: "erasure", subject: { user_id: "grace", custom_properties: { email: EMAIL } } }) });
       expect(created.status).toBe(202);
       const { id } = (await created.json()) as { id: string };
-      const exited = new Promise((resolve) => first.child.on("exit", resolve));
-      await new Promise((resolve) => setTimeout(resolve, killAfter));
-      first.child.kill("SIGKILL");
-      await exited;
-
-      const second = await startServiceProcess(dataDir, args);
-      let request: { state: string; receipt: { devices: { removed: number }; export_blobs: { action: string; lines_removed: number }[] } | null } | undefined;
-      for (let i = 0; i < 400; i++) {
-        request = (await (await fetch(`${second.url}/v0.1/apps/acme/demo/data_subject_requests/${id}`, { headers })).json()) as typeof request;
-        if (request!.state === "Completed") break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      second.child.kill("SIGKILL");
+      const request = await killRestartAndWait<{ state: string; receipt: unknown }>(first.child, killAfter, dataDir, args, id, headers);
       expect(request).toMatchObject({ state: "Completed", receipt: { devices: { removed: 3 }, export_blobs: [{ action: "rewritten", lines_removed: 3 }] } });
       const after = await read();
       expect(after.some((line) => line.includes(EMAIL) || line.includes('"grace'))).toBe(false);
