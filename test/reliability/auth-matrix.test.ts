@@ -116,7 +116,7 @@ describe("the route table the matrix is generated from", () => {
     expect(protectedRoutes.length).toBeGreaterThanOrEqual(MIN_ROUTES - 5);
   });
 
-  it("exempts only health and the CloudKit routes from X-API-Token (a new public route needs a row in the CloudKit matrix)", () => {
+  it("exempts only health, the CloudKit routes and the account routes' capability URLs from X-API-Token (a new public route needs rows of its own below)", () => {
     expect(publicRoutes.map((route) => `${route.method} ${route.url}`).sort()).toEqual(
       [
         "GET /healthz",
@@ -126,6 +126,9 @@ describe("the route table the matrix is generated from", () => {
         `POST ${CLOUDKIT}/channel/export`,
         `GET ${CLOUDKIT}/requests/:id`,
         `GET ${CLOUDKIT}/downloads/:id`,
+        // An account deletion's status (its request token is the capability) and an account export's signed document.
+        "GET /v0.1/user/dsr/delete/:token",
+        "GET /v0.1/user/dsr/export/:token/document",
       ].sort(),
     );
   });
@@ -138,10 +141,11 @@ describe("every route that takes X-API-Token refuses every wrong credential", ()
         const url = concreteUrl(route.url);
         const response = await service.app.inject({ method: route.method as Method, url, headers: credential.headers, ...bodyFor(route.method) });
         const context = `${route.method} ${url} with ${credential.name}: ${response.statusCode} ${response.body.slice(0, 300)}`;
-        // A route outside any app (the token's own scope) answers any valid token, about that token only.
+        // A route outside any app (the token's own scope, its own account) answers any valid token,
+        // about that token only: its scope, its own account requests, or none of another's (404).
         if (!route.url.includes(":owner_name") && credential.headers["x-api-token"] === otherAppToken) {
-          expect(response.statusCode, context).toBe(200);
-          expect(response.json(), context).toMatchObject({ scope: [`${OWNER}/other`] });
+          expect([200, 202, 404], context).toContain(response.statusCode);
+          if (route.url === "/v0.1/api_tokens/current") expect(response.json(), context).toMatchObject({ scope: [`${OWNER}/other`] });
           continue;
         }
         expect(response.statusCode, context).toBe(credential.expected.status);
@@ -250,6 +254,53 @@ describe("the CloudKit routes take a data export token in X-Apple-CloudKit-Manag
     const download = await cloudKit("GET", `${dataUrl.pathname}${dataUrl.search}`, {});
     expect(download.statusCode, download.body).toBe(200);
     expect(download.headers["content-type"]).toContain("text/csv");
+  });
+});
+
+describe("the account routes' capability URLs", () => {
+  const account = service.tokenFor(OWNER, "account-matrix");
+  const as = (url: string, headers: Headers = {}) => service.app.inject({ method: "GET", url, headers });
+
+  it("GET /v0.1/user/dsr/delete/:token answers its request's token alone: an unknown one is a 404 that says nothing else", async () => {
+    const created = await service.app.inject({ method: "POST", url: "/v0.1/user/dsr/delete", headers: { "x-api-token": account } });
+    const { token } = created.json() as { token: string };
+    expect((await as(`/v0.1/user/dsr/delete/${token}`)).json()).toMatchObject({ status: "Queued" });
+    for (const url of [`/v0.1/user/dsr/delete/${randomUUID()}`, `/v0.1/user/dsr/delete/${token.slice(0, -1)}0`, "/v0.1/user/dsr/delete/x"]) {
+      const response = await as(url, { "x-api-token": account });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.body).not.toContain("Queued");
+    }
+    // Cancelling takes the account's own token: another's cannot, nor can no token at all.
+    expect((await service.app.inject({ method: "POST", url: `/v0.1/user/dsr/delete/${token}/cancel`, headers: { "x-api-token": otherAppToken } })).statusCode).toBe(404);
+    expect((await service.app.inject({ method: "POST", url: `/v0.1/user/dsr/delete/${token}/cancel` })).statusCode).toBe(401);
+    expect((await service.app.inject({ method: "POST", url: `/v0.1/user/dsr/delete/${token}/cancel`, headers: { "x-api-token": account } })).statusCode).toBe(202);
+  });
+
+  it("GET /v0.1/user/dsr/export/:token/document is authorized by its signature alone", async () => {
+    const { token } = (await service.app.inject({ method: "POST", url: "/v0.1/user/dsr/export", headers: { "x-api-token": account } })).json() as { token: string };
+    let status = (await as(`/v0.1/user/dsr/export/${token}`, { "x-api-token": account })).json() as { status: string; sasUrl?: string };
+    for (let i = 0; i < 100 && status.status !== "Completed"; i++) {
+      await service.services.idle();
+      status = (await as(`/v0.1/user/dsr/export/${token}`, { "x-api-token": account })).json() as typeof status;
+    }
+    const url = new URL(status.sasUrl!);
+    const expires = url.searchParams.get("expires")!;
+    const sig = url.searchParams.get("sig")!;
+    const flipped = (sig[0] === "A" ? "B" : "A") + sig.slice(1);
+    const bad: readonly [string, string][] = [
+      ["no query", url.pathname],
+      ["no signature", `${url.pathname}?expires=${expires}`],
+      ["a tampered signature", `${url.pathname}?expires=${expires}&sig=${flipped}`],
+      ["an expiry moved later", `${url.pathname}?expires=${Number(expires) + 3_600_000}&sig=${sig}`],
+      ["the signature on another request", `/v0.1/user/dsr/export/${randomUUID()}/document?expires=${expires}&sig=${sig}`],
+    ];
+    for (const [name, target] of bad) {
+      // The account's API token does not stand in for the signature.
+      expect((await as(target, { "x-api-token": account })).statusCode, name).toBe(401);
+      expect((await as(target)).statusCode, `${name}, no token`).toBe(401);
+    }
+    const document = await as(`${url.pathname}${url.search}`);
+    expect(document.statusCode, document.body).toBe(200);
   });
 });
 

@@ -703,6 +703,8 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
         path: `${app}/data_subject_requests`,
         body: fc.record({
           kind: fc.constantFrom("erasure", "access"),
+          // Never a reachable storage host: no network beyond loopback in tests (a refused SAS is a 400 before anything runs).
+          blob_container_sas_uri: fc.constantFrom("https://acct.blob.core.windows.net/c?sp=rl&se=2099-01-01T00:00:00Z&sig=x", "https://acct.blob.core.windows.net/c", "not a url"),
           subject: fc.record(
             {
               user_id: fc.string({ minLength: 1, maxLength: 256 }),
@@ -721,6 +723,27 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
       { method: "GET", path: `${app}/data_subject_requests`, query: fc.record({ $top: fc.integer({ min: 1, max: 1000 }).map(String) }, { requiredKeys: [] }) },
       { method: "GET", path: `${app}/data_subject_requests/:request_id`, params: { request_id: fc.uuid({ version: 4 }) } },
       { method: "POST", path: `${app}/data_subject_requests/:request_id/cancel`, params: { request_id: fc.uuid({ version: 4 }) } },
+      {
+        method: "POST",
+        path: `${app}/data_subject_requests/:request_id/recheck`,
+        params: { request_id: fc.uuid({ version: 4 }) },
+        body: fc.record({ subject: fc.record({ user_id: fc.string({ minLength: 1, maxLength: 256 }), install_ids: fc.array(d.knownOr(pools.installIds), { maxLength: 3 }) }, { requiredKeys: [] }) }),
+      },
+    ],
+    // App Center's account routes (no account deletion: it would revoke the token the fuzzer sends).
+    account_dsr: [
+      { method: "POST", path: "/v0.1/user/dsr/export" },
+      { method: "GET", path: "/v0.1/user/dsr/export/:token", params: { token: fc.uuid({ version: 4 }) } },
+      { method: "POST", path: "/v0.1/user/dsr/export/:token/cancel", params: { token: fc.uuid({ version: 4 }) } },
+      {
+        method: "GET",
+        path: "/v0.1/user/dsr/export/:token/document",
+        auth: "signed-url",
+        params: { token: fc.uuid({ version: 4 }) },
+        query: fc.record({ expires: fc.integer({ min: 0 }).map(String), sig: fc.base64String() }, { requiredKeys: [] }),
+      },
+      { method: "GET", path: "/v0.1/user/dsr/delete/:token", auth: "signed-url", params: { token: fc.uuid({ version: 4 }) }, query: fc.record({ email: fc.emailAddress() }, { requiredKeys: [] }) },
+      { method: "POST", path: "/v0.1/user/dsr/delete/:token/cancel", params: { token: fc.uuid({ version: 4 }) }, body: fc.record({ email: fc.emailAddress() }, { requiredKeys: [] }) },
     ],
   };
 }
@@ -926,7 +949,7 @@ afterAll(async () => {
   if (timings.length > 0) console.log(`fuzz timings (seed ${SEED}):\n  ${timings.join("\n  ")}`);
 });
 
-const FAMILIES = ["audiences", "ingest", "notifications", "exports", "data_export_tokens", "export_configurations", "cloudkit", "background_work", "data_subject_requests"] as const;
+const FAMILIES = ["audiences", "ingest", "notifications", "exports", "data_export_tokens", "export_configurations", "cloudkit", "background_work", "account_dsr", "data_subject_requests"] as const;
 
 describe(`${REQUESTS_PER_FAMILY} fuzzed requests per route family through the HTTP server (seed ${SEED})`, () => {
   FAMILIES.forEach((family, familyIndex) => {
