@@ -1,4 +1,5 @@
-// Audience policies: the definition parses and type-checks, and no app exceeds its audience limit.
+// Audience policies: the definition parses and type-checks, names follow the organization's rule,
+// and no app exceeds its audience limit.
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { LIMITS, resourceType, validateAudience } from "../domain/index.ts";
 import type { PropsOf } from "./props.ts";
@@ -21,6 +22,37 @@ export const audienceDefinitionValid: ResourceValidationPolicy = {
       { name: "name", definition: "definition", description: "description", customProperties: "customProperties" },
     );
     for (const issue of issues) reportViolation(`audience '${props.name}': ${issue.message}`);
+  },
+};
+
+/** Default naming rule: lowercase words joined by hyphens (kebab-case), as the seeds' examples name audiences. */
+export const DEFAULT_AUDIENCE_NAME_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
+export const audienceNameRules: ResourceValidationPolicy = {
+  name: "audience-name-rules",
+  description: "An audience's name follows the organization's naming rule (kebab-case by default) and stays within a configured length (the swagger's 64 at most).",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      pattern: { type: "string", default: DEFAULT_AUDIENCE_NAME_PATTERN, description: `A regular expression every audience name must match; default ${DEFAULT_AUDIENCE_NAME_PATTERN} (kebab-case).` },
+      maxLength: {
+        type: "integer",
+        default: LIMITS.audienceNameLength.value,
+        minimum: 1,
+        maximum: LIMITS.audienceNameLength.value,
+        description: `Longest name in characters; default ${LIMITS.audienceNameLength.value}, the platform's own (${LIMITS.audienceNameLength.source}).`,
+      },
+    },
+  },
+  validateResource: (args, reportViolation) => {
+    if (args.type !== AUDIENCE_TYPE) return;
+    const { pattern, maxLength } = args.getConfig<{ pattern: string; maxLength: number }>();
+    const name = (args.props as AudienceProps).name;
+    // Unknown at preview: nothing to check yet.
+    if (typeof name !== "string") return;
+    if (!new RegExp(pattern, "u").test(name)) reportViolation(`audience '${name}': the name must match ${pattern} (policy config pattern)`);
+    const length = [...name].length;
+    if (length > maxLength) reportViolation(`audience '${name}': the name must be at most ${maxLength} characters (got ${length}; policy config maxLength)`);
   },
 };
 

@@ -2,9 +2,9 @@
 // reach it — least-privilege, short-lived export tokens; export retention short enough that an
 // erasure reaches exported copies; data export tokens that do not outlive their purpose.
 // Each bound is policy config, so a privacy team sets it once for every stack in CI.
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { PropsOf } from "./props.ts";
-import { LIMITS, parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS, type Limit } from "../domain/index.ts";
+import { LIMITS, parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, shortestInterval, STORAGE_DEFAULTS, type Limit } from "../domain/index.ts";
 
 export const SAS_TOKEN_TYPE = resourceType("ContainerSasToken");
 export const CONTAINER_TYPE = resourceType("StorageContainer");
@@ -17,6 +17,8 @@ const DEFAULT_MAX_RETENTION_DAYS = 30;
 /** Two weeks: a weekly export's token survives one missed `up` (tokens rotate only when `up` runs). */
 const DEFAULT_MAX_SAS_LIFETIME_DAYS = 14;
 const DEFAULT_MAX_DATA_EXPORT_TOKEN_DAYS = 90;
+/** An hour: an export every few minutes rewrites the same personal data into more copies than anyone reads. */
+const DEFAULT_MIN_SCHEDULE_INTERVAL_MINUTES = 60;
 
 
 export const exportSasLeastPrivilege: ResourceValidationPolicy = {
@@ -111,5 +113,42 @@ export const exportJobWindows: ResourceValidationPolicy = {
     };
     within("rawEvents.windowDays", props.rawEvents?.windowDays, LIMITS.rawEventExportWindowDays);
     within("broadcastMetrics.windowDays", props.broadcastMetrics?.windowDays, LIMITS.broadcastMetricsStartDaysBack);
+  },
+};
+
+export const exportScheduleInterval: ResourceValidationPolicy = {
+  name: "export-schedule-interval",
+  description: "A scheduled export job runs at most as often as a configured minimum interval allows (an hour by default): each run is another copy of personal data.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      minIntervalMinutes: { type: "number", default: DEFAULT_MIN_SCHEDULE_INTERVAL_MINUTES, exclusiveMinimum: 0, description: "Shortest time between two runs of a job's schedule, in minutes; default 60." },
+    },
+  },
+  validateResource: (args, reportViolation) => {
+    if (args.type !== EXPORT_JOB_TYPE) return;
+    const { minIntervalMinutes } = args.getConfig<{ minIntervalMinutes: number }>();
+    const schedule = (args.props as PropsOf<"ExportJob">).schedule;
+    // One-off, or unknown at preview: nothing to check (an invalid schedule is the provider's to refuse).
+    if (typeof schedule !== "string") return;
+    const shortest = shortestInterval(schedule, new Date());
+    if (shortest !== null && shortest < minIntervalMinutes) {
+      reportViolation(`ExportJob '${args.name}': schedule '${schedule}' runs every ${shortest} minute(s) at the shortest; at least ${minIntervalMinutes} minutes between runs (policy config minIntervalMinutes)`);
+    }
+  },
+};
+
+export const containerPrivate: StackValidationPolicy = {
+  name: "container-private",
+  description: "An export container allows no anonymous reads: one someone opened (its publicAccess, as read by refresh) fails until `up` closes it.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    for (const resource of args.resources) {
+      if (resource.type !== CONTAINER_TYPE) continue;
+      const publicAccess = (resource.props as { publicAccess?: unknown }).publicAccess;
+      if (typeof publicAccess === "string" && publicAccess !== "none") {
+        reportViolation(`StorageContainer '${resource.name}': anyone can read its exported personal data (publicAccess '${publicAccess}'); run pulumi up, which closes it`, resource.urn);
+      }
+    }
   },
 };

@@ -1,6 +1,6 @@
 import type { PolicyResource, ResourceValidation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { AUDIENCE_TYPE, audienceDefinitionValid, audiencesPerAppLimit } from "../../policies/audiences.ts";
+import { AUDIENCE_TYPE, audienceDefinitionValid, audienceNameRules, audiencesPerAppLimit, DEFAULT_AUDIENCE_NAME_PATTERN } from "../../policies/audiences.ts";
 
 // One happy-path input; each case changes one property (pulumi-policy-aws style).
 const happy = { owner: "acme", app: "demo", name: "us", definition: "carrierCountry eq 'US'", description: "", customProperties: {} };
@@ -55,4 +55,22 @@ describe("audiences-per-app-limit", () => {
   it("has a config schema that cannot raise the platform limit", () => {
     expect(audiencesPerAppLimit.configSchema?.properties?.maxAudiencesPerApp).toMatchObject({ default: 200, maximum: 200 });
   });
+});
+
+describe("audience-name-rules", () => {
+  const named = (name: unknown, config: Record<string, unknown> = {}) => {
+    const violations: string[] = [];
+    const args = { type: AUDIENCE_TYPE, props: { ...happy, name }, urn: "urn:x", name: "x", opts: {}, getConfig: () => ({ pattern: DEFAULT_AUDIENCE_NAME_PATTERN, maxLength: 64, ...config }) } as unknown as ResourceValidationArgs;
+    void (audienceNameRules.validateResource as ResourceValidation)(args, (message: string) => violations.push(message));
+    return violations;
+  };
+  it("passes a kebab-case name, and one unknown at preview", () => {
+    expect(named("us-users")).toEqual([]);
+    expect(named(undefined)).toEqual([]);
+  });
+  it("stops a name off the rule, naming the rule and the config", () => expect(named("US_Users")).toEqual([`audience 'US_Users': the name must match ${DEFAULT_AUDIENCE_NAME_PATTERN} (policy config pattern)`]));
+  it("stops a name over the configured length, counting characters", () => {
+    expect(named("é".repeat(21), { maxLength: 20, pattern: ".*" })).toEqual([`audience '${"é".repeat(21)}': the name must be at most 20 characters (got 21; policy config maxLength)`]);
+  });
+  it("takes the organization's own pattern", () => expect(named("team-growth-us", { pattern: "^team-[a-z]+-" })).toEqual([]));
 });

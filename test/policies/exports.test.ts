@@ -1,6 +1,8 @@
 import type { ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
+import type { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import {
+  containerPrivate,
   CONTAINER_TYPE,
   DATA_EXPORT_TOKEN_TYPE,
   dataExportTokenLifetime,
@@ -8,6 +10,7 @@ import {
   exportJobWindows,
   exportRetentionBounded,
   exportSasLeastPrivilege,
+  exportScheduleInterval,
   SAS_TOKEN_TYPE,
 } from "../../policies/exports.ts";
 import { policies } from "../../policies/index.ts";
@@ -88,13 +91,48 @@ describe("the pack", () => {
   it("registers every policy once", () => {
     expect(policies.map((policy) => policy.name)).toEqual([
       "audience-definition-valid",
+      "audience-name-rules",
       "audiences-per-app-limit",
       "export-sas-least-privilege",
       "export-retention-bounded",
+      "container-private",
       "data-export-token-lifetime",
       "export-job-windows",
+      "export-schedule-interval",
       "dsr-cleanup",
       "dsr-due-date",
     ]);
+  });
+});
+
+describe("export-schedule-interval", () => {
+  const job = (props: Record<string, unknown>, config?: Record<string, unknown>) => violations(exportScheduleInterval, EXPORT_JOB_TYPE, props, config);
+  const happy = { kind: "device_export", schedule: "0 2 * * *", containerSasUrl: "https://a.blob.core.windows.net/c?sig=x" };
+  it("passes a nightly job, a one-off job and an hourly one", () => {
+    expect(job(happy)).toEqual([]);
+    expect(job({ ...happy, schedule: undefined })).toEqual([]);
+    expect(job({ ...happy, schedule: "0 * * * *" })).toEqual([]);
+  });
+  it("ignores other resource types", () => expect(violations(exportScheduleInterval, CONTAINER_TYPE, { ...happy, schedule: "* * * * *" })).toEqual([]));
+  it("stops a job that runs more often than the minimum, naming the shortest interval and the config", () => {
+    expect(job({ ...happy, schedule: "*/5 * * * *" })).toEqual([
+      "ExportJob 'x': schedule '*/5 * * * *' runs every 5 minute(s) at the shortest; at least 60 minutes between runs (policy config minIntervalMinutes)",
+    ]);
+    // Twice at 02:00 and 02:30: the shortest gap counts, not the average.
+    expect(job({ ...happy, schedule: "0,30 2 * * *" })[0]).toContain("runs every 30 minute(s)");
+    expect(job({ ...happy, schedule: "*/5 * * * *" }, { minIntervalMinutes: 5 })).toEqual([]);
+  });
+});
+
+describe("container-private", () => {
+  const stack = (props: Record<string, unknown>[]) => {
+    const reported: string[] = [];
+    const args = { resources: props.map((p, i) => ({ type: CONTAINER_TYPE, props: p, urn: `urn:${i}`, name: `c${i}` }) as unknown as PolicyResource), getConfig: () => ({}) } as unknown as StackValidationArgs;
+    void containerPrivate.validateStack(args, (message: string) => reported.push(message));
+    return reported;
+  };
+  it("passes a private container, and one whose access is unknown yet", () => expect(stack([{ name: "exports", publicAccess: "none" }, { name: "new" }])).toEqual([]));
+  it("stops a container someone opened to anonymous reads", () => {
+    expect(stack([{ name: "exports", publicAccess: "blob" }])).toEqual(["StorageContainer 'c0': anyone can read its exported personal data (publicAccess 'blob'); run pulumi up, which closes it"]);
   });
 });
