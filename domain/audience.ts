@@ -111,6 +111,35 @@ export function comparableDefinition(definition: string, customProperties: Custo
   return "field" in checked ? definition.trim() : checked.normalized;
 }
 
+/** A definition's comparisons in normal form (none when it does not parse). */
+function comparisonsOf(expression: Expression): string[] {
+  return expression.type === "comparison" ? [printDefinition(expression)] : expression.operands.flatMap(comparisonsOf);
+}
+
+/**
+ * Two definitions in normal form with the comparisons that are in one and not the other marked
+ * («…»), for a reviewer: `carrierCountry eq 'BR' or «carrierCountry eq 'US'»`. A definition that
+ * does not parse is shown as written.
+ */
+export function markChangedTerms(before: string | undefined, after: string | undefined): { before: string | undefined; after: string | undefined } {
+  const parse = (text: string | undefined) => {
+    if (text === undefined) return undefined;
+    try {
+      return parseDefinition(text);
+    } catch {
+      return text;
+    }
+  };
+  const [old, updated] = [parse(before), parse(after)];
+  const terms = (tree: Expression | string | undefined) => new Set(tree === undefined || typeof tree === "string" ? [] : comparisonsOf(tree));
+  const [oldTerms, newTerms] = [terms(old), terms(updated)];
+  // A created or deleted definition, or one that does not parse, has nothing to compare with: nothing is marked.
+  const compared = typeof old === "object" && typeof updated === "object";
+  const show = (tree: Expression | string | undefined, other: Set<string>) =>
+    tree === undefined || typeof tree === "string" ? tree : printDefinition(tree, (comparison) => (!compared || other.has(comparison) ? comparison : `«${comparison}»`));
+  return { before: show(old, newTerms), after: show(updated, oldTerms) };
+}
+
 /** Every problem with an audience PUT: name, description, custom properties, definition. */
 export function validateAudience(
   name: string,

@@ -16,4 +16,5 @@ export * from "./declare-resource.ts";
 export * from "./declarations/index.ts";
 export * from "./provider-config.ts";
 export * from "./dsr.ts";
+export * from "./impact.ts";
 export * from "./account-dsr.ts";

@@ -1,7 +1,7 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
 // Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
 import type * as pulumi from "@pulumi/pulumi";
-import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
+import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { clientFor } from "./settings.ts";
 import { sayOnce } from "./checks.ts";
@@ -101,7 +101,7 @@ const devices = (n: number) => n.toLocaleString("en-US");
  * when the estimate is over the send limit. A service that cannot answer is said, never fatal.
  */
 async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<string | undefined> {
-  const label = `${appKeyText(inputs)} ${inputs.name}`;
+  const label = impactLabel(appKeyText(inputs), inputs.name);
   try {
     const client = clientFor(inputs, { quick: true });
     const [after, current] = await Promise.all([client.testDefinition(inputs, requestBody(inputs)), client.getAudience(inputs, inputs.name)]);
@@ -112,12 +112,7 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
       if (!inputs.adopt) return refusalToTakeOver(inputs);
       sayOnce(`${label}: adopts the audience that exists (not a new one): ${adoptionChanges(current, inputs)}`);
     }
-    if (current) {
-      const delta = estimate - current.estimated_count;
-      sayOnce(`${label}: ${devices(current.estimated_count)} → ~${devices(estimate)} devices (${delta >= 0 ? "+" : "−"}${devices(Math.abs(delta))})`);
-    } else {
-      sayOnce(`${label} (new): ~${devices(estimate)} devices`);
-    }
+    sayOnce(impactLine(label, current?.estimated_count, estimate));
     const limit = LIMITS.devicesPerAudience;
     if (estimate > limit.value) {
       sayOnce(`warning: ${label}: ~${devices(estimate)} devices is over the send limit of ${devices(limit.value)} ${limit.unit} (${limit.source}); a notification to it is refused`);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 
 const PACKAGES = {
-  provider: { entries: { index: "index.ts", runtime: "runtime.ts" }, bundled: ["ky"], types: "tsconfig.types.json" },
+  provider: { entries: { index: "index.ts", runtime: "runtime.ts" }, bins: { cli: "cli.ts" }, bundled: ["ky"], types: "tsconfig.types.json" },
   policies: { entries: { index: "pack.ts" }, bundled: [] },
 };
 
@@ -20,18 +20,23 @@ const manifest = JSON.parse(readFileSync("package.json", "utf8"));
 const external = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})].filter((dep) => !spec.bundled.includes(dep));
 
 rmSync("dist", { recursive: true, force: true });
-await build({
-  entryPoints: spec.entries,
-  outdir: "dist",
-  outExtension: { ".js": manifest.main.endsWith(".cjs") ? ".cjs" : ".js" },
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node22",
-  sourcemap: true,
-  external,
-  logLevel: "warning",
-});
+const bundle = (entryPoints, banner) =>
+  build({
+    entryPoints,
+    outdir: "dist",
+    outExtension: { ".js": manifest.main.endsWith(".cjs") ? ".cjs" : ".js" },
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node22",
+    sourcemap: true,
+    external,
+    logLevel: "warning",
+    ...(banner ? { banner: { js: banner } } : {}),
+  });
+await bundle(spec.entries);
+// Commands (package.json `bin`): runnable files of their own.
+if (spec.bins) await bundle(spec.bins, "#!/usr/bin/env node");
 
 if (spec.types) {
   execFileSync("tsc", ["-p", spec.types], { stdio: "inherit" });

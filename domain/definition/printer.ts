@@ -15,13 +15,14 @@ export function printLiteral(literal: Literal): string {
   }
 }
 
-export function printDefinition(expression: Expression): string {
+/** The definition in its normal form; `mark` may wrap each comparison's text (a review marks those that changed). */
+export function printDefinition(expression: Expression, mark: (comparison: string) => string = (comparison) => comparison): string {
   if (expression.type === "comparison") {
-    return `${expression.property} ${expression.operator} ${printLiteral(expression.literal)}`;
+    return mark(`${expression.property} ${expression.operator} ${printLiteral(expression.literal)}`);
   }
   return expression.operands
     .map((operand) => {
-      const text = printDefinition(operand);
+      const text = printDefinition(operand, mark);
       // `and` binds tighter than `or`, so only an `or` inside an `and` needs parentheses.
       return expression.type === "and" && operand.type === "or" ? `(${text})` : text;
     })

@@ -97,6 +97,16 @@ describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])("the packed pr
     await stack.ok("preview", "--expect-no-changes");
     const checked = await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(projectDir, "node_modules", "@pushplane", "policy-pack"));
     expect(checked.output).toMatch(/pushplane@v\d+\.\d+\.\d+ \(local: /);
+    // The installed `pushplane review` command reads the engine's streaming JSON of a preview.
+    stack.env.PULUMI_ENABLE_STREAMING_JSON_PREVIEW = "1";
+    const json = await stack.pulumi("preview", "--json", "--policy-pack", join(projectDir, "node_modules", "@pushplane", "policy-pack"));
+    delete stack.env.PULUMI_ENABLE_STREAMING_JSON_PREVIEW;
+    const previewFile = join(projectDir, "preview.json");
+    writeFileSync(previewFile, json.stdout);
+    const { stdout: review } = await run(join(projectDir, "node_modules", ".bin", "pushplane"), ["review", `${language}=${previewFile}`], { cwd: projectDir, env: stack.env });
+    expect(review.split("\n")[0]).toBe("**pushplane review: ✅ no changes**");
+    expect(review).toContain(`### Stack \`${language}\``);
+    expect(review).not.toContain("could not read");
     const destroy = await stack.ok("destroy", "--yes");
     expect(destroy.output).toContain("3 deleted");
   });

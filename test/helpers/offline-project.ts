@@ -86,6 +86,8 @@ export async function installOfflineProject(dir: string, packs: string[], depend
       integrity: pack.integrity,
       ...(own.dependencies ? { dependencies: own.dependencies } : {}),
       ...(own.peerDependencies ? { peerDependencies: own.peerDependencies } : {}),
+      // npm ci links commands from the lock's record, not the package's manifest.
+      ...(own.bin ? { bin: own.bin } : {}),
     };
   }
   writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,0 +1,39 @@
+// The line a preview shows for an audience whose definition is created or changed — its size now
+// and after — written by the provider and read back by `pushplane review` (provider/review.ts):
+// `acme/ios us-users: 1,542 → ~1,802 devices (+260)` or `acme/ios us-users (new): ~1,802 devices`.
+
+/** An audience's place in a preview line: `owner/app name`. */
+export const impactLabel = (app: string, name: string) => `${app} ${name}`;
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+export function impactLine(label: string, before: number | undefined, after: number): string {
+  if (before === undefined) return `${label} (new): ~${count(after)} devices`;
+  const delta = after - before;
+  return `${label}: ${count(before)} → ~${count(after)} devices (${delta >= 0 ? "+" : "−"}${count(Math.abs(delta))})`;
+}
+
+export interface Impact {
+  /** `owner/app`. */
+  app: string;
+  name: string;
+  /** Undefined for a new audience. */
+  before: number | undefined;
+  after: number;
+}
+
+const NUMBER = "([0-9][0-9,]*)";
+const LABEL = "(\\S+/\\S+) (\\S+)";
+const CHANGED = new RegExp(`^${LABEL}: ${NUMBER} → ~${NUMBER} devices \\([+−][0-9,]+\\)$`);
+const CREATED = new RegExp(`^${LABEL} \\(new\\): ~${NUMBER} devices$`);
+const numberOf = (text: string) => Number(text.replaceAll(",", ""));
+
+/** The impact a preview line states, or undefined for any other line. */
+export function parseImpactLine(line: string): Impact | undefined {
+  const text = line.trim();
+  const changed = CHANGED.exec(text);
+  if (changed) return { app: changed[1]!, name: changed[2]!, before: numberOf(changed[3]!), after: numberOf(changed[4]!) };
+  const created = CREATED.exec(text);
+  if (created) return { app: created[1]!, name: created[2]!, before: undefined, after: numberOf(created[3]!) };
+  return undefined;
+}
