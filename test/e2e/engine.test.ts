@@ -524,6 +524,35 @@ describe("data-subject-requests: an erasure and an access request as code, with 
   );
 });
 
+describe("audiences as data: a stack built from a directory of YAML files", () => {
+  const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "audiences-as-data"));
+  afterAll(() => stack.dispose());
+
+  it("up creates every audience of every file; a directory with mistakes fails preview naming each file and line", { timeout: E2E_TIMEOUT }, async () => {
+    const token = service.tokenFor("acme", "data");
+    await stack.init({ "pushplane:endpoint": endpoint }, { "pushplane:apiToken": token });
+    await stack.ok("up", "--yes");
+    const outputs = JSON.parse((await stack.ok("stack", "output", "--json")).stdout) as { names: string[] };
+    expect(outputs.names).toEqual(["acme/data/dog-lovers", "acme/data/us-users", "acme/data/vip"]);
+    const listed = await fetch(`${endpoint}/v0.1/apps/acme/data/analytics/audiences`, { headers: { "x-api-token": token } });
+    expect(((await listed.json()) as { values: { name: string; definition: string }[] }).values.map((a) => `${a.name}: ${a.definition}`).sort()).toEqual([
+      "dog-lovers: dog-lover eq true and osApiLevel ge 30",
+      "us-users: carrierCountry eq 'US'",
+      "vip: plan eq 'gold' or plan eq 'platinum'",
+    ]);
+    await stack.ok("preview", "--expect-no-changes", "--policy-pack", join(REPO_ROOT, "policies"));
+
+    await stack.ok("config", "set", "fixture:dir", "audiences-bad");
+    const bad = await stack.pulumi("preview");
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain("5 problem(s) in the audience files:");
+    expect(bad.output).toContain("acme/data.yaml:5:16: definiton: Audience has no input 'definiton' (did you mean 'definition'?)");
+    expect(bad.output).toContain("acme/data.yaml:8:5: audience 'us-users' is declared twice (first at acme/data.yaml:2:5)");
+    await stack.ok("config", "rm", "fixture:dir");
+    await stack.ok("destroy", "--yes");
+  });
+});
+
 describe("preview shows what a definition does to the audience's size", () => {
   const stack = new TestStack(join(REPO_ROOT, "test", "fixtures", "impact-audience"));
   const key = { owner: "acme", app: "impact" };
