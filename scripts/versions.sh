@@ -6,3 +6,5 @@ PULUMI_LANGUAGE_NODEJS_PSEUDO=v3.0.0-20260820084410-a05d88f24d05
 NODE_VERSION=24.21.0
 NODE_MIN_MAJOR=22
 PUSHPLANE_CACHE="${PUSHPLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pushplane}"
+# Lints the GitHub Actions workflows of examples/gitops in the test suite (built from its Go module).
+ACTIONLINT_VERSION=v1.7.12
