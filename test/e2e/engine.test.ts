@@ -1,7 +1,7 @@
 // The real engine end to end: `pulumi up/preview/refresh/destroy` and `--policy-pack` against the
 // service, in temporary stacks on the local file backend. Fails (never skips) without the engine.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2E_TIMEOUT, REPO_ROOT, startEngineSuite, TestStack } from "../helpers/pulumi.ts";
@@ -727,5 +727,34 @@ describe("policy pack stops leaky exports", () => {
     expect(preview.output).toContain("StorageContainer 'year-long-archive': retentionDays must be at most 30 (got 365");
     expect(preview.output).toContain("[mandatory]  data-export-token-lifetime");
     expect(preview.output).toContain("DataExportToken 'half-year-metrics': it must expire within 90 days (it lives 180");
+  });
+
+  /** A `--policy-pack-config` file in the stack's work directory. */
+  const withConfig = (name: string, config: unknown) => {
+    const file = join(stack.workDir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    return stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"), "--policy-pack-config", file);
+  };
+
+  it("--policy-pack-config overrides defaults and enforcement levels: what is advisory is reported and the preview passes", { timeout: E2E_TIMEOUT }, async () => {
+    const relaxed = await withConfig("relaxed", {
+      "export-retention-bounded": { maxRetentionDays: 400 },
+      "export-sas-least-privilege": { allowedPermissions: "cwl", maxLifetimeDays: 30 },
+      "data-export-token-lifetime": { enforcementLevel: "advisory" },
+    });
+    expect(relaxed.code, relaxed.output).toBe(0);
+    expect(relaxed.output).toContain("[advisory]  data-export-token-lifetime");
+    expect(relaxed.output).not.toContain("[mandatory]");
+    // The shorthand: a policy's enforcement level alone.
+    const shorthand = await withConfig("shorthand", { "export-retention-bounded": "disabled", "export-sas-least-privilege": "advisory", "data-export-token-lifetime": "advisory" });
+    expect(shorthand.code, shorthand.output).toBe(0);
+    expect(shorthand.output).not.toContain("export-retention-bounded  (");
+    expect(shorthand.output).toContain("[advisory]  export-sas-least-privilege");
+  });
+
+  it("a policy config that does not match its schema fails the preview, naming the policy and the field", { timeout: E2E_TIMEOUT }, async () => {
+    const wrong = await withConfig("wrong-type", { "export-retention-bounded": { maxRetentionDays: "thirty" } });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.output).toContain("validating policy config: pushplane 0.1.0  export-retention-bounded: maxRetentionDays: Invalid type. Expected: integer, given: string");
   });
 });
