@@ -1,9 +1,11 @@
-// Every pushplane policy, each living with its domain's file; pack.ts serves them as a policy pack.
+// Every pushplane policy, each living with its domain's file; pack.ts serves them as a policy pack,
+// each reporting config keys its schema does not declare (config-keys.ts).
 import { audienceDefinitionValid, audienceNameRules, audiencesPerAppLimit } from "./audiences.ts";
+import { withConfigKeysChecked } from "./config-keys.ts";
 import { dsrCleanup, dsrDueDate } from "./dsr.ts";
 import { containerPrivate, dataExportTokenLifetime, exportJobWindows, exportRetentionBounded, exportSasLeastPrivilege, exportScheduleInterval } from "./exports.ts";
 
-export const policies = [
+export const policies = ([
   audienceDefinitionValid,
   audienceNameRules,
   audiencesPerAppLimit,
@@ -15,4 +17,4 @@ export const policies = [
   exportScheduleInterval,
   dsrCleanup,
   dsrDueDate,
-];
+] as const).map((policy) => withConfigKeysChecked(policy));

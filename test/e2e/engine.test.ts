@@ -752,9 +752,13 @@ describe("policy pack stops leaky exports", () => {
     expect(shorthand.output).toContain("[advisory]  export-sas-least-privilege");
   });
 
-  it("a policy config that does not match its schema fails the preview, naming the policy and the field", { timeout: E2E_TIMEOUT }, async () => {
+  it("a policy config that does not match its schema, or names a setting it does not have, fails the preview naming the policy and the field", { timeout: E2E_TIMEOUT }, async () => {
     const wrong = await withConfig("wrong-type", { "export-retention-bounded": { maxRetentionDays: "thirty" } });
     expect(wrong.code).not.toBe(0);
     expect(wrong.output).toContain("validating policy config: pushplane 0.1.0  export-retention-bounded: maxRetentionDays: Invalid type. Expected: integer, given: string");
+    // A misspelled setting: Pulumi passes it through; the pack names it (the default would stay in force).
+    const misspelled = await withConfig("misspelled", { "export-retention-bounded": { maxRetentionDay: 400 } });
+    expect(misspelled.code).not.toBe(0);
+    expect(misspelled.output).toContain("policy config: 'maxRetentionDay' is not a setting of export-retention-bounded (did you mean 'maxRetentionDays'?)");
   });
 });
