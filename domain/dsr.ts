@@ -54,7 +54,8 @@ export { identifiersOfRecord } from "./exported-record.mts";
 export function identifiersOf(subject: Partial<DsrSubject>): DsrIdentifier[] {
   return [
     ...(subject.user_id ? [{ type: "user_id", value: subject.user_id }] : []),
-    ...(subject.install_ids ?? []).map((value) => ({ type: "install_id", value: value.toLowerCase() })),
+    // An install id named twice (in two cases) is one identifier.
+    ...[...new Set((subject.install_ids ?? []).map((value) => value.toLowerCase()))].map((value) => ({ type: "install_id", value })),
     ...Object.entries(subject.custom_properties ?? {}).map(([name, value]) => ({ type: `custom_property:${name}`, value })),
   ];
 }

@@ -136,6 +136,8 @@ export class DataSubjectRequests {
     const appId = this.store.appId(key);
     const row = this.repositories.dsrRequests.find(appId, id);
     if (!row) return undefined;
+    // Only an erased subject is checked again: anything else would answer about whoever is named.
+    if (row.kind !== "erasure" || row.state !== "Completed") throw new ApiError("Conflict", `data-subject request '${id}' is ${row.kind === "erasure" ? row.state : "an access request"}: only a completed erasure's subject is checked again`);
     const given = identifiersOf(subject).map(({ type, value }) => `${type} ${this.hashOf(type, value)}`).sort();
     const held = (JSON.parse(row.subject_hashes) as { type: string; hash: string }[]).map(({ type, hash }) => `${type} ${hash}`).sort();
     if (given.join("\n") !== held.join("\n")) throw new ApiError("BadRequest", `subject: not the subject of data-subject request '${id}' (its keyed hashes differ)`);

@@ -11,6 +11,9 @@ export function checkSasUrl(outbound: Outbound, field: string, text: string, nee
   const params = url.searchParams;
   if (!params.get("sig")) throw new ApiError("BadRequest", `${field}: the URL carries no SAS signature (sig)`);
   const expiry = params.get("se");
+  // A service SAS names its expiry (se), or a stored access policy (si) that holds it.
+  if (!expiry && !params.get("si")) throw new ApiError("BadRequest", `${field}: the SAS names no expiry (se) nor stored access policy (si)`);
+  if (expiry && Number.isNaN(Date.parse(expiry))) throw new ApiError("BadRequest", `${field}: the SAS expiry (se) '${expiry.slice(0, 40)}' is not a date`);
   if (expiry && Date.parse(expiry) <= now) throw new ApiError("BadRequest", `${field}: the SAS expired at ${expiry}`);
   const granted = parseSasPermissions(params.get("sp") ?? "") ?? [];
   const missing = needs.filter((p) => !granted.includes(p));

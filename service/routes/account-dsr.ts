@@ -1,6 +1,6 @@
 // App Center's account data-subject rights (swagger DataSubjectRight_*): export and delete requests
 // about the token holder's own account, their status and cancel, and the export's signed download.
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { API, type AccountDsrKind } from "../../domain/index.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
@@ -8,9 +8,11 @@ import type { Services } from "../services.ts";
 
 export const accountDsrRoutes = ({ accountRequests, authFailures }: Services): FastifyPluginAsync => async (app) => {
   const location = (kind: AccountDsrKind, token: string) => `/v0.1/user/dsr/${kind}/${token}`;
-  /** The document's signed URL, on the host the caller reached. */
-  const signedUrl = (request: FastifyRequest, token: string) => (expiresAt: number) =>
-    `${request.protocol}://${request.host}${location("export", token)}/document?expires=${expiresAt}&sig=${accountRequests.sign(token, expiresAt)}`;
+  /**
+   * The document's signed URL, relative to the service: never built from the request's Host header
+   * (which a proxy or a forged request controls), so it points where the caller already talks to.
+   */
+  const signedUrl = (token: string) => (expiresAt: number) => `${location("export", token)}/document?expires=${expiresAt}&sig=${accountRequests.sign(token, expiresAt)}`;
 
   for (const kind of ["export", "delete"] as const) {
     serve(app, kind === "export" ? API.accountExportRequest : API.accountDeleteRequest, ({ request, reply }) => {
@@ -25,7 +27,7 @@ export const accountDsrRoutes = ({ accountRequests, authFailures }: Services): F
     });
   }
   serve(app, API.accountExportStatus, ({ params, request }) => {
-    const status = accountRequests.status("export", params.token, request.apiToken, signedUrl(request, params.token));
+    const status = accountRequests.status("export", params.token, request.apiToken, signedUrl(params.token));
     if (!status) throw new ApiError("NotFound", `no account export request ${params.token} for this token`);
     return status;
   });

@@ -283,7 +283,7 @@ describe("the account routes' capability URLs", () => {
       await service.services.idle();
       status = (await as(`/v0.1/user/dsr/export/${token}`, { "x-api-token": account })).json() as typeof status;
     }
-    const url = new URL(status.sasUrl!);
+    const url = new URL(status.sasUrl!, "http://service.invalid");
     const expires = url.searchParams.get("expires")!;
     const sig = url.searchParams.get("sig")!;
     const flipped = (sig[0] === "A" ? "B" : "A") + sig.slice(1);

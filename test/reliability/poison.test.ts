@@ -56,7 +56,7 @@ afterAll(async () => {
 
 describe("poison inputs are set aside, the service keeps answering", () => {
   it("a job whose stored schedule the parser refuses (the 7-field cron that once crash-looped the service)", async () => {
-    const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 2 * * *", blob_container_sas_uri: container.url + "?sp=cw&sig=x" })).json();
+    const job = (await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "0 2 * * *", blob_container_sas_uri: container.url + "?sp=cw&se=2099-01-01T00:00:00Z&sig=x" })).json();
     // Written by another version, or by hand: the API refuses it, the store may still hold it.
     service.store.db.prepare("UPDATE export_jobs SET schedule = '0 33 20 23 11 * 2026', next_run_at = ? WHERE id = ?").run(Date.now() - 1, job.id);
     service.store.db.prepare("UPDATE work_items SET run_at = 0 WHERE kind = 'export.schedule' AND key = ?").run(job.id);

@@ -27,7 +27,7 @@ describe("account export (DataSubjectRight_ExportRequest)", () => {
     expect(created.headers.location).toBe(`/v0.1/user/dsr/export/${token}`);
     const status = await until(async () => (await as(service.token, "GET", `/v0.1/user/dsr/export/${token}`)).json(), (s) => s.status === "Completed");
     expect(status).toMatchObject({ status: "Completed", sasUrlExpired: false, message: expect.stringContaining("keeps no audit entries") });
-    const url = new URL(status.sasUrl);
+    const url = new URL(status.sasUrl, "http://service.invalid");
     const document = await as(undefined, "GET", `${url.pathname}${url.search}`);
     expect(document.statusCode).toBe(200);
     const current = (await as(service.token, "GET", "/v0.1/api_tokens/current")).json();
@@ -70,7 +70,7 @@ describe("account deletion (DataSubjectRight_DeleteRequest)", () => {
     const done = await until(async () => (await as(undefined, "GET", `/v0.1/user/dsr/delete/${token}?email=someone@example.org`)).json(), (s) => s.status === "Completed");
     expect(done.message).toMatch(/was deleted/);
     expect((await as(account, "GET", "/v0.1/api_tokens/current")).statusCode).toBe(401);
-    const url = new URL(exportStatus.sasUrl);
+    const url = new URL(exportStatus.sasUrl, "http://service.invalid");
     expect((await as(undefined, "GET", `${url.pathname}${url.search}`)).statusCode).toBe(401);
     // Nothing of the token is left: not its row, not its description.
     expect(service.store.db.prepare("SELECT count(*) AS n FROM api_tokens WHERE description LIKE '%leaving%'").get()).toEqual({ n: 0 });

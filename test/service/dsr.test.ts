@@ -205,3 +205,25 @@ describe("bad input: a 400 naming the field and the limit", () => {
     expect(rowsOf("dsr_requests")).toEqual([]);
   });
 });
+
+describe("SAS URLs and recheck, as an attacker tried them", () => {
+  it.each([
+    ["an expiry that is not a date", "https://acct.blob.core.windows.net/c?sp=cw&se=garbage&sig=x", "blob_container_sas_uri: the SAS expiry (se) 'garbage' is not a date"],
+    ["no expiry at all", "https://acct.blob.core.windows.net/c?sp=cw&sig=x", "blob_container_sas_uri: the SAS names no expiry (se) nor stored access policy (si)"],
+  ])("an access request's SAS with %s is a 400", async (_case, sas, message) => {
+    const response = await call("POST", `${APP}/data_subject_requests`, { kind: "access", subject: { user_id: "x" }, blob_container_sas_uri: sas });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toBe(message);
+  });
+
+  it("rechecks only a completed erasure: an access request is no oracle for whoever it names", async () => {
+    await seed();
+    const access = (await call("POST", `${APP}/data_subject_requests`, { kind: "access", subject: { user_id: "ada" }, blob_container_sas_uri: "https://acct.blob.core.windows.net/c?sp=cw&se=2099-01-01T00:00:00Z&sig=x" })).json();
+    const recheck = await call("POST", `${APP}/data_subject_requests/${access.id}/recheck`, { subject: { user_id: "ada" } });
+    expect(recheck.statusCode).toBe(409);
+    expect(recheck.json().error.message).toContain("only a completed erasure's subject is checked again");
+    // The same install id in two cases is one identifier (one keyed hash).
+    const twice = (await call("POST", `${APP}/data_subject_requests`, { kind: "erasure", subject: { install_ids: [subjectInstall.toUpperCase(), subjectInstall] } })).json();
+    expect(twice.subject).toHaveLength(1);
+  });
+});

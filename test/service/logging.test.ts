@@ -48,7 +48,7 @@ describe("stored and answered errors", () => {
         starting_at: new Date(Date.now() - 3_600_000).toISOString(),
         ending_at: new Date().toISOString(),
         callback_endpoint: `https://user:${SECRET}@hooks.example.com/done`,
-        blob_container_sas_uri: `https://acct.blob.core.windows.net/c?sp=cw&sig=${SECRET}`,
+        blob_container_sas_uri: `https://acct.blob.core.windows.net/c?sp=cw&se=2099-01-01T00:00:00Z&sig=${SECRET}`,
       },
     });
     expect(response.statusCode).toBe(400);
