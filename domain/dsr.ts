@@ -168,6 +168,9 @@ export const accessDocumentSchema = z.object({
 });
 export type AccessDocument = z.infer<typeof accessDocumentSchema>;
 
+/** A value as it appears inside JSON text (stored notification content, exported JSON lines). */
+export const asJsonText = (value: string) => JSON.stringify(value).slice(1, -1);
+
 /** What replaces an erased value in text the service keeps (a notification's content, an audience's description). */
 export const ERASED_TEXT = "[erased]";
 

@@ -5,12 +5,18 @@
 /** An audience's place in a preview line: `owner/app name`. */
 export const impactLabel = (app: string, name: string) => `${app} ${name}`;
 
-const count = (n: number) => n.toLocaleString("en-US");
+/** A number of devices as lines and reviews write it: `1,542`. */
+export const deviceCount = (n: number) => n.toLocaleString("en-US");
+
+/** `1,542 → ~1,802 devices (+260)`, or `~1,802 devices` when there was no audience before. */
+export function sizeChange(before: number | undefined, after: number): string {
+  if (before === undefined) return `~${deviceCount(after)} devices`;
+  const delta = after - before;
+  return `${deviceCount(before)} → ~${deviceCount(after)} devices (${delta >= 0 ? "+" : "−"}${deviceCount(Math.abs(delta))})`;
+}
 
 export function impactLine(label: string, before: number | undefined, after: number): string {
-  if (before === undefined) return `${label} (new): ~${count(after)} devices`;
-  const delta = after - before;
-  return `${label}: ${count(before)} → ~${count(after)} devices (${delta >= 0 ? "+" : "−"}${count(Math.abs(delta))})`;
+  return before === undefined ? `${label} (new): ${sizeChange(before, after)}` : `${label}: ${sizeChange(before, after)}`;
 }
 
 export interface Impact {

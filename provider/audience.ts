@@ -1,7 +1,7 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
 // Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
 import type * as pulumi from "@pulumi/pulumi";
-import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
+import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, deviceCount, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { clientFor } from "./settings.ts";
 import { sayOnce } from "./checks.ts";
@@ -92,7 +92,6 @@ function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): string 
   return changes.length === 0 ? "nothing in it changes" : changes.join("; ");
 }
 
-const devices = (n: number) => n.toLocaleString("en-US");
 
 /**
  * What a created or changed definition does to the audience's size, as a line on the preview:
@@ -115,7 +114,7 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
     sayOnce(impactLine(label, current?.estimated_count, estimate));
     const limit = LIMITS.devicesPerAudience;
     if (estimate > limit.value) {
-      sayOnce(`warning: ${label}: ~${devices(estimate)} devices is over the send limit of ${devices(limit.value)} ${limit.unit} (${limit.source}); a notification to it is refused`);
+      sayOnce(`warning: ${label}: ~${deviceCount(estimate)} devices is over the send limit of ${deviceCount(limit.value)} ${limit.unit} (${limit.source}); a notification to it is refused`);
     }
   } catch (error) {
     sayOnce(`${label}: size not estimated (${(error as Error).message})`);

@@ -6,7 +6,7 @@
 // `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=1 pulumi preview --json`: the only JSON that carries
 // policy violations) and the plain `pulumi preview --json` digest. What it cannot read — lines that
 // are not JSON, events, fields and resource types it does not know — is listed, never dropped.
-import { LIMITS, markChangedTerms, parseImpactLine, RESOURCE_KINDS, resourceType, type Impact, type ResourceKind } from "../domain/index.ts";
+import { deviceCount as count, LIMITS, markChangedTerms, parseImpactLine, RESOURCE_KINDS, resourceType, sizeChange, type Impact, type ResourceKind } from "../domain/index.ts";
 
 /** A resource's inputs and outputs on one side of a step. */
 interface Side {
@@ -147,7 +147,6 @@ export function readPreview(stack: string, text: string): StackPreview {
 
 const KIND_OF_TYPE = new Map(RESOURCE_KINDS.map((kind) => [resourceType(kind), kind]));
 const nameOf = (urn: string) => urn.split("::").at(-1) ?? urn;
-const count = (n: number) => n.toLocaleString("en-US");
 /** Text safe inside a Markdown table cell. */
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
 
@@ -192,9 +191,7 @@ function audienceRow(step: Step, impacts: Impact[]): AudienceRow | undefined {
 
 const devicesText = ({ before, after }: AudienceRow) => {
   if (after === undefined) return before === undefined ? "size not estimated" : `${count(before)} devices now; size after not estimated`;
-  if (before === undefined) return `~${count(after)} devices`;
-  const delta = after - before;
-  return `${count(before)} → ~${count(after)} devices (${delta >= 0 ? "+" : "−"}${count(Math.abs(delta))})`;
+  return sizeChange(before, after);
 };
 
 /** The inputs a reviewer reads first, per kind (never a secret: those arrive as "[secret]" anyway). */

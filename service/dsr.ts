@@ -9,7 +9,7 @@
 // device-change images that still held the subject's rows have been taken in and dropped. The
 // identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
 import { randomUUID } from "node:crypto";
-import { dsrReceiptSchema, eraseValues, type AccessDocument, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
+import { asJsonText, dsrReceiptSchema, eraseValues, type AccessDocument, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
 import { ApiError } from "./errors.ts";
 import { isFinal, outcomeKey, type ExportedCopies } from "./exports/copies.ts";
@@ -18,6 +18,7 @@ import { exportUsers } from "./exports/users.ts";
 import { redactSecrets, redactUrl, type Outbound } from "./outbound.ts";
 import type { Repositories } from "./repositories/index.ts";
 import type { DsrRequestRow } from "./repositories/dsr-requests.ts";
+import type { SubjectDevice } from "./repositories/subject-data.ts";
 import type { Runner } from "./runner.ts";
 import type { SecretBox } from "./secret-box.ts";
 import type { SqlWorkers } from "./sql-worker.ts";
@@ -49,8 +50,11 @@ interface RunPayload {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** A value as it appears inside JSON text (notification content and targets are stored as JSON). */
-const asJsonText = (value: string) => JSON.stringify(value).slice(1, -1);
+/** The install ids the subject's devices had, and the text that names the subject: every identifier and those install ids. */
+function valuesOf(subject: DsrSubject, installIds: readonly string[], found: readonly SubjectDevice[]): { allInstallIds: string[]; values: string[] } {
+  const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
+  return { allInstallIds, values: [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])] };
+}
 
 export class DataSubjectRequests {
   constructor(
@@ -141,12 +145,8 @@ export class DataSubjectRequests {
     const given = identifiersOf(subject).map(({ type, value }) => `${type} ${this.hashOf(type, value)}`).sort();
     const held = (JSON.parse(row.subject_hashes) as { type: string; hash: string }[]).map(({ type, hash }) => `${type} ${hash}`).sort();
     if (given.join("\n") !== held.join("\n")) throw new ApiError("BadRequest", `subject: not the subject of data-subject request '${id}' (its keyed hashes differ)`);
-    const properties = this.propertiesOf(appId, subject);
-    const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
-    const candidates = [...new Set(scans.flat().map((device) => device.id))];
-    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
-    const devices = this.repositories.subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties }, candidates);
-    return { request_id: id, devices: devices.length, checked_at: new Date().toISOString() };
+    const { found } = this.devicesOfSubject(appId, subject, await this.candidatesOf(appId, subject));
+    return { request_id: id, devices: found.length, checked_at: new Date().toISOString() };
   }
 
   /** Cancels a request that has not started; answers the request as it now is (undefined: no such request). */
@@ -177,8 +177,11 @@ export class DataSubjectRequests {
       await this.eraseStoreData(key, subject, (erasure) => this.recordErasure(id, appId, erasure));
       row = dsrRequests.find(appId, id)!;
     }
-    // Exports that were writing when the store part committed may have read the subject's data:
-    // their blobs are tracked once written, and reached then.
+    // The cheap waits come before the blob pass, which reads every copy's filter: a request that
+    // waits is looked at again every RECHECK_MS. The images of the removed devices' rows go once
+    // the count moves have taken them in. Exports that were writing when the store part committed
+    // may have read the subject's data: their blobs are tracked once written, and reached then.
+    if (row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) return again(RECHECK_MS);
     if (row.erased_at !== null && exportRuns.inProgressCreatedBy(appId, row.erased_at)) return again(RECHECK_MS);
     const receipt = dsrReceiptSchema.parse(JSON.parse(row.receipt!));
     const pending = await this.eraseCopies(row.id, appId, JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject, receipt);
@@ -192,10 +195,9 @@ export class DataSubjectRequests {
       }
       return again(this.options.blobRetryMs ?? BLOB_RETRY_MS);
     }
-    // The images of the removed devices' rows go once the count moves have taken them in; then the
-    // log is checkpointed and truncated, so no earlier page version holds the rows (the file's own
-    // deleted space is zeroed: secure_delete).
-    if ((row.erased_seq !== null && deviceChanges.anyThrough(appId, row.erased_seq)) || !this.store.truncateLog()) return again(RECHECK_MS);
+    // Then the log is checkpointed and truncated, so no earlier page version holds the rows (the
+    // file's own deleted space is zeroed: secure_delete).
+    if (!this.store.truncateLog()) return again(RECHECK_MS);
     dsrRequests.finish(id, { completed: true }, Date.now());
   }
 
@@ -208,9 +210,7 @@ export class DataSubjectRequests {
     const subject = JSON.parse(this.box.open(row.subject_sealed!)) as DsrSubject;
     const sasUrl = this.box.open(row.sas_sealed!);
     const appId = this.store.appId(key);
-    const properties = this.propertiesOf(appId, subject);
-    const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
-    const candidates = [...new Set(scans.flat().map((device) => device.id))];
+    const candidates = await this.candidatesOf(appId, subject);
     const document = this.store.transaction(() => this.accessDocument(key, appId, row, subject, candidates));
     const blob = `dsr-access/${row.id}.json`;
     const body = JSON.stringify(document, null, 2);
@@ -242,16 +242,11 @@ export class DataSubjectRequests {
   /** Everything the store holds for the subject (inside the caller's transaction). */
   accessDocument(key: AppKey, appId: number, row: Pick<DsrRequestRow, "id" | "subject_hashes">, subject: DsrSubject, candidates: readonly number[]): AccessDocument {
     const { subjectData, deviceReads } = this.repositories;
-    const properties = this.propertiesOf(appId, subject);
-    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
-    const found = subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties }, candidates);
+    const { found, installIds } = this.devicesOfSubject(appId, subject, candidates);
     const devices = deviceReads.exportLinesOf(appId, this.devices.slots(appId), found.map((device) => device.id)).map((line) => JSON.parse(line) as Record<string, unknown>);
-    const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
-    const values = [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])];
+    const { allInstallIds, values } = valuesOf(subject, installIds, found);
     const deliveries = subjectData.deliveriesOf(found.map((device) => device.id));
-    const naming = subjectData
-      .notificationsNaming(appId, values.map(asJsonText))
-      .filter((notification) => namesAnyValue(notification.name, values) || namesAnyValue(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
+    const naming = this.notificationsNaming(appId, values);
     const notifications = subjectData.notificationsById(appId, [...new Set([...deliveries.map((d) => d.notification_id), ...naming.map((n) => n.id)])]);
     const userIds = [...new Set(devices.map((device) => device.user_id).filter((userId): userId is string => typeof userId === "string"))];
     return {
@@ -315,14 +310,34 @@ export class DataSubjectRequests {
    */
   async eraseStoreData(key: AppKey, subject: DsrSubject, record: (erasure: StoreErasure) => void = () => {}): Promise<DsrReceipt> {
     const appId = this.store.appId(key);
-    const properties = this.propertiesOf(appId, subject);
-    const scans = properties.length === 0 ? [] : await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
-    const candidates = [...new Set(scans.flat().map((device) => device.id))];
+    const candidates = await this.candidatesOf(appId, subject);
     return this.store.transaction(() => {
       const erasure = this.eraseFromStore(key, appId, subject, candidates);
       record(erasure);
       return erasure.receipt;
     });
+  }
+
+  /** The app's notifications whose name, content or target names one of the values: the store finds candidates by substring, a token match decides. */
+  private notificationsNaming(appId: number, values: readonly string[]) {
+    return this.repositories.subjectData
+      .notificationsNaming(appId, values.map(asJsonText))
+      .filter((notification) => namesAnyValue(notification.name, values) || namesAnyValue(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
+  }
+
+  /** Devices holding one of the subject's custom property values: a scan of the app's attribute rows, on a worker thread. */
+  private async candidatesOf(appId: number, subject: DsrSubject): Promise<number[]> {
+    const properties = this.propertiesOf(appId, subject);
+    if (properties.length === 0) return [];
+    const scans = await this.workers.run(properties.map(({ column, value }) => this.repositories.subjectData.devicesWithValueQuery(appId, column, value)));
+    return [...new Set(scans.flat().map((device) => device.id))];
+  }
+
+  /** The subject's devices now (by user id, install ids, and the candidates that still hold a value), and its install ids as given. */
+  private devicesOfSubject(appId: number, subject: DsrSubject, candidates: readonly number[]): { found: SubjectDevice[]; installIds: string[] } {
+    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
+    const found = this.repositories.subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties: this.propertiesOf(appId, subject) }, candidates);
+    return { found, installIds };
   }
 
   /** The subject's custom property values by the app's column for each (a property the app never saw has none). */
@@ -336,23 +351,16 @@ export class DataSubjectRequests {
 
   private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject, candidates: readonly number[] = []): StoreErasure {
     const { subjectData, audiences } = this.repositories;
-    const properties = this.propertiesOf(appId, subject);
-    const installIds = (subject.install_ids ?? []).map((installId) => installId.toLowerCase());
-    const found = subjectData.devicesOf(appId, { userId: subject.user_id, installIds, properties }, candidates);
-    const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
+    const { found, installIds } = this.devicesOfSubject(appId, subject, candidates);
+    const { allInstallIds, values } = valuesOf(subject, installIds, found);
     const events = subjectData.deleteEvents(appId, allInstallIds);
     const deliveries = subjectData.deleteDeliveries(found.map((device) => device.id));
     const removed = this.devices.removeDevices(key, found.map((device) => device.id));
 
-    // Text that names the subject: every identifier, and the install ids its devices had.
-    const values = [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])];
-    // The store finds candidates by substring; a token match decides.
-    const notifications = subjectData
-      .notificationsNaming(appId, values.map(asJsonText))
-      .filter((notification) => namesAnyValue(notification.name, values, (value) => value) || namesAnyValue(`${notification.content}\n${notification.target ?? ""}`, values, asJsonText));
+    const notifications = this.notificationsNaming(appId, values);
     for (const notification of notifications) {
       subjectData.rewriteNotification(notification.id, {
-        name: eraseValues(notification.name, values, (value) => value),
+        name: eraseValues(notification.name, values),
         content: eraseValues(notification.content, values, asJsonText),
         target: notification.target === null ? null : eraseValues(notification.target, values, asJsonText),
       });
@@ -360,11 +368,11 @@ export class DataSubjectRequests {
     const deleted: string[] = [];
     const rewritten: string[] = [];
     for (const audience of subjectData.audiencesNaming(key, values)) {
-      if (namesAnyValue(audience.definition, values, (value) => value)) {
+      if (namesAnyValue(audience.definition, values)) {
         audiences.delete(key, audience.name);
         deleted.push(audience.name);
-      } else if (namesAnyValue(audience.description ?? "", values, (value) => value)) {
-        subjectData.rewriteAudienceDescription(key, audience.name, eraseValues(audience.description ?? "", values, (value) => value));
+      } else if (namesAnyValue(audience.description ?? "", values)) {
+        subjectData.rewriteAudienceDescription(key, audience.name, eraseValues(audience.description ?? "", values));
         rewritten.push(audience.name);
       }
     }

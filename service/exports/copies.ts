@@ -5,7 +5,7 @@
 // left pending (and retried) while none of the service's grants reaches it, with the date by which
 // the container's retention removes it.
 import type { ContainerClient } from "@azure/storage-blob";
-import { identifiersOfRecord, parseSasPermissions, type DsrIdentifier, type ExportBlobOutcome } from "../../domain/index.ts";
+import { asJsonText, identifiersOfRecord, parseSasPermissions, type DsrIdentifier, type ExportBlobOutcome } from "../../domain/index.ts";
 import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
 import type { CopyFormat, ExportCopyRow, GrantKind } from "../repositories/export-copies.ts";
 import type { Repositories } from "../repositories/index.ts";
@@ -198,7 +198,7 @@ function subjectFilter(identifiers: readonly DsrIdentifier[]): RecordFilter {
   const needles = [
     ...new Set(
       identifiers.flatMap(({ type, value }) =>
-        [JSON.stringify(value).slice(1, -1), value.replaceAll('"', '""')].flatMap((form) => (type === "install_id" ? [form, form.toLowerCase(), form.toUpperCase()] : [form])),
+        [asJsonText(value), value.replaceAll('"', '""')].flatMap((form) => (type === "install_id" ? [form, form.toLowerCase(), form.toUpperCase()] : [form])),
       ),
     ),
   ].map((needle) => Buffer.from(needle));
