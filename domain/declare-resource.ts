@@ -2,6 +2,7 @@
 // it means, which document bounds it, whether it is secret and whether a change replaces the
 // resource. The program-side types and classes, `check`, the generic `diff`, the secret outputs and
 // the reference docs are all derived from a declaration (provider/declared.ts, scripts/reference.ts).
+import { HIDDEN_INPUTS } from "./hidden-inputs.ts";
 import { z } from "zod";
 import { didYouMean } from "./definition/typecheck.ts";
 import type { Limit } from "./limits.ts";
@@ -111,6 +112,8 @@ export type IsPending = (value: unknown) => boolean;
  * keys the program did not write (Pulumi's `__provider`, the outputs' placeholders): those starting
  * with `__` and outputs are left alone; any other unknown key is a misspelling, and gets a "did you mean".
  */
+const HIDDEN_INPUT_NAMES: ReadonlySet<string> = new Set(Object.values(HIDDEN_INPUTS));
+
 export function parseInputs<D extends AnyDeclaration>(
   declaration: D,
   given: Record<string, unknown>,
@@ -122,7 +125,7 @@ export function parseInputs<D extends AnyDeclaration>(
   const parsed = schema.safeParse(given);
   const failures = parsed.success ? [] : parsed.error.issues.map(failureOf);
   for (const key of Object.keys(given)) {
-    if (key in declaration.inputs || key in declaration.outputs || key.startsWith("__")) continue;
+    if (key in declaration.inputs || key in declaration.outputs || key.startsWith("__") || HIDDEN_INPUT_NAMES.has(key)) continue;
     const guess = didYouMean(key, Object.keys(declaration.inputs));
     failures.push({ property: key, reason: `${key}: ${declaration.kind} has no input '${key}'${guess ? ` (did you mean '${guess}'?)` : ""}` });
   }

@@ -1,6 +1,14 @@
 // The line a preview shows for an audience whose definition is created or changed — its size now
 // and after — written by the provider and read back by `pushplane review` (provider/review.ts):
 // `acme/ios us-users: 1,542 → ~1,802 devices (+260)` or `acme/ios us-users (new): ~1,802 devices`.
+import { HIDDEN_INPUTS } from "./hidden-inputs.ts";
+
+/**
+ * The provider's estimate of a created or redefined audience's devices, kept by its check as this
+ * hidden input so the policy pack (audience-send-limit) judges the number the preview shows. Not an
+ * input of the Audience: no diff compares it.
+ */
+export const ESTIMATE_INPUT = HIDDEN_INPUTS.estimatedDevices;
 
 /** An audience's place in a preview line: `owner/app name`. */
 export const impactLabel = (app: string, name: string) => `${app} ${name}`;

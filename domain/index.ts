@@ -18,3 +18,6 @@ export * from "./provider-config.ts";
 export * from "./dsr.ts";
 export * from "./impact.ts";
 export * from "./account-dsr.ts";
+export * from "./address.ts";
+export * from "./guardrails.ts";
+export * from "./hidden-inputs.ts";

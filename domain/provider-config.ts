@@ -1,6 +1,8 @@
 // The provider's stack config, declared once: settings.ts reads it, the program checks the token map
-// with it, and the reference lists it. Every key is in the `pushplane` namespace.
-import { STORAGE_DEFAULTS } from "./storage.ts";
+// with it and records what the policy pack's configuration rules judge, and the reference lists it.
+// Every key is in the `pushplane` namespace.
+import { HIDDEN_INPUTS } from "./hidden-inputs.ts";
+import type { GuardrailPolicy } from "./guardrails.ts";
 
 export interface ConfigSpec {
   readonly key: `pushplane:${string}`;
@@ -8,6 +10,11 @@ export interface ConfigSpec {
   /** Set with `pulumi config set --secret`: encrypted in the stack's config, never printed. */
   readonly secret?: boolean;
   readonly default?: string | number;
+  /**
+   * A key kept only so stacks that set it keep working: the organization's rule it held moved to
+   * the policy pack (this names the policy setting). Honoured when set, with a warning; no default.
+   */
+  readonly movedToPolicy?: `${GuardrailPolicy}.${string}`;
 }
 
 export const PROVIDER_CONFIG = {
@@ -27,8 +34,31 @@ export const PROVIDER_CONFIG = {
   },
   sasAllowedPermissions: {
     key: "pushplane:sasAllowedPermissions",
-    doc: "The SAS permission letters a ContainerSasToken may grant at most.",
-    default: STORAGE_DEFAULTS.sasAllowedPermissions,
+    doc: "Deprecated: the SAS permission letters a ContainerSasToken may grant at most. Set the policy pack's export-sas-least-privilege allowedPermissions instead.",
+    movedToPolicy: "export-sas-least-privilege.allowedPermissions",
   },
-  sasMaxLifetimeDays: { key: "pushplane:sasMaxLifetimeDays", doc: "The longest lifetime of a ContainerSasToken, in days.", default: STORAGE_DEFAULTS.sasMaxLifetimeDays },
+  sasMaxLifetimeDays: {
+    key: "pushplane:sasMaxLifetimeDays",
+    doc: "Deprecated: the longest lifetime of a ContainerSasToken, in days. Set the policy pack's export-sas-least-privilege maxLifetimeDays instead.",
+    movedToPolicy: "export-sas-least-privilege.maxLifetimeDays",
+  },
 } as const satisfies Record<string, ConfigSpec>;
+
+/**
+ * What the policy pack's configuration rules judge, recorded by the program on every pushplane
+ * resource as this hidden input (a policy pack is given no stack config): the endpoint's origin and
+ * whether each credential key the stack sets is encrypted. Never a value of a credential; not an
+ * input of any kind, so no diff compares it.
+ */
+export const STACK_FACTS_INPUT = HIDDEN_INPUTS.stackFacts;
+export interface StackFacts {
+  /** `pushplane:endpoint` as scheme://host[:port], or the text as given when it is not a URL. */
+  readonly endpoint?: string;
+  /** Each credential key the stack sets: "secret" (encrypted in the stack's config), "plaintext", or "unknown" (this Pulumi SDK cannot tell). */
+  readonly credentials: Readonly<Record<string, "secret" | "plaintext" | "unknown">>;
+}
+
+/** The credential keys of the stack config (the secret ones), from the table above. */
+export const CREDENTIAL_KEYS: readonly string[] = Object.values(PROVIDER_CONFIG)
+  .filter((spec: ConfigSpec) => spec.secret)
+  .map((spec) => spec.key);

@@ -1,5 +1,6 @@
 // Blob storage facts shared by provider, service and policies: container names (Azure's rules),
-// SAS permissions, and the defaults that bound SAS tokens and retention.
+// SAS permissions, and the defaults of SAS tokens and retention (the bounds on them are the policy
+// pack's, guardrails.ts).
 import { z } from "zod";
 
 /** Azure: 3–63 characters, lowercase letters, digits and single hyphens, starting with a letter or digit. */
@@ -29,11 +30,7 @@ export const CONTAINER_GRANT_PERMISSIONS = "rwdl";
 export const STORAGE_DEFAULTS = {
   /** What writing exports needs: create and write blobs. */
   exportSasPermissions: "cw",
-  /** What a SAS token may be granted at most unless `pushplane:sasAllowedPermissions` says otherwise. */
-  sasAllowedPermissions: "acwl",
   sasLifetimeDays: 7,
-  /** Longest lifetime unless `pushplane:sasMaxLifetimeDays` says otherwise. */
-  sasMaxLifetimeDays: 30,
   /** Renew a SAS token when less than this is left. */
   sasRotationDays: 2,
   retentionDays: 30,

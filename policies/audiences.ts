@@ -1,7 +1,7 @@
 // Audience policies: the definition parses and type-checks, names follow the organization's rule,
-// and no app exceeds its audience limit.
+// no app exceeds its audience limit, and no audience outgrows the send limit.
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { LIMITS, resourceType, validateAudience } from "../domain/index.ts";
+import { deviceCount, ESTIMATE_INPUT, guardrailSchema, LIMITS, resourceType, validateAudience, type GuardrailConfig } from "../domain/index.ts";
 import type { PropsOf } from "./props.ts";
 
 export const AUDIENCE_TYPE = resourceType("Audience");
@@ -25,28 +25,14 @@ export const audienceDefinitionValid: ResourceValidationPolicy = {
   },
 };
 
-/** Default naming rule: lowercase words joined by hyphens (kebab-case), as the seeds' examples name audiences. */
-export const DEFAULT_AUDIENCE_NAME_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*$";
-
 export const audienceNameRules: ResourceValidationPolicy = {
   name: "audience-name-rules",
   description: "An audience's name follows the organization's naming rule (kebab-case by default) and stays within a configured length (the swagger's 64 at most).",
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      pattern: { type: "string", default: DEFAULT_AUDIENCE_NAME_PATTERN, description: `A regular expression every audience name must match; default ${DEFAULT_AUDIENCE_NAME_PATTERN} (kebab-case).` },
-      maxLength: {
-        type: "integer",
-        default: LIMITS.audienceNameLength.value,
-        minimum: 1,
-        maximum: LIMITS.audienceNameLength.value,
-        description: `Longest name in characters; default ${LIMITS.audienceNameLength.value}, the platform's own (${LIMITS.audienceNameLength.source}).`,
-      },
-    },
-  },
+  configSchema: guardrailSchema("audience-name-rules"),
   validateResource: (args, reportViolation) => {
     if (args.type !== AUDIENCE_TYPE) return;
-    const { pattern, maxLength } = args.getConfig<{ pattern: string; maxLength: number }>();
+    const { pattern, maxLength } = args.getConfig<GuardrailConfig<"audience-name-rules">>();
     const name = (args.props as AudienceProps).name;
     // Unknown at preview: nothing to check yet.
     if (typeof name !== "string") return;
@@ -60,19 +46,9 @@ export const audiencesPerAppLimit: StackValidationPolicy = {
   name: "audiences-per-app-limit",
   description: `An app must have at most ${LIMITS.audiencesPerApp.value} audiences (${LIMITS.audiencesPerApp.source}).`,
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      maxAudiencesPerApp: {
-        type: "integer",
-        default: LIMITS.audiencesPerApp.value,
-        minimum: 0,
-        maximum: LIMITS.audiencesPerApp.value,
-        description: `Lower the platform limit for this organization; default ${LIMITS.audiencesPerApp.value}, the platform's own.`,
-      },
-    },
-  },
+  configSchema: guardrailSchema("audiences-per-app-limit"),
   validateStack: (args, reportViolation) => {
-    const { maxAudiencesPerApp } = args.getConfig<{ maxAudiencesPerApp: number }>();
+    const { maxAudiencesPerApp } = args.getConfig<GuardrailConfig<"audiences-per-app-limit">>();
     const perApp = new Map<string, number>();
     for (const resource of args.resources) {
       if (resource.type !== AUDIENCE_TYPE) continue;
@@ -88,5 +64,24 @@ export const audiencesPerAppLimit: StackValidationPolicy = {
         );
       }
     }
+  },
+};
+
+export const audienceSendLimit: ResourceValidationPolicy = {
+  name: "audience-send-limit",
+  description: `An audience the provider estimates above a configured number of devices (the ${LIMITS.devicesPerAudience.value.toLocaleString("en-US")}-device send limit by default, ${LIMITS.devicesPerAudience.source}) is reported: a notification to it would be refused. Advisory; set enforcementLevel mandatory to stop it.`,
+  enforcementLevel: "advisory",
+  configSchema: guardrailSchema("audience-send-limit"),
+  validateResource: (args, reportViolation) => {
+    if (args.type !== AUDIENCE_TYPE) return;
+    const { maxDevices } = args.getConfig<GuardrailConfig<"audience-send-limit">>();
+    const props = args.props as AudienceProps & { [ESTIMATE_INPUT]?: number };
+    // The provider estimates a created or redefined audience at preview; one it did not count (unchanged, or the service unreachable) has nothing to judge.
+    const estimate = props[ESTIMATE_INPUT];
+    if (typeof estimate !== "number" || estimate <= maxDevices) return;
+    reportViolation(
+      `audience '${props.name}' ${props.owner && props.app ? `(${props.owner}/${props.app}) ` : ""}holds ~${deviceCount(estimate)} devices by the provider's estimate, over ${deviceCount(maxDevices)} ` +
+        `(policy config maxDevices; the platform refuses a notification to more than ${deviceCount(LIMITS.devicesPerAudience.value)} ${LIMITS.devicesPerAudience.unit}, ${LIMITS.devicesPerAudience.source}): narrow its definition`,
+    );
   },
 };

@@ -4,7 +4,7 @@
 // Each bound is policy config, so a privacy team sets it once for every stack in CI.
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { PropsOf } from "./props.ts";
-import { LIMITS, parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, shortestInterval, STORAGE_DEFAULTS, type Limit } from "../domain/index.ts";
+import { guardrailSchema, LIMITS, parseSasPermissions, resourceType, SAS_PERMISSION_NAMES, shortestInterval, STORAGE_DEFAULTS, type GuardrailConfig, type Limit } from "../domain/index.ts";
 
 export const SAS_TOKEN_TYPE = resourceType("ContainerSasToken");
 export const CONTAINER_TYPE = resourceType("StorageContainer");
@@ -12,34 +12,16 @@ export const DATA_EXPORT_TOKEN_TYPE = resourceType("DataExportToken");
 export const EXPORT_JOB_TYPE = resourceType("ExportJob");
 
 const DAY = 86_400_000;
-/** Default longest retention of exported copies: an erasure must reach them within a month (GDPR Art. 12(3)'s one month to act on a request). */
-const DEFAULT_MAX_RETENTION_DAYS = 30;
-/** Two weeks: a weekly export's token survives one missed `up` (tokens rotate only when `up` runs). */
-const DEFAULT_MAX_SAS_LIFETIME_DAYS = 14;
-const DEFAULT_MAX_DATA_EXPORT_TOKEN_DAYS = 90;
-/** An hour: an export every few minutes rewrites the same personal data into more copies than anyone reads. */
-const DEFAULT_MIN_SCHEDULE_INTERVAL_MINUTES = 60;
-
 
 export const exportSasLeastPrivilege: ResourceValidationPolicy = {
   name: "export-sas-least-privilege",
   description:
     "A container SAS token grants only what writing exports needs (create and write unless configured), lives at most a configured number of days, and rotates before it expires.",
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      allowedPermissions: {
-        type: "string",
-        default: STORAGE_DEFAULTS.exportSasPermissions,
-        pattern: "^[racwdl]*$",
-        description: "SAS permission letters a token may hold (r a c w d l); default 'cw', what exports need.",
-      },
-      maxLifetimeDays: { type: "number", default: DEFAULT_MAX_SAS_LIFETIME_DAYS, exclusiveMinimum: 0, description: "Longest token lifetime in days; default 14." },
-    },
-  },
+  configSchema: guardrailSchema("export-sas-least-privilege"),
   validateResource: (args, reportViolation) => {
     if (args.type !== SAS_TOKEN_TYPE) return;
-    const { allowedPermissions, maxLifetimeDays } = args.getConfig<{ allowedPermissions: string; maxLifetimeDays: number }>();
+    const { allowedPermissions, maxLifetimeDays } = args.getConfig<GuardrailConfig<"export-sas-least-privilege">>();
     const props = args.props as PropsOf<"ContainerSasToken">;
     const token = `ContainerSasToken '${args.name}'`;
     // Unknown at preview (computed from another resource) reads as undefined: the provider's defaults then apply.
@@ -63,14 +45,10 @@ export const exportRetentionBounded: ResourceValidationPolicy = {
   name: "export-retention-bounded",
   description: "An export container keeps exported copies at most a configured number of days, so an erasure reaches them in time.",
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      maxRetentionDays: { type: "integer", default: DEFAULT_MAX_RETENTION_DAYS, minimum: 1, description: "Longest retention of export blobs in days; default 30." },
-    },
-  },
+  configSchema: guardrailSchema("export-retention-bounded"),
   validateResource: (args, reportViolation) => {
     if (args.type !== CONTAINER_TYPE) return;
-    const { maxRetentionDays } = args.getConfig<{ maxRetentionDays: number }>();
+    const { maxRetentionDays } = args.getConfig<GuardrailConfig<"export-retention-bounded">>();
     const retention = (args.props as PropsOf<"StorageContainer">).retentionDays ?? STORAGE_DEFAULTS.retentionDays;
     if (retention > maxRetentionDays) {
       reportViolation(
@@ -85,14 +63,10 @@ export const dataExportTokenLifetime: ResourceValidationPolicy = {
   name: "data-export-token-lifetime",
   description: "A data export token (broadcast metrics) expires within a configured number of days; the platform allows six months.",
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      maxLifetimeDays: { type: "number", default: DEFAULT_MAX_DATA_EXPORT_TOKEN_DAYS, exclusiveMinimum: 0, description: "Longest data export token lifetime in days; default 90." },
-    },
-  },
+  configSchema: guardrailSchema("data-export-token-lifetime"),
   validateResource: (args, reportViolation) => {
     if (args.type !== DATA_EXPORT_TOKEN_TYPE) return;
-    const { maxLifetimeDays } = args.getConfig<{ maxLifetimeDays: number }>();
+    const { maxLifetimeDays } = args.getConfig<GuardrailConfig<"data-export-token-lifetime">>();
     const props = args.props as PropsOf<"DataExportToken">;
     const days = typeof props.expiresAt === "string" ? (Date.parse(props.expiresAt) - Date.now()) / DAY : props.lifetimeDays;
     if (days !== undefined && days > maxLifetimeDays) {
@@ -120,14 +94,10 @@ export const exportScheduleInterval: ResourceValidationPolicy = {
   name: "export-schedule-interval",
   description: "A scheduled export job runs at most as often as a configured minimum interval allows (an hour by default): each run is another copy of personal data.",
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      minIntervalMinutes: { type: "number", default: DEFAULT_MIN_SCHEDULE_INTERVAL_MINUTES, exclusiveMinimum: 0, description: "Shortest time between two runs of a job's schedule, in minutes; default 60." },
-    },
-  },
+  configSchema: guardrailSchema("export-schedule-interval"),
   validateResource: (args, reportViolation) => {
     if (args.type !== EXPORT_JOB_TYPE) return;
-    const { minIntervalMinutes } = args.getConfig<{ minIntervalMinutes: number }>();
+    const { minIntervalMinutes } = args.getConfig<GuardrailConfig<"export-schedule-interval">>();
     const schedule = (args.props as PropsOf<"ExportJob">).schedule;
     // One-off, or unknown at preview: nothing to check (an invalid schedule is the provider's to refuse).
     if (typeof schedule !== "string") return;

@@ -1,7 +1,8 @@
 // Every pushplane policy, each living with its domain's file; pack.ts serves them as a policy pack,
 // each reporting config keys its schema does not declare (config-keys.ts).
-import { audienceDefinitionValid, audienceNameRules, audiencesPerAppLimit } from "./audiences.ts";
+import { audienceDefinitionValid, audienceNameRules, audienceSendLimit, audiencesPerAppLimit } from "./audiences.ts";
 import { withConfigKeysChecked } from "./config-keys.ts";
+import { configCredentialsSecret, configEndpointHttps } from "./config.ts";
 import { dsrCleanup, dsrDueDate } from "./dsr.ts";
 import { containerPrivate, dataExportTokenLifetime, exportJobWindows, exportRetentionBounded, exportSasLeastPrivilege, exportScheduleInterval } from "./exports.ts";
 
@@ -9,6 +10,7 @@ export const policies = ([
   audienceDefinitionValid,
   audienceNameRules,
   audiencesPerAppLimit,
+  audienceSendLimit,
   exportSasLeastPrivilege,
   exportRetentionBounded,
   containerPrivate,
@@ -17,4 +19,6 @@ export const policies = ([
   exportScheduleInterval,
   dsrCleanup,
   dsrDueDate,
+  configCredentialsSecret,
+  configEndpointHttps,
 ] as const).map((policy) => withConfigKeysChecked(policy));

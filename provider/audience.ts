@@ -1,7 +1,7 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
 // Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
 import type * as pulumi from "@pulumi/pulumi";
-import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, deviceCount, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
+import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, deviceCount, ESTIMATE_INPUT, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { clientFor } from "./settings.ts";
 import { sayOnce } from "./checks.ts";
@@ -67,13 +67,14 @@ function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean 
 
 // ---- check: after the declaration's checks, the size the change makes (and an adopt), said at preview ----
 
-async function complete(inputs: AudienceInputs, previous: Partial<AudienceOutputs>, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[]> {
+async function complete(inputs: AudienceInputs, previous: Partial<AudienceOutputs>, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[] | AudienceInputs> {
   const creating = previous.definition === undefined;
   const counting =
     creating || isUnknown(previous.definition) || normalize(previous.definition!, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
   if (!counting || pending.has("definition") || pending.has("name") || pending.has("customProperties")) return [];
-  const refusal = await reportImpact(inputs, creating);
-  return refusal ? [{ property: "adopt", reason: refusal }] : [];
+  const impact = await reportImpact(inputs, creating);
+  if (impact.refusal) return [{ property: "adopt", reason: impact.refusal }];
+  return impact.estimate === undefined ? [] : ({ ...inputs, [ESTIMATE_INPUT]: impact.estimate } as AudienceInputs);
 }
 
 /** Why `create` would refuse an audience that exists with another definition (also said at preview). */
@@ -99,7 +100,7 @@ function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): string 
  * definition (`definition/test`, which changes nothing) and the audience as it is now; a warning
  * when the estimate is over the send limit. A service that cannot answer is said, never fatal.
  */
-async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<string | undefined> {
+async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<{ refusal?: string; estimate?: number }> {
   const label = impactLabel(appKeyText(inputs), inputs.name);
   try {
     const client = clientFor(inputs, { quick: true });
@@ -108,7 +109,7 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
     // A create over an audience that exists: adopted (say what changes in it), taken as this
     // stack's own interrupted create (exactly as declared), or refused here rather than at `up`.
     if (creating && current && !sameAsDeclared(current, inputs)) {
-      if (!inputs.adopt) return refusalToTakeOver(inputs);
+      if (!inputs.adopt) return { refusal: refusalToTakeOver(inputs) };
       sayOnce(`${label}: adopts the audience that exists (not a new one): ${adoptionChanges(current, inputs)}`);
     }
     sayOnce(impactLine(label, current?.estimated_count, estimate));
@@ -116,10 +117,11 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
     if (estimate > limit.value) {
       sayOnce(`warning: ${label}: ~${deviceCount(estimate)} devices is over the send limit of ${deviceCount(limit.value)} ${limit.unit} (${limit.source}); a notification to it is refused`);
     }
+    return { estimate };
   } catch (error) {
     sayOnce(`${label}: size not estimated (${(error as Error).message})`);
+    return {};
   }
-  return undefined;
 }
 
 // ---- create / read / update / delete ----

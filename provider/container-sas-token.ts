@@ -1,8 +1,9 @@
 // The ContainerSasToken resource: a container-scoped SAS URL with least-privilege permissions and
 // an expiry. Past its renewal time (expiry minus the rotation window) the next `pulumi up` replaces
 // it — the new one is created before the old is dropped, so whatever uses it never holds an expired
-// one. Checked against `pushplane:sasAllowedPermissions` and `pushplane:sasMaxLifetimeDays`.
-// Declared in domain/declarations/storage.ts; here: the stack's bounds, renewal, create, read, delete.
+// one. How much it may grant and for how long is the policy pack's rule (export-sas-least-privilege);
+// the two stack config keys that once held it are honoured while a stack still sets them.
+// Declared in domain/declarations/storage.ts; here: the deprecated bounds, renewal, create, read, delete.
 import { ContainerSASPermissions, SASProtocol } from "@azure/storage-blob";
 import type * as pulumi from "@pulumi/pulumi";
 import { containerSasTokenResource, parseSasPermissions, SAS_PERMISSION_NAMES, STORAGE_DEFAULTS } from "../domain/index.ts";
@@ -15,18 +16,19 @@ export type ContainerSasTokenOutputs = Stated<typeof containerSasTokenResource>;
 
 const DAY = 86_400_000;
 
-/** The stack's bounds on what a token may grant and for how long (stack config, read by the provider). */
+/** The deprecated stack config bounds, when a stack sets them (the program warns that they moved). */
 async function complete(inputs: ContainerSasTokenInputs, _olds: unknown, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[]> {
   const { sasAllowedPermissions, sasMaxLifetimeDays } = settings();
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const excess = pending.has("permissions") ? [] : (parseSasPermissions(inputs.permissions) ?? []).filter((p) => !sasAllowedPermissions.includes(p));
+  const excess =
+    pending.has("permissions") || sasAllowedPermissions === undefined ? [] : (parseSasPermissions(inputs.permissions) ?? []).filter((p) => !sasAllowedPermissions.includes(p));
   if (excess.length > 0) {
     failures.push({
       property: "permissions",
       reason: `permissions: ${excess.map((p) => `${SAS_PERMISSION_NAMES[p]} (${p})`).join(", ")} exceeds what tokens may grant ('${sasAllowedPermissions}', pushplane:sasAllowedPermissions); exports need only '${STORAGE_DEFAULTS.exportSasPermissions}'`,
     });
   }
-  if (!pending.has("lifetimeDays") && inputs.lifetimeDays > sasMaxLifetimeDays) {
+  if (!pending.has("lifetimeDays") && sasMaxLifetimeDays !== undefined && inputs.lifetimeDays > sasMaxLifetimeDays) {
     failures.push({ property: "lifetimeDays", reason: `lifetimeDays must be at most ${sasMaxLifetimeDays} days (got ${inputs.lifetimeDays}; pushplane:sasMaxLifetimeDays)` });
   }
   return failures;

@@ -4,7 +4,7 @@
 // module adds its own steps and create/read/update/delete.
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { changedInputs, parseInputs, type AnyDeclaration, type InputObject, type InputsOf } from "../domain/index.ts";
+import { changedInputs, parseInputs, STACK_FACTS_INPUT, type AnyDeclaration, type InputObject, type InputsOf } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { resolveApp } from "./checks.ts";
 import { isUnknown } from "./unknown.ts";
@@ -44,6 +44,8 @@ export function implement<D extends AnyDeclaration>(declaration: D, implementati
       if (failures.length > 0) return { failures };
       Object.assign(checked, resolved);
     }
+    // The program's record of the stack config, kept so the policy pack sees it (not an input: never diffed).
+    if (news[STACK_FACTS_INPUT] !== undefined) Object.assign(checked, { [STACK_FACTS_INPUT]: news[STACK_FACTS_INPUT] });
     if (!implementation.complete) return { inputs: checked };
     const completed = await implementation.complete(checked, olds ?? {}, pending);
     return Array.isArray(completed) ? (completed.length > 0 ? { failures: completed } : { inputs: checked }) : { inputs: completed };

@@ -15,9 +15,12 @@ export interface Settings {
   readonly app: string | undefined;
   /** Blob storage account for StorageContainer / ContainerSasToken (secret config). */
   readonly storageConnectionString: string | undefined;
-  /** The most a ContainerSasToken may grant and for how long. */
-  readonly sasAllowedPermissions: string;
-  readonly sasMaxLifetimeDays: number;
+  /**
+   * Deprecated bounds on a ContainerSasToken, set only by stacks written before they moved to the
+   * policy pack (export-sas-least-privilege); honoured while set so no stack's rule loosens on upgrade.
+   */
+  readonly sasAllowedPermissions: string | undefined;
+  readonly sasMaxLifetimeDays: number | undefined;
 }
 
 interface Tokens {
@@ -54,8 +57,8 @@ export function configure(config: pulumi.dynamic.Config): void {
       owner: config.get(PROVIDER_CONFIG.owner.key) || undefined,
       app: config.get(PROVIDER_CONFIG.app.key) || undefined,
       storageConnectionString: config.get(PROVIDER_CONFIG.storageConnectionString.key) || undefined,
-      sasAllowedPermissions: config.get(PROVIDER_CONFIG.sasAllowedPermissions.key) || PROVIDER_CONFIG.sasAllowedPermissions.default,
-      sasMaxLifetimeDays: Number(config.get(PROVIDER_CONFIG.sasMaxLifetimeDays.key) || PROVIDER_CONFIG.sasMaxLifetimeDays.default),
+      sasAllowedPermissions: config.get(PROVIDER_CONFIG.sasAllowedPermissions.key) || undefined,
+      sasMaxLifetimeDays: config.get(PROVIDER_CONFIG.sasMaxLifetimeDays.key) ? Number(config.get(PROVIDER_CONFIG.sasMaxLifetimeDays.key)) : undefined,
     },
     tokens: { single, byScope },
     clients: new Map(),

@@ -4,7 +4,20 @@
 // endpoint or token is frozen into the stack, and upgrading the package upgrades the provider.
 import * as pulumi from "@pulumi/pulumi";
 import { readTokenMap, TOKEN_MAP_KEY } from "./token-map.ts";
-import { parseInputs, RESOURCE_MODULE, secretNames, type AnyDeclaration, type GivenOf, type OutputsOf, type ResourceKind } from "../domain/index.ts";
+import {
+  CREDENTIAL_KEYS,
+  parseInputs,
+  PROVIDER_CONFIG,
+  RESOURCE_MODULE,
+  secretNames,
+  STACK_FACTS_INPUT,
+  type AnyDeclaration,
+  type ConfigSpec,
+  type GivenOf,
+  type OutputsOf,
+  type ResourceKind,
+  type StackFacts,
+} from "../domain/index.ts";
 
 export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   const load = (): pulumi.dynamic.ResourceProvider => {
@@ -59,7 +72,7 @@ export const importLimitation = (kind: string, name: string): string =>
 export class PushplaneResource extends pulumi.dynamic.Resource {
   constructor(declaration: AnyDeclaration<ResourceKind>, name: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions | undefined) {
     if (opts?.import !== undefined) throw new pulumi.RunError(importLimitation(declaration.kind, name));
-    checkStackConfigOnce();
+    const facts = checkStackConfigOnce();
     const given = declaration.namedBy && args[declaration.namedBy] === undefined ? { ...args, [declaration.namedBy]: name } : args;
     const { failures } = parseInputs(declaration, given, isPendingInProgram);
     const props: pulumi.Inputs = { ...given };
@@ -68,6 +81,7 @@ export class PushplaneResource extends pulumi.dynamic.Resource {
     for (const input of secrets) if (props[input] !== undefined) props[input] = pulumi.secret(props[input]);
     for (const output of Object.keys(declaration.outputs)) props[output] = undefined;
     if (failures.length > 0) props[INVALID_INPUTS] = true;
+    props[STACK_FACTS_INPUT] = facts;
     const merged = { ...opts, additionalSecretOutputs: [...secrets, ...(opts?.additionalSecretOutputs ?? [])] };
     super(providerOf(declaration.kind), name, props, merged, RESOURCE_MODULE, declaration.kind);
     for (const failure of failures) void pulumi.log.error(failure.reason, this);
@@ -117,18 +131,46 @@ function failProgramOnce(name: string): void {
 }
 
 /**
- * The stack's token map, checked once in the program before anything is declared: a mistake there
- * is one line naming the key (in the provider process it would surface, with a stack trace, from
- * every resource's check). Only the keys are looked at; no token value is ever printed.
+ * The stack's config, looked at once in the program before anything is declared: a mistake in the
+ * token map is one line naming the key (in the provider process it would surface, with a stack
+ * trace, from every resource's check); a key whose rule moved to the policy pack is warned about;
+ * and the facts the pack's configuration rules judge are gathered. Only keys are looked at; no
+ * token value is ever printed or recorded.
  */
-let stackConfigChecked = false;
-function checkStackConfigOnce(): void {
-  if (stackConfigChecked) return;
-  stackConfigChecked = true;
+let stackFacts: StackFacts | undefined;
+function checkStackConfigOnce(): StackFacts {
+  if (stackFacts) return stackFacts;
+  const config = pulumi.runtime.allConfig();
   try {
-    readTokenMap(pulumi.runtime.allConfig()[TOKEN_MAP_KEY]);
+    readTokenMap(config[TOKEN_MAP_KEY]);
   } catch (error) {
     throw new pulumi.RunError((error as Error).message);
+  }
+  for (const spec of Object.values(PROVIDER_CONFIG) as ConfigSpec[]) {
+    if (spec.movedToPolicy && config[spec.key] !== undefined) {
+      const [policy, setting] = spec.movedToPolicy.split(".");
+      void pulumi.log.warn(
+        `${spec.key} is deprecated: the organization's rule it sets is the policy pack's ${policy} (setting ${setting} in the --policy-pack-config file). ` +
+          `The provider still honours it while it is set; move the value and run \`pulumi config rm ${spec.key}\`.`,
+      );
+    }
+  }
+  // Internal to the SDK (no public way to ask): without it, the pack says it could not tell.
+  const isSecret = (pulumi.runtime as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  const credentials = Object.fromEntries(
+    CREDENTIAL_KEYS.filter((key) => config[key] !== undefined).map((key) => [key, isSecret ? (isSecret(key) ? "secret" : "plaintext") : "unknown"] as const),
+  );
+  return (stackFacts = { endpoint: originOf(config[PROVIDER_CONFIG.endpoint.key]), credentials });
+}
+
+/** scheme://host[:port] of a URL (credentials, path and query dropped); the text itself when it is not a URL. */
+function originOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const url = new URL(text);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return text.slice(0, 200);
   }
 }
 

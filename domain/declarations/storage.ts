@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { PROVIDER_CONFIG } from "../provider-config.ts";
 import { adoptField, appFields, declareResource, type FieldSpec } from "../declare-resource.ts";
+import { GUARDRAILS } from "../guardrails.ts";
 import { connectionStringSchema, containerMetadataSchema, containerNameSchema, parseSasPermissions, STORAGE_DEFAULTS } from "../storage.ts";
 
 const storageConnectionString = (replaces: boolean) =>
@@ -43,7 +44,7 @@ export const storageContainerResource = declareResource({
 export const containerSasTokenResource = declareResource({
   kind: "ContainerSasToken",
   doc: "A container-scoped SAS URL with least-privilege permissions and an expiry. Inside its rotation window the next `up` replaces it, creating the new token before the old is dropped. Any change makes a new token.",
-  source: "Azure Blob Storage (service SAS); bounded by the stack config sasAllowedPermissions and sasMaxLifetimeDays",
+  source: "Azure Blob Storage (service SAS); bounded by the policy pack's export-sas-least-privilege",
   inputs: {
     containerName: { schema: containerNameSchema, doc: "The container the token is for.", replaces: true },
     permissions: {
@@ -59,7 +60,7 @@ export const containerSasTokenResource = declareResource({
     lifetimeDays: {
       schema: z.number().positive().default(STORAGE_DEFAULTS.sasLifetimeDays),
       doc: "Days the token is valid.",
-      defaultText: `${STORAGE_DEFAULTS.sasLifetimeDays}; at most stack config ${PROVIDER_CONFIG.sasMaxLifetimeDays.key} (default ${PROVIDER_CONFIG.sasMaxLifetimeDays.default})`,
+      defaultText: `${STORAGE_DEFAULTS.sasLifetimeDays}; the policy pack allows at most ${GUARDRAILS["export-sas-least-privilege"].maxLifetimeDays.default} unless configured`,
       replaces: true,
     },
     rotationDays: { schema: z.number().nonnegative().default(STORAGE_DEFAULTS.sasRotationDays), doc: "Replace the token when fewer than this many days are left.", replaces: true },

@@ -588,6 +588,15 @@ describe("preview shows what a definition does to the audience's size", () => {
     const widened = await stack.ok("preview");
     expect(widened.output).toContain(`acme/impact us-users: ${n(before)} → ~${n(after)} devices (+${n(after - before)})`);
     expect(widened.output).toContain(`warning: acme/impact us-users: ~${n(after)} devices is over the send limit of 1,000 devices per audience (seeds: Using the Push API)`);
+    // The pack judges the same estimate: advisory by default (reported, preview passes), mandatory when configured.
+    const advised = await stack.ok("preview", "--policy-pack", join(REPO_ROOT, "policies"));
+    expect(advised.output).toContain("[advisory]  audience-send-limit");
+    expect(advised.output).toContain(`audience 'us-users' (acme/impact) holds ~${n(after)} devices by the provider's estimate, over 1,000`);
+    const mandatoryConfig = join(stack.workDir, "send-limit-mandatory.json");
+    writeFileSync(mandatoryConfig, JSON.stringify({ "audience-send-limit": "mandatory" }));
+    const stopped = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"), "--policy-pack-config", mandatoryConfig);
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.output).toContain("[mandatory]  audience-send-limit");
     // Nothing was applied by the preview.
     const current = await fetch(`${endpoint}/v0.1/apps/acme/impact/analytics/audiences/us-users`, { headers: { "x-api-token": token() } });
     expect(await current.json()).toMatchObject({ definition: narrow, estimated_count: before });
@@ -596,6 +605,38 @@ describe("preview shows what a definition does to the audience's size", () => {
     const unchanged = await stack.ok("preview", "--expect-no-changes");
     expect(unchanged.output).not.toContain("devices (");
     await stack.ok("destroy", "--yes");
+  });
+});
+
+describe("configuration policies: what the pack cannot read from config, the program records for it", () => {
+  const stack = new TestStack(join(REPO_ROOT, "examples", "rollout-audiences"));
+  afterAll(() => stack.dispose());
+
+  it("a token stored in plaintext and plain http to another host each stop the preview; a deprecated key is warned about", { timeout: E2E_TIMEOUT }, async () => {
+    await stack.init({ "pushplane:endpoint": endpoint, "pushplane:sasMaxLifetimeDays": "20" }, {});
+    // Pulumi itself refuses a token-looking value without --secret; --plaintext is how one ends up in the file.
+    await stack.ok("config", "set", "--plaintext", "pushplane:apiToken", service.token);
+    const plaintext = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"));
+    expect(plaintext.code).not.toBe(0);
+    expect(plaintext.output).toContain("[mandatory]  config-credentials-secret");
+    expect(plaintext.output).toContain("pushplane:apiToken is stored in plaintext in the stack's config file");
+    expect(plaintext.output.match(/pushplane:apiToken is stored in plaintext/g)).toHaveLength(1);
+    expect(plaintext.output).not.toContain("config-endpoint-https");
+    expect(plaintext.output).toContain("warning: pushplane:sasMaxLifetimeDays is deprecated: the organization's rule it sets is the policy pack's export-sas-least-privilege");
+
+    await stack.ok("config", "set", "--secret", "pushplane:apiToken", service.token);
+    await stack.ok("config", "rm", "pushplane:sasMaxLifetimeDays");
+    // 0.0.0.0 is not loopback by the rule (the unspecified address), yet connecting to it stays on this machine.
+    const remote = endpoint.replace("127.0.0.1", "0.0.0.0");
+    await stack.ok("config", "set", "pushplane:endpoint", remote);
+    const http = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"));
+    expect(http.code).not.toBe(0);
+    expect(http.output).toContain(`pushplane:endpoint '${remote}' sends the API token unencrypted over the network`);
+    expect(http.output).not.toContain("config-credentials-secret");
+    expect(http.output).not.toContain("deprecated");
+
+    await stack.ok("config", "set", "pushplane:endpoint", endpoint);
+    await stack.ok("preview", "--policy-pack", join(REPO_ROOT, "policies"));
   });
 });
 

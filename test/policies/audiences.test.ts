@@ -1,6 +1,9 @@
 import type { PolicyResource, ResourceValidation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { AUDIENCE_TYPE, audienceDefinitionValid, audienceNameRules, audiencesPerAppLimit, DEFAULT_AUDIENCE_NAME_PATTERN } from "../../policies/audiences.ts";
+import { AUDIENCE_TYPE, audienceDefinitionValid, audienceNameRules, audienceSendLimit, audiencesPerAppLimit } from "../../policies/audiences.ts";
+import { ESTIMATE_INPUT, GUARDRAILS } from "../../domain/index.ts";
+import { violations } from "./run.ts";
+const DEFAULT_AUDIENCE_NAME_PATTERN = GUARDRAILS["audience-name-rules"].pattern.default;
 
 // One happy-path input; each case changes one property (pulumi-policy-aws style).
 const happy = { owner: "acme", app: "demo", name: "us", definition: "carrierCountry eq 'US'", description: "", customProperties: {} };
@@ -73,4 +76,19 @@ describe("audience-name-rules", () => {
     expect(named("é".repeat(21), { maxLength: 20, pattern: ".*" })).toEqual([`audience '${"é".repeat(21)}': the name must be at most 20 characters (got 21; policy config maxLength)`]);
   });
   it("takes the organization's own pattern", () => expect(named("team-growth-us", { pattern: "^team-[a-z]+-" })).toEqual([]));
+});
+
+describe("audience-send-limit", () => {
+  const estimated = (devices: number | undefined, config?: Record<string, unknown>, type = AUDIENCE_TYPE) =>
+    violations(audienceSendLimit, type, { ...happy, [ESTIMATE_INPUT]: devices }, config);
+  it("passes an audience the provider estimates within the send limit", () => expect(estimated(1_000)).toEqual([]));
+  it("reports one over it, naming the estimate, the limit and its source", () => {
+    expect(estimated(1_802)).toEqual([
+      "audience 'us' (acme/demo) holds ~1,802 devices by the provider's estimate, over 1,000 (policy config maxDevices; the platform refuses a notification to more than 1,000 devices per audience, seeds: Using the Push API): narrow its definition",
+    ]);
+  });
+  it("takes a lower organization limit from its config", () => expect(estimated(600, { maxDevices: 500 })[0]).toContain("~600 devices by the provider's estimate, over 500"));
+  it("has nothing to judge when the provider did not estimate (unchanged audience, service unreachable)", () => expect(estimated(undefined)).toEqual([]));
+  it("ignores other resource types", () => expect(estimated(5_000, {}, "random:index:RandomString")).toEqual([]));
+  it("is advisory unless configured mandatory", () => expect(audienceSendLimit.enforcementLevel).toBe("advisory"));
 });

@@ -1,4 +1,3 @@
-import type { ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
 import type { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import {
@@ -14,15 +13,7 @@ import {
   SAS_TOKEN_TYPE,
 } from "../../policies/exports.ts";
 import { policies } from "../../policies/index.ts";
-
-/** The violations a policy reports for one resource, with its config defaults (as the engine fills them) overridden by `config`. */
-function violations(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): string[] {
-  const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).map(([key, schema]) => [key, (schema as { default?: unknown }).default]));
-  const reported: string[] = [];
-  const args = { type, props, urn: `urn:pulumi:s::p::${type}::x`, name: "x", opts: {}, getConfig: () => ({ ...defaults, ...config }) } as unknown as ResourceValidationArgs;
-  void (policy.validateResource as ResourceValidation)(args, (message: string) => reported.push(message));
-  return reported;
-}
+import { violations } from "./run.ts";
 
 describe("export-sas-least-privilege", () => {
   const sas = (props: Record<string, unknown>, config?: Record<string, unknown>) => violations(exportSasLeastPrivilege, SAS_TOKEN_TYPE, props, config);
@@ -93,6 +84,7 @@ describe("the pack", () => {
       "audience-definition-valid",
       "audience-name-rules",
       "audiences-per-app-limit",
+      "audience-send-limit",
       "export-sas-least-privilege",
       "export-retention-bounded",
       "container-private",
@@ -101,6 +93,8 @@ describe("the pack", () => {
       "export-schedule-interval",
       "dsr-cleanup",
       "dsr-due-date",
+      "config-credentials-secret",
+      "config-endpoint-https",
     ]);
   });
 });

@@ -9,18 +9,16 @@ import { isUnknown } from "../../provider/unknown.ts";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-beforeAll(() => {
-  const values: Record<string, string> = {
+const STACK_CONFIG: Record<string, string> = {
     "pushplane:endpoint": "http://127.0.0.1:9",
     "pushplane:apiToken": "pp_x",
     "pushplane:owner": "acme",
     "pushplane:app": "demo",
-    "pushplane:sasMaxLifetimeDays": "14",
     // An account that cannot answer: a preview says so and goes on (storage-adopt.test.ts has a real one).
     "pushplane:storageConnectionString": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;",
-  };
-  configure({ get: (k) => values[k], require: (k) => values[k]! });
-});
+};
+const configureWith = (values: Record<string, string>) => configure({ get: (k) => values[k], require: (k) => values[k]! });
+beforeAll(() => configureWith(STACK_CONFIG));
 
 describe("StorageContainer check", () => {
   it("defaults retention to 30 days", async () => {
@@ -97,13 +95,29 @@ describe("ContainerSasToken check and rotation", () => {
     });
   });
   it.each([
-    [{ permissions: "rwd" }, "permissions", "read (r), delete (d) exceeds what tokens may grant ('acwl', pushplane:sasAllowedPermissions)"],
     [{ permissions: "cwx" }, "permissions", "must be a set of SAS permission letters"],
-    [{ lifetimeDays: 15 }, "lifetimeDays", "lifetimeDays must be at most 14 days (got 15; pushplane:sasMaxLifetimeDays)"],
+    [{ lifetimeDays: 0 }, "lifetimeDays", "Too small"],
     [{ lifetimeDays: 3, rotationDays: 3 }, "rotationDays", "rotationDays must be shorter than lifetimeDays"],
   ])("%j fails on %s", async (change, property, reason) => {
     const { failures } = await containerSasTokenProvider.check({}, { containerName: "exports", ...change });
     expect(failures).toEqual([{ property, reason: expect.stringContaining(reason) }]);
+  });
+  it("leaves how much and how long to the policy pack: Azure grants any letters for any lifetime", async () => {
+    const { failures } = await containerSasTokenProvider.check({}, { containerName: "exports", permissions: "racwdl", lifetimeDays: 365 });
+    expect(failures).toBeUndefined();
+  });
+  it("honours the deprecated stack config bounds while a stack still sets them", async () => {
+    configureWith({ ...STACK_CONFIG, "pushplane:sasAllowedPermissions": "acwl", "pushplane:sasMaxLifetimeDays": "14" });
+    try {
+      const check = async (change: object) => (await containerSasTokenProvider.check({}, { containerName: "exports", ...change })).failures;
+      expect(await check({ permissions: "rwd" })).toEqual([
+        { property: "permissions", reason: expect.stringContaining("read (r), delete (d) exceeds what tokens may grant ('acwl', pushplane:sasAllowedPermissions)") },
+      ]);
+      expect(await check({ lifetimeDays: 15 })).toEqual([{ property: "lifetimeDays", reason: "lifetimeDays must be at most 14 days (got 15; pushplane:sasMaxLifetimeDays)" }]);
+      expect(await check({ permissions: "acwl", lifetimeDays: 14 })).toBeUndefined();
+    } finally {
+      configureWith(STACK_CONFIG);
+    }
   });
   it("accepts a container name not known until up", async () => {
     expect(isUnknown(UNKNOWN)).toBe(true);

@@ -7,7 +7,8 @@ import { request as httpsRequest } from "node:https";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../service/errors.ts";
-import { classifyAddress, defaultOutboundPolicy, Outbound, OutboundRefusedError, redactSecrets, redactUrl, type OutboundPolicy } from "../../service/outbound.ts";
+import { classifyAddress } from "../../domain/index.ts";
+import { defaultOutboundPolicy, Outbound, OutboundRefusedError, redactSecrets, redactUrl, type OutboundPolicy } from "../../service/outbound.ts";
 import { startAzurite, type Azurite } from "../helpers/azurite.ts";
 
 const FIELD = "blob_container_sas_uri";
