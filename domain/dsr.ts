@@ -97,6 +97,10 @@ export const dsrReceiptSchema = z.object({
   audiences_deleted: z.array(z.string()),
   /** Audiences whose description alone named the subject: the value replaced. */
   audiences_rewritten: z.array(z.string()),
+  /** Users-by-id export jobs that named the subject's user id: the id taken out of their list. */
+  export_jobs_rewritten: z.array(z.string()).default([]),
+  /** Users-by-id export jobs that named only the subject: deleted (nothing left to export). */
+  export_jobs_deleted: z.array(z.string()).default([]),
   /** Export blobs that (may) hold the subject, each with what the erasure did (see EXPORT_BLOB_ACTIONS). */
   export_blobs: z.array(exportBlobOutcomeSchema).default([]),
   /** An access request's document: where it was written. */

@@ -71,6 +71,15 @@ export const GUARDRAILS = {
       description: `Longest data export token lifetime in days; default 90 (the platform allows ${LIMITS.dataExportTokenMonths.value} months, ${LIMITS.dataExportTokenMonths.source}).`,
     },
   },
+  "export-users-by-id-limit": {
+    maxIds: {
+      type: "integer",
+      default: LIMITS.usersExportExternalIds.value,
+      minimum: 1,
+      maximum: LIMITS.usersExportExternalIds.value,
+      description: `Most user ids one users-by-id export job may name; default ${LIMITS.usersExportExternalIds.value}, the platform's own (${LIMITS.usersExportExternalIds.source}).`,
+    },
+  },
   "export-schedule-interval": {
     // Each run is another copy of personal data: an export every few minutes makes more copies than anyone reads.
     minIntervalMinutes: { type: "number", default: 60, exclusiveMinimum: 0, description: "Shortest time between two runs of a job's schedule, in minutes; default 60." },

@@ -2,6 +2,7 @@
 // SAS permissions, and the defaults of SAS tokens and retention (the bounds on them are the policy
 // pack's, guardrails.ts).
 import { z } from "zod";
+import { LIMITS } from "./limits.ts";
 
 /** Azure: 3–63 characters, lowercase letters, digits and single hyphens, starting with a letter or digit. */
 export const containerNameSchema = z
@@ -68,7 +69,7 @@ export const containerMetadataSchema = z
   })
   .default({});
 
-export const EXPORT_KINDS = ["device_export", "segment_export", "raw_event_export", "broadcast_metrics_export"] as const;
+export const EXPORT_KINDS = ["device_export", "segment_export", "users_by_id_export", "raw_event_export", "broadcast_metrics_export"] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 /** Options of a segment export (seeds: Braze export, Users by Segment): the segment is an audience. */
@@ -81,6 +82,18 @@ export const segmentExportOptionsSchema = z
   })
   .strict();
 export type SegmentExportOptions = z.infer<typeof segmentExportOptionsSchema>;
+
+/**
+ * Options of a users-by-id export job: the users the seeds' Users by UserID export names (at most
+ * 50 external ids, seeds: Braze export), written as the segment export writes its users.
+ */
+export const usersByIdJobOptionsSchema = segmentExportOptionsSchema.omit({ segment_id: true, callback_endpoint: true }).extend({
+  external_ids: z
+    .array(z.string().min(1).max(256))
+    .min(1)
+    .max(LIMITS.usersExportExternalIds.value, `at most ${LIMITS.usersExportExternalIds.value} ${LIMITS.usersExportExternalIds.unit} (${LIMITS.usersExportExternalIds.source})`),
+});
+export type UsersByIdJobOptions = z.infer<typeof usersByIdJobOptionsSchema>;
 
 /** Options of a scheduled raw event export: the window is the last `window_days` before each run. */
 export const rawEventJobOptionsSchema = z

@@ -90,6 +90,21 @@ export const exportJobWindows: ResourceValidationPolicy = {
   },
 };
 
+export const exportUsersByIdLimit: ResourceValidationPolicy = {
+  name: "export-users-by-id-limit",
+  description: `A users-by-id export job names at most a configured number of user ids (the platform's ${LIMITS.usersExportExternalIds.value} by default, ${LIMITS.usersExportExternalIds.source}): a longer list is an audience, exported as a segment.`,
+  enforcementLevel: "mandatory",
+  configSchema: guardrailSchema("export-users-by-id-limit"),
+  validateResource: (args, reportViolation) => {
+    if (args.type !== EXPORT_JOB_TYPE) return;
+    const { maxIds } = args.getConfig<GuardrailConfig<"export-users-by-id-limit">>();
+    const ids = (args.props as PropsOf<"ExportJob">).usersById?.externalIds;
+    // Unknown at preview (computed from another resource): nothing to count yet.
+    if (!Array.isArray(ids) || ids.length <= maxIds) return;
+    reportViolation(`ExportJob '${args.name}': usersById.externalIds names ${ids.length} users, at most ${maxIds} (policy config maxIds; ${LIMITS.usersExportExternalIds.source} allows ${LIMITS.usersExportExternalIds.value}); export an audience as a segment instead`);
+  },
+};
+
 export const exportScheduleInterval: ResourceValidationPolicy = {
   name: "export-schedule-interval",
   description: "A scheduled export job runs at most as often as a configured minimum interval allows (an hour by default): each run is another copy of personal data.",

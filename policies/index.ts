@@ -4,7 +4,7 @@ import { audienceDefinitionValid, audienceNameRules, audienceSendLimit, audience
 import { withConfigKeysChecked } from "./config-keys.ts";
 import { configCredentialsSecret, configEndpointHttps } from "./config.ts";
 import { dsrCleanup, dsrDueDate } from "./dsr.ts";
-import { containerPrivate, dataExportTokenLifetime, exportJobWindows, exportRetentionBounded, exportSasLeastPrivilege, exportScheduleInterval } from "./exports.ts";
+import { containerPrivate, dataExportTokenLifetime, exportJobWindows, exportRetentionBounded, exportSasLeastPrivilege, exportScheduleInterval, exportUsersByIdLimit } from "./exports.ts";
 
 export const policies = ([
   audienceDefinitionValid,
@@ -16,6 +16,7 @@ export const policies = ([
   containerPrivate,
   dataExportTokenLifetime,
   exportJobWindows,
+  exportUsersByIdLimit,
   exportScheduleInterval,
   dsrCleanup,
   dsrDueDate,

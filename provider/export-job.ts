@@ -27,6 +27,9 @@ const body = (inputs: ExportJobInputs): ExportJobBody => ({
         },
       }
     : {}),
+  ...(inputs.usersById
+    ? { options: { external_ids: inputs.usersById.externalIds, output_format: inputs.usersById.format, ...(inputs.usersById.fields ? { fields_to_export: inputs.usersById.fields } : {}) } }
+    : {}),
   ...(inputs.rawEvents ? { options: { window_days: inputs.rawEvents.windowDays, ...(inputs.rawEvents.eventNames ? { event_names: inputs.rawEvents.eventNames } : {}) } } : {}),
   ...(inputs.broadcastMetrics ? { options: broadcastJobOptions(inputs.broadcastMetrics) } : {}),
   ...(inputs.schedule ? { schedule: inputs.schedule } : {}),

@@ -9,7 +9,7 @@
 // device-change images that still held the subject's rows have been taken in and dropped. The
 // identifiers are held sealed while the request is open; afterwards only keyed hashes remain.
 import { randomUUID } from "node:crypto";
-import { asJsonText, dsrReceiptSchema, eraseValues, type AccessDocument, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
+import { asJsonText, dsrReceiptSchema, type UsersByIdJobOptions, eraseValues, type AccessDocument, type DsrRecheck, identifiersOf, LIMITS, namesAnyValue, type DsrReceipt, type DsrRequestBody, type DsrResult, type DsrSubject, type ExportBlobOutcome } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
 import { ApiError } from "./errors.ts";
 import { isFinal, outcomeKey, type ExportedCopies } from "./exports/copies.ts";
@@ -229,6 +229,8 @@ export class DataSubjectRequests {
       notifications_rewritten: [],
       audiences_deleted: [],
       audiences_rewritten: [],
+      export_jobs_rewritten: [],
+      export_jobs_deleted: [],
       export_blobs: [],
       document: { container: redactUrl(sasUrl), blob },
       note: document.devices.length === 0 && document.audiences.length === 0 && document.notifications.length === 0 ? "the store holds nothing of this subject: the document lists nothing" : null,
@@ -296,7 +298,15 @@ export class DataSubjectRequests {
 
   /** When the store held nothing of the subject: why (an earlier erasure of it, or none). */
   private nothingFoundNote(id: string, appId: number, receipt: DsrReceipt, subject: DsrSubject): string | null {
-    const touched = receipt.devices.found + receipt.events.removed + receipt.notification_deliveries.removed + receipt.notifications_rewritten.length + receipt.audiences_deleted.length + receipt.audiences_rewritten.length;
+    const touched =
+      receipt.devices.found +
+      receipt.events.removed +
+      receipt.notification_deliveries.removed +
+      receipt.notifications_rewritten.length +
+      receipt.audiences_deleted.length +
+      receipt.audiences_rewritten.length +
+      receipt.export_jobs_rewritten.length +
+      receipt.export_jobs_deleted.length;
     if (touched > 0) return null;
     const earlier = identifiersOf(subject).flatMap(({ type, value }) => this.repositories.dsrRequests.erasuresOf(appId, this.hashOf(type, value), id));
     if (earlier.length === 0) return "the store held nothing of this subject (no device, event, notification or audience named it)";
@@ -349,6 +359,34 @@ export class DataSubjectRequests {
     });
   }
 
+  /**
+   * A users-by-id export job names people by user id: the subject's id is taken out of each job
+   * (and of its runs' recorded options); a job left naming no one is deleted. Joins the erasure's transaction.
+   */
+  private eraseFromUsersByIdJobs(appId: number, subject: DsrSubject): { rewritten: string[]; deleted: string[] } {
+    const { exportJobs, exportRuns } = this.repositories;
+    const rewritten: string[] = [];
+    const deleted: string[] = [];
+    const userId = subject.user_id;
+    if (userId === undefined) return { rewritten, deleted };
+    for (const job of exportJobs.ofKind(appId, "users_by_id_export")) {
+      const options = withoutUserId(job.options, userId);
+      if (!options) continue;
+      if (options.external_ids.length === 0) {
+        exportJobs.delete(appId, job.id);
+        deleted.push(job.id);
+      } else {
+        exportJobs.setOptions(job.id, JSON.stringify(options));
+        rewritten.push(job.id);
+      }
+    }
+    for (const run of exportRuns.optionsOfKind(appId, "users_by_id_export")) {
+      const options = withoutUserId(run.options, userId);
+      if (options) exportRuns.setOptions(run.id, JSON.stringify(options));
+    }
+    return { rewritten, deleted };
+  }
+
   private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject, candidates: readonly number[] = []): StoreErasure {
     const { subjectData, audiences } = this.repositories;
     const { found, installIds } = this.devicesOfSubject(appId, subject, candidates);
@@ -376,6 +414,7 @@ export class DataSubjectRequests {
         rewritten.push(audience.name);
       }
     }
+    const jobs = this.eraseFromUsersByIdJobs(appId, subject);
     return {
       receipt: {
         devices: { found: found.length, removed },
@@ -384,6 +423,8 @@ export class DataSubjectRequests {
         notifications_rewritten: notifications.map((notification) => notification.id).sort(),
         audiences_deleted: deleted.sort(),
         audiences_rewritten: rewritten.sort(),
+        export_jobs_rewritten: jobs.rewritten.sort(),
+        export_jobs_deleted: jobs.deleted.sort(),
         export_blobs: [],
         document: null,
         note: null,
@@ -392,6 +433,13 @@ export class DataSubjectRequests {
       subject: { ...subject, ...(allInstallIds.length > 0 ? { install_ids: allInstallIds } : {}) },
     };
   }
+}
+
+/** Takes a user id out of a users-by-id job's (or run's) options; undefined when the options do not name it. */
+function withoutUserId(options: string, userId: string): UsersByIdJobOptions | undefined {
+  const parsed = JSON.parse(options) as UsersByIdJobOptions;
+  if (!parsed.external_ids?.includes(userId)) return undefined;
+  return { ...parsed, external_ids: parsed.external_ids.filter((id) => id !== userId) };
 }
 
 /** Export blobs an erasure has not reached yet, in a sentence (the first reason stands for the rest). */

@@ -17,6 +17,16 @@ const segmentOptions = z
     callbackEndpoint: z.string().optional(),
   })
   .strict();
+const usersByIdOptions = z
+  .object({
+    externalIds: z
+      .array(z.string().min(1).max(256))
+      .min(1)
+      .max(LIMITS.usersExportExternalIds.value, `at most ${LIMITS.usersExportExternalIds.value} ${LIMITS.usersExportExternalIds.unit} (${LIMITS.usersExportExternalIds.source})`),
+    format: z.enum(["zip", "gzip"]).default("zip"),
+    fields: z.array(z.string()).optional(),
+  })
+  .strict();
 const rawEventOptions = z
   .object({ windowDays: z.number().int().min(1).max(LIMITS.rawEventExportWindowDays.value).default(1), eventNames: z.array(z.string().min(1)).optional() })
   .strict();
@@ -38,16 +48,16 @@ export const broadcastJobOptions = (metrics: z.output<typeof broadcastMetricsOpt
 });
 
 /** Which options each kind takes: the other kinds' options are refused, not ignored. */
-const OPTIONS_OF = { segment_export: "segment", raw_event_export: "rawEvents", broadcast_metrics_export: "broadcastMetrics" } as const;
-const REQUIRED = { segment: "which audience to export ({ segmentId })", broadcastMetrics: "at least { bundleId }" } as const;
+const OPTIONS_OF = { segment_export: "segment", users_by_id_export: "usersById", raw_event_export: "rawEvents", broadcast_metrics_export: "broadcastMetrics" } as const;
+const REQUIRED = { segment: "which audience to export ({ segmentId })", usersById: "which users to export ({ externalIds: [...] })", broadcastMetrics: "at least { bundleId }" } as const;
 
 export const exportJobResource = declareResource({
   kind: "ExportJob",
   doc: "A one-off or cron-scheduled export into a container through a SAS URL. The schedule lives in the service, which runs it durably (a run missed while it was down runs once when it is back); the outputs show the last run and the next.",
-  source: "seeds: Braze export (users by segment, raw events); seeds: CloudKit broadcast-metrics export",
+  source: "seeds: Braze export (users by segment, users by id, raw events); seeds: CloudKit broadcast-metrics export",
   inputs: {
     ...appFields({ replaces: true }),
-    kind: { schema: z.enum(EXPORT_KINDS), doc: "What to export: every device, one audience (Braze's segment), raw events, or the broadcast-metrics report." },
+    kind: { schema: z.enum(EXPORT_KINDS), doc: "What to export: every device, one audience (Braze's segment), named users (Braze's users by id), raw events, or the broadcast-metrics report." },
     schedule: { schema: z.string().min(1).optional(), doc: "Cron expression in UTC (e.g. \"0 2 * * *\"); left out, the export runs once, right after creation." },
     containerSasUrl: {
       schema: z.string().refine((url) => URL.canParse(url), "must be a container SAS URL"),
@@ -56,6 +66,11 @@ export const exportJobResource = declareResource({
     },
     prefix: { schema: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "must be empty or path segments ending with '/'").default(""), doc: "Blob name prefix, e.g. \"nightly/\"." },
     segment: { schema: segmentOptions.optional(), doc: "kind segment_export only: the audience to export (segmentId), zip or gzip, which fields, whom to tell when done." },
+    usersById: {
+      schema: usersByIdOptions.optional(),
+      doc: "kind users_by_id_export only: the users to export by their user ids (externalIds), written as a segment export writes its users (zip or gzip parts of JSON lines), which fields. The ids are personal data: an erasure removes its subject's id from the job.",
+      limits: [LIMITS.usersExportExternalIds],
+    },
     rawEvents: {
       schema: rawEventOptions.optional(),
       doc: "kind raw_event_export only: the last windowDays (default 1) before each run, optionally only some event names.",

@@ -14,6 +14,8 @@ import {
   nextRun,
   rawEventJobOptionsSchema,
   segmentExportOptionsSchema,
+  usersByIdJobOptionsSchema,
+  type UsersByIdJobOptions,
   type BroadcastMetricsJobOptions,
   type ExportKind,
   type RawEventExportRequest,
@@ -141,6 +143,13 @@ type RawEventOptions = { starting_at?: string; ending_at?: string; event_names?:
 /** A broadcast-metrics run: the job's options and the days this run reports on. */
 type BroadcastMetricsRunOptions = BroadcastMetricsJobOptions & { startDate?: string; endDate?: string };
 
+/** Refuses a users export field the export does not know (seeds: Braze export, fields_to_export). */
+function checkUserFields<T extends { fields_to_export?: string[] | undefined }>(options: T): T {
+  const unknown = (options.fields_to_export ?? []).filter((f) => !(USER_EXPORT_FIELDS as readonly string[]).includes(f));
+  if (unknown.length > 0) throw new ApiError("BadRequest", `options.fields_to_export: unknown field(s) ${unknown.join(", ")}; known: ${USER_EXPORT_FIELDS.join(", ")}`);
+  return options;
+}
+
 export class ExportService {
   private readonly kinds: { [K in ExportKind]: ExportKindSpec<Record<string, unknown>> };
 
@@ -220,9 +229,7 @@ export class ExportService {
       },
       segment_export: {
         options: (raw) => {
-          const parsed = parseOptions(segmentExportOptionsSchema, raw);
-          const unknown = (parsed.fields_to_export ?? []).filter((f) => !(USER_EXPORT_FIELDS as readonly string[]).includes(f));
-          if (unknown.length > 0) throw new ApiError("BadRequest", `options.fields_to_export: unknown field(s) ${unknown.join(", ")}; known: ${USER_EXPORT_FIELDS.join(", ")}`);
+          const parsed = checkUserFields(parseOptions(segmentExportOptionsSchema, raw));
           if (parsed.callback_endpoint) this.outbound.checkUrl("options.callback_endpoint", parsed.callback_endpoint);
           return parsed;
         },
@@ -245,6 +252,27 @@ export class ExportService {
           );
           const note = options.callback_endpoint ? await this.callBack(options.callback_endpoint, run.target, result.files, run.signal) : null;
           return { written: result.users, note };
+        },
+      },
+      users_by_id_export: {
+        options: (raw) => checkUserFields(parseOptions(usersByIdJobOptionsSchema, raw)),
+        target: ({ prefix, day, runId }) => `${prefix}users-by-id/${day}/${runId}/`,
+        // The users the job names, as the segment export writes its users; an id the app does not know is skipped.
+        write: async (options: UsersByIdJobOptions, run) => {
+          const result = await exportSegmentUsers(
+            this.repositories,
+            this.devices,
+            run.appId,
+            `${run.app.owner}/${run.app.app}`,
+            () => [[...new Set(options.external_ids)]],
+            run.container,
+            run.target,
+            options.output_format,
+            options.fields_to_export as UserExportField[] | undefined,
+            (users) => run.progress(users, options.external_ids.length),
+            (blobName, format) => this.copies.track(run.appId, run.destination, blobName, format),
+          );
+          return { written: result.users };
         },
       },
     } as { [K in ExportKind]: ExportKindSpec<Record<string, unknown>> };

@@ -44,6 +44,16 @@ export class ExportJobs {
     return this.store.db.prepare("SELECT * FROM export_jobs WHERE id = ? AND app_id = ?").get(id, appId) as ExportJobRow | undefined;
   }
 
+  /** The app's jobs of one kind. */
+  ofKind(appId: number, kind: ExportKind): ExportJobRow[] {
+    return this.store.db.prepare("SELECT * FROM export_jobs WHERE app_id = ? AND kind = ?").all(appId, kind) as unknown as ExportJobRow[];
+  }
+
+  /** Replaces a job's options (an erasure taking its subject out of them). */
+  setOptions(id: string, options: string): void {
+    this.store.db.prepare("UPDATE export_jobs SET options = ? WHERE id = ?").run(options, id);
+  }
+
   /** Moves the job to its next run time (null: it runs no more). */
   setNextRun(id: string, nextRunAt: number | null): void {
     this.store.db.prepare("UPDATE export_jobs SET next_run_at = ? WHERE id = ?").run(nextRunAt, id);

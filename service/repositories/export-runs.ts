@@ -24,6 +24,16 @@ export class ExportRuns {
   constructor(private readonly store: Store) {}
 
   /** Records a run InProgress, started now; joins the caller's transaction. */
+  /** The app's runs of one kind: id and options. */
+  optionsOfKind(appId: number, kind: ExportKind): { id: string; options: string }[] {
+    return this.store.db.prepare("SELECT id, options FROM export_runs WHERE app_id = ? AND kind = ?").all(appId, kind) as unknown as { id: string; options: string }[];
+  }
+
+  /** Replaces a run's recorded options (an erasure taking its subject out of them). */
+  setOptions(id: string, options: string): void {
+    this.store.db.prepare("UPDATE export_runs SET options = ? WHERE id = ?").run(options, id);
+  }
+
   insert(run: Pick<ExportRunRow, "id" | "app_id" | "job_id" | "kind" | "options" | "blob_name" | "sas_sealed">): void {
     this.store.db
       .prepare("INSERT INTO export_runs (id, app_id, job_id, kind, state, started_at, options, blob_name, sas_sealed) VALUES (?, ?, ?, ?, 'InProgress', ?, ?, ?, ?)")

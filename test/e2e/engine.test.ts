@@ -793,6 +793,16 @@ describe("policy pack stops leaky exports", () => {
     expect(shorthand.output).toContain("[advisory]  export-sas-least-privilege");
   });
 
+  it("an organization's lower limit: maxIds 10 stops the twelve-user users-by-id job the platform allows", { timeout: E2E_TIMEOUT }, async () => {
+    const relaxedElsewhere = { "export-retention-bounded": "disabled", "export-sas-least-privilege": "disabled", "data-export-token-lifetime": "disabled" };
+    const allowed = await withConfig("ids-default", relaxedElsewhere);
+    expect(allowed.code, allowed.output).toBe(0);
+    const lowered = await withConfig("ids-lowered", { ...relaxedElsewhere, "export-users-by-id-limit": { maxIds: 10 } });
+    expect(lowered.code).not.toBe(0);
+    expect(lowered.output).toContain("[mandatory]  export-users-by-id-limit");
+    expect(lowered.output).toContain("ExportJob 'vip-users': usersById.externalIds names 12 users, at most 10 (policy config maxIds");
+  });
+
   it("a policy config that does not match its schema, or names a setting it does not have, fails the preview naming the policy and the field", { timeout: E2E_TIMEOUT }, async () => {
     const wrong = await withConfig("wrong-type", { "export-retention-bounded": { maxRetentionDays: "thirty" } });
     expect(wrong.code).not.toBe(0);

@@ -10,6 +10,7 @@ import {
   exportRetentionBounded,
   exportSasLeastPrivilege,
   exportScheduleInterval,
+  exportUsersByIdLimit,
   SAS_TOKEN_TYPE,
 } from "../../policies/exports.ts";
 import { policies } from "../../policies/index.ts";
@@ -90,6 +91,7 @@ describe("the pack", () => {
       "container-private",
       "data-export-token-lifetime",
       "export-job-windows",
+      "export-users-by-id-limit",
       "export-schedule-interval",
       "dsr-cleanup",
       "dsr-due-date",
@@ -128,5 +130,21 @@ describe("container-private", () => {
   it("passes a private container, and one whose access is unknown yet", () => expect(stack([{ name: "exports", publicAccess: "none" }, { name: "new" }])).toEqual([]));
   it("stops a container someone opened to anonymous reads", () => {
     expect(stack([{ name: "exports", publicAccess: "blob" }])).toEqual(["StorageContainer 'c0': anyone can read its exported personal data (publicAccess 'blob'); run pulumi up, which closes it"]);
+  });
+});
+
+describe("export-users-by-id-limit", () => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
+  const job = (count: number, config?: Record<string, unknown>) =>
+    violations(exportUsersByIdLimit, EXPORT_JOB_TYPE, { kind: "users_by_id_export", usersById: { externalIds: ids(count) }, containerSasUrl: "https://a.blob.core.windows.net/c?sig=x" }, config);
+  it("passes a job naming the platform's 50 users", () => expect(job(50)).toEqual([]));
+  it("stops a job over a lower organization limit, naming the count, the config and the platform's", () => {
+    expect(job(11, { maxIds: 10 })).toEqual([
+      "ExportJob 'x': usersById.externalIds names 11 users, at most 10 (policy config maxIds; seeds: Braze export allows 50); export an audience as a segment instead",
+    ]);
+  });
+  it("ignores jobs of other kinds and ids unknown at preview", () => {
+    expect(violations(exportUsersByIdLimit, EXPORT_JOB_TYPE, { kind: "device_export" })).toEqual([]);
+    expect(violations(exportUsersByIdLimit, EXPORT_JOB_TYPE, { kind: "users_by_id_export", usersById: undefined })).toEqual([]);
   });
 });

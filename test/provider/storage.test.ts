@@ -164,7 +164,7 @@ describe("ExportJob check", () => {
     [{ schedule: "every night" }, "schedule", "schedule: 'every night' has 2 fields; a schedule has 5"],
     [{ schedule: "0 0 30 2 *" }, "schedule", "schedule: '0 0 30 2 *' never fires"],
     [{ schedule: "0 61 * * *" }, "schedule", "schedule: '0 61 * * *' is not a cron expression"],
-    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\"|\"raw_event_export\"|\"broadcast_metrics_export\""],
+    [{ kind: "everything" }, "kind", "kind: Invalid option: expected one of \"device_export\"|\"segment_export\"|\"users_by_id_export\"|\"raw_event_export\"|\"broadcast_metrics_export\""],
     [{ prefix: "no-slash" }, "prefix", "prefix: must be empty or path segments ending with '/'"],
     [{ containerSasUrl: "not a url" }, "containerSasUrl", "containerSasUrl: must be a container SAS URL"],
   ])("%j fails on %s, never echoing the SAS", async (change, property, reason) => {
@@ -176,6 +176,14 @@ describe("ExportJob check", () => {
     expect((await exportJobProvider.check({}, { kind: "segment_export", containerSasUrl: sas })).failures?.[0]?.reason).toContain("segment is required for a segment_export");
     expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas, segment: { segmentId: "a" } })).failures?.[0]?.reason).toBe("segment applies to segment_export only, not device_export");
     expect((await exportJobProvider.check({}, { kind: "segment_export", containerSasUrl: sas, segment: { segmentId: "a" } })).inputs?.segment).toEqual({ segmentId: "a", format: "zip" });
+  });
+
+  it("a users-by-id export needs its ids, at most the platform's 50", async () => {
+    const check = async (usersById?: object) => (await exportJobProvider.check({}, { kind: "users_by_id_export", containerSasUrl: sas, ...(usersById ? { usersById } : {}) }));
+    expect((await check()).failures?.[0]?.reason).toContain("usersById is required for a users_by_id_export: which users to export ({ externalIds: [...] })");
+    expect((await check({ externalIds: ["u1", "u2"] })).inputs?.usersById).toEqual({ externalIds: ["u1", "u2"], format: "zip" });
+    const tooMany = await check({ externalIds: Array.from({ length: 51 }, (_, i) => `u${i}`) });
+    expect(tooMany.failures).toEqual([{ property: "usersById", reason: "usersById.externalIds: at most 50 external ids per users export request (seeds: Braze export)" }]);
   });
 
   it("a raw event export job defaults to the last day and takes at most 7", async () => {

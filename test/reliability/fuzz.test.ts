@@ -483,6 +483,11 @@ function domainArbitraries(pools: Pools) {
           { segment_id: audienceName, output_format: fc.constantFrom("zip", "gzip"), fields_to_export: fc.subarray([...USER_EXPORT_FIELDS]), callback_endpoint: callback },
           { requiredKeys: ["segment_id"] },
         );
+      case "users_by_id_export":
+        return fc.record(
+          { external_ids: fc.array(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 50 }), output_format: fc.constantFrom("zip", "gzip"), fields_to_export: fc.subarray([...USER_EXPORT_FIELDS]) },
+          { requiredKeys: ["external_ids"] },
+        );
       case "raw_event_export":
         return fc.record({ window_days: fc.integer({ min: 1, max: 7 }), event_names: fc.array(fc.constantFrom("session_start", "level_up"), { minLength: 1 }), callback_endpoint: callback }, { requiredKeys: [] });
       case "broadcast_metrics_export":

@@ -83,6 +83,8 @@ describe("an erasure", () => {
       notifications_rewritten: [adaNotification],
       audiences_deleted: ["ada-only"],
       audiences_rewritten: ["gold"],
+      export_jobs_rewritten: [],
+      export_jobs_deleted: [],
       export_blobs: [],
       document: null,
       note: null,
@@ -112,6 +114,26 @@ describe("an erasure", () => {
     expect((await call("GET", `${APP}/push/notifications/${adaNotification}`)).statusCode).toBe(200);
     // A value is erased where it stands as a token: user id "ada" is not in "Canada".
     expect(JSON.stringify(service.store.db.prepare("SELECT content FROM notifications WHERE id = ?").get(broadcast))).toContain("News from Canada");
+  });
+
+  it("takes the subject's user id out of users-by-id export jobs and their runs; a job naming only the subject is deleted", async () => {
+    await seed();
+    const sas = "http://127.0.0.1:10000/devstoreaccount1/exports?sv=2024-08-04&se=2099-01-01T00%3A00%3A00Z&sr=c&sp=cw&sig=c2ln";
+    // A one-off job runs at once (its run, failing to reach storage, records the ids it was given); a yearly one waits.
+    const job = async (ids: string[], schedule?: string) => {
+      const created = await call("POST", `${APP}/export_jobs`, { kind: "users_by_id_export", ...(schedule ? { schedule } : {}), options: { external_ids: ids }, blob_container_sas_uri: sas });
+      expect(created.statusCode, created.body).toBe(201);
+      return created.json().id as string;
+    };
+    const [both, adaOnly, others] = [await job(["user-1", "ada"]), await job(["ada"], "0 3 1 1 *"), await job(["user-2"], "0 3 1 1 *")];
+    await service.services.idle();
+    expect(JSON.stringify(rowsOf("export_runs"))).toContain('\\"ada\\"');
+    const request = await erase({ user_id: "ada" });
+    expect(request.receipt).toMatchObject({ export_jobs_rewritten: [both], export_jobs_deleted: [adaOnly] });
+    expect((await call("GET", `${APP}/export_jobs/${both}`)).json().options).toMatchObject({ external_ids: ["user-1"] });
+    expect((await call("GET", `${APP}/export_jobs/${adaOnly}`)).statusCode).toBe(404);
+    expect((await call("GET", `${APP}/export_jobs/${others}`)).json().options).toMatchObject({ external_ids: ["user-2"] });
+    expect(JSON.stringify([...rowsOf("export_jobs"), ...rowsOf("export_runs")])).not.toContain('\\"ada\\"');
   });
 
   it("of a subject the store does not know completes with a receipt of zeros; repeated, it finds nothing more", async () => {

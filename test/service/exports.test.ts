@@ -368,6 +368,31 @@ describe("export jobs", () => {
     expect((await call("GET", `${APP}/export_jobs/${job.id}`)).json()).toMatchObject({ next_run_time: null, last_run: { export_id: runId } });
   });
 
+  it("a users-by-id job exports the users it names as the segment export writes them; over 50 ids is a 400 naming the limit", async () => {
+    const known = (service.store.db.prepare("SELECT DISTINCT user_id AS id FROM devices WHERE user_id IS NOT NULL LIMIT 3").all() as { id: string }[]).map((row) => row.id);
+    const job = await call("POST", `${APP}/export_jobs`, {
+      kind: "users_by_id_export",
+      options: { external_ids: [...known, "nobody-by-this-id"], output_format: "gzip" },
+      blob_container_sas_uri: await sasFor(container),
+    });
+    expect(job.statusCode, job.body).toBe(201);
+    await service.services.idle();
+    const runId = (await call("GET", `${APP}/export_jobs/${job.json().id}/runs`)).json().values[0].export_id;
+    const run = await finished(`${APP}/export_runs/${runId}`);
+    expect(run).toMatchObject({ status: "Completed", rows_written: known.length });
+    expect(run.blob_name).toMatch(/^users-by-id\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\/$/);
+    const part = gunzipSync(await container.getBlockBlobClient(`${run.blob_name}part-00000.json.gz`).downloadToBuffer()).toString("utf8");
+    expect(part.trimEnd().split("\n").map((line) => JSON.parse(line).external_id).sort()).toEqual([...known].sort());
+
+    const tooMany = await call("POST", `${APP}/export_jobs`, {
+      kind: "users_by_id_export",
+      options: { external_ids: Array.from({ length: 51 }, (_, i) => `user-${i}`) },
+      blob_container_sas_uri: await sasFor(container),
+    });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.message).toContain("at most 50 external ids per users export request (seeds: Braze export)");
+  });
+
   it("a cron job runs when due and is rescheduled; a bad cron expression is a 400", async () => {
     const bad = await call("POST", `${APP}/export_jobs`, { kind: "device_export", schedule: "every night", blob_container_sas_uri: await sasFor(container) });
     expect(bad.statusCode).toBe(400);
