@@ -51,3 +51,24 @@ export function parseImpactLine(line: string): Impact | undefined {
   if (created) return { app: created[1]!, name: created[2]!, before: undefined, after: numberOf(created[3]!) };
   return undefined;
 }
+
+/**
+ * The line a preview shows for an audience a stack takes over (`adopt: true`), with what changes in
+ * it: `acme/ios vip: adopts the audience that exists (not a new one): definition "a" → "b"`. The
+ * review reads the definition the audience had from it (a create step has no old state).
+ */
+export function adoptionLine(label: string, changes: readonly { field: string; was: string; becomes: string }[]): string {
+  const said = changes.map(({ field, was, becomes }) => `${field} ${JSON.stringify(was)} → ${JSON.stringify(becomes)}`).join("; ");
+  return `${label}: adopts the audience that exists (not a new one): ${changes.length === 0 ? "nothing in it changes" : said}`;
+}
+
+const ADOPTED = new RegExp(`^${LABEL}: adopts the audience that exists \\(not a new one\\): (.*)$`);
+const DEFINITION_CHANGE = /(?:^|; )definition ("(?:[^"\\]|\\.)*") → /;
+
+/** The audience an adoption line names and the definition it had, or undefined for any other line. */
+export function parseAdoptionLine(line: string): { app: string; name: string; definitionBefore: string | undefined } | undefined {
+  const adopted = ADOPTED.exec(line.trim());
+  if (!adopted) return undefined;
+  const definition = DEFINITION_CHANGE.exec(adopted[3]!);
+  return { app: adopted[1]!, name: adopted[2]!, definitionBefore: definition ? (JSON.parse(definition[1]!) as string) : undefined };
+}

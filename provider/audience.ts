@@ -1,7 +1,7 @@
 // The Audience resource: one App Center audience (PUT/GET/DELETE …/analytics/audiences/{name}).
 // Declared in domain/declarations/audience.ts; here: the preview's impact line, create, read, update, delete.
 import type * as pulumi from "@pulumi/pulumi";
-import { appKeyText, audienceResource, canonical, comparableDefinition as normalize, deviceCount, ESTIMATE_INPUT, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
+import { adoptionLine, appKeyText, audienceResource, canonical, comparableDefinition as normalize, deviceCount, ESTIMATE_INPUT, impactLabel, impactLine, LIMITS, type Audience as ApiAudience } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { clientFor } from "./settings.ts";
 import { sayOnce } from "./checks.ts";
@@ -83,14 +83,13 @@ const refusalToTakeOver = (inputs: AudienceInputs): string =>
   `to manage it, set adopt: true on the resource (it then takes the definition declared here)`;
 
 /** What adopting `existing` changes in it, for the preview. */
-function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): string {
-  const changes = [
-    [normalize(existing.definition, existing.custom_properties ?? {}), normalize(inputs.definition, inputs.customProperties), "definition"],
-    [existing.description ?? "", inputs.description, "description"],
-    [String(existing.enabled), String(inputs.enabled), "enabled"],
-    [canonical(existing.custom_properties ?? {}), canonical(inputs.customProperties), "customProperties"],
-  ].flatMap(([was, becomes, field]) => (was === becomes ? [] : [`${field} ${JSON.stringify(was)} → ${JSON.stringify(becomes)}`]));
-  return changes.length === 0 ? "nothing in it changes" : changes.join("; ");
+function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): { field: string; was: string; becomes: string }[] {
+  return [
+    { field: "definition", was: normalize(existing.definition, existing.custom_properties ?? {}), becomes: normalize(inputs.definition, inputs.customProperties) },
+    { field: "description", was: existing.description ?? "", becomes: inputs.description },
+    { field: "enabled", was: String(existing.enabled), becomes: String(inputs.enabled) },
+    { field: "customProperties", was: canonical(existing.custom_properties ?? {}), becomes: canonical(inputs.customProperties) },
+  ].filter(({ was, becomes }) => was !== becomes);
 }
 
 
@@ -110,7 +109,7 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
     // stack's own interrupted create (exactly as declared), or refused here rather than at `up`.
     if (creating && current && !sameAsDeclared(current, inputs)) {
       if (!inputs.adopt) return { refusal: refusalToTakeOver(inputs) };
-      sayOnce(`${label}: adopts the audience that exists (not a new one): ${adoptionChanges(current, inputs)}`);
+      sayOnce(adoptionLine(label, adoptionChanges(current, inputs)));
     }
     sayOnce(impactLine(label, current?.estimated_count, estimate));
     const limit = LIMITS.devicesPerAudience;

@@ -6,7 +6,9 @@
 // `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=1 pulumi preview --json`: the only JSON that carries
 // policy violations) and the plain `pulumi preview --json` digest. What it cannot read — lines that
 // are not JSON, events, fields and resource types it does not know — is listed, never dropped.
-import { deviceCount as count, LIMITS, markChangedTerms, parseImpactLine, RESOURCE_KINDS, resourceType, sizeChange, type Impact, type ResourceKind } from "../domain/index.ts";
+import { deviceCount as count, LIMITS, markChangedTerms, parseAdoptionLine, parseImpactLine, RESOURCE_KINDS, resourceType, sizeChange, type Impact, type ResourceKind } from "../domain/index.ts";
+
+type Adoption = NonNullable<ReturnType<typeof parseAdoptionLine>>;
 
 /** A resource's inputs and outputs on one side of a step. */
 interface Side {
@@ -34,6 +36,8 @@ export interface StackPreview {
   stack: string;
   steps: Step[];
   impacts: Impact[];
+  /** Audiences a create takes over, with the definition they had (the provider's adoption line). */
+  adoptions: Adoption[];
   errors: string[];
   violations: Violation[];
   failed: boolean;
@@ -66,7 +70,7 @@ const sideOf = (state: unknown): Side | undefined =>
 
 /** Reads one stack's preview from the text of either JSON form. */
 export function readPreview(stack: string, text: string): StackPreview {
-  const preview: StackPreview = { stack, steps: [], impacts: [], errors: [], violations: [], failed: false, unread: [] };
+  const preview: StackPreview = { stack, steps: [], impacts: [], adoptions: [], errors: [], violations: [], failed: false, unread: [] };
   if (text.trim() === "") {
     preview.unread.push("the preview is empty (no JSON at all): did `pulumi preview --json` run?");
     return preview;
@@ -85,7 +89,9 @@ export function readPreview(stack: string, text: string): StackPreview {
   const diagnostic = (raw: Record<string, unknown>) => {
     const message = String(raw.message ?? "").trim();
     const impact = parseImpactLine(message);
+    const adoption = impact ? undefined : parseAdoptionLine(message);
     if (impact) preview.impacts.push(impact);
+    else if (adoption) preview.adoptions.push(adoption);
     else if (raw.severity === "error" && raw.prefix !== "debug: ") preview.errors.push(message.replace(/^error: /, ""));
   };
 
@@ -150,7 +156,15 @@ const nameOf = (urn: string) => urn.split("::").at(-1) ?? urn;
 /** Text safe inside a Markdown table cell. */
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
 
-type AudienceChange = "created" | "adopted" | "widened" | "narrowed" | "changed" | "replaced" | "deleted";
+/** What happens to an audience, in the order a review lists them (new reach first, lost reach last). */
+const AUDIENCE_CHANGES = ["created", "adopted", "widened", "narrowed", "changed", "replaced", "deleted"] as const;
+type AudienceChange = (typeof AUDIENCE_CHANGES)[number];
+
+/** The engine reports steps and policy events in whatever order its parallel work finishes: a review sorts them, so the same change reads the same. */
+const byChangeThenLabel = (a: AudienceRow, b: AudienceRow) => AUDIENCE_CHANGES.indexOf(a.change) - AUDIENCE_CHANGES.indexOf(b.change) || a.label.localeCompare(b.label);
+const byName = (a: Step, b: Step) => nameOf(a.urn).localeCompare(nameOf(b.urn)) || a.urn.localeCompare(b.urn);
+const byLevelPolicyResource = (a: Violation, b: Violation) =>
+  Number(b.level === "mandatory") - Number(a.level === "mandatory") || a.policy.localeCompare(b.policy) || (a.urn ?? "").localeCompare(b.urn ?? "") || a.message.localeCompare(b.message);
 
 interface AudienceRow {
   change: AudienceChange;
@@ -160,19 +174,21 @@ interface AudienceRow {
   definitions: { before: string | undefined; after: string | undefined };
 }
 
-function audienceRow(step: Step, impacts: Impact[]): AudienceRow | undefined {
+function audienceRow(step: Step, impacts: Impact[], adoptions: Adoption[]): AudienceRow | undefined {
   const inputs = step.new?.inputs ?? step.old?.inputs ?? {};
   const name = String(inputs.name ?? nameOf(step.urn));
   const app = inputs.owner && inputs.app ? `${String(inputs.owner)}/${String(inputs.app)}` : undefined;
   const impact = impacts.find((one) => one.name === name && (app === undefined || one.app === app));
   const label = `${impact?.app ?? app ?? "(the stack's app)"} ${name}`;
   const oldCount = typeof step.old?.outputs.estimatedCount === "number" ? step.old.outputs.estimatedCount : undefined;
-  const oldDefinition = step.old ? String(step.old.inputs.definition ?? step.old.outputs.definition ?? "") : undefined;
+  const adopted = step.op === "create" ? adoptions.find((one) => one.name === name && (app === undefined || one.app === app)) : undefined;
+  const oldDefinition = step.old ? String(step.old.inputs.definition ?? step.old.outputs.definition ?? "") : adopted?.definitionBefore;
   const newDefinition = step.new && step.op !== "delete" ? String(step.new.inputs.definition ?? "") : undefined;
   const definitions = markChangedTerms(oldDefinition, newDefinition);
   switch (step.op) {
     case "create":
-      return { change: inputs.adopt === true ? "adopted" : "created", label, before: impact?.before, after: impact?.after, definitions };
+      // adopt: true over nothing is a plain create: adopted only when the audience existed (its size before, or the adoption line).
+      return { change: inputs.adopt === true && (adopted !== undefined || impact?.before !== undefined) ? "adopted" : "created", label, before: impact?.before, after: impact?.after, definitions };
     case "delete":
       return { change: "deleted", label, before: oldCount, after: 0, definitions };
     case "update":
@@ -216,15 +232,17 @@ function renderStack(preview: StackPreview, lines: string[]): void {
       if (reasons.length > 0) lines.push("");
     }
   }
-  const changed = preview.steps.filter((step) => step.op !== "same" && step.op !== "read" && step.op !== "refresh");
+  const changed = preview.steps.filter((step) => step.op !== "same" && step.op !== "read" && step.op !== "refresh").sort(byName);
   const audiences = changed.filter((step) => KIND_OF_TYPE.get(step.type) === "Audience");
   const others = changed.filter((step) => KIND_OF_TYPE.has(step.type) && KIND_OF_TYPE.get(step.type) !== "Audience");
   const foreign = changed.filter((step) => !KIND_OF_TYPE.has(step.type) && !step.type.startsWith("pulumi:"));
 
   if (audiences.length > 0) {
     lines.push("#### Audiences", "");
-    for (const step of audiences) {
-      const row = audienceRow(step, preview.impacts);
+    const rows = audiences.map((step) => ({ step, row: audienceRow(step, preview.impacts, preview.adoptions) }));
+    // Rows the review could not classify last, in name order.
+    rows.sort((a, b) => (a.row && b.row ? byChangeThenLabel(a.row, b.row) : Number(!a.row) - Number(!b.row) || byName(a.step, b.step)));
+    for (const { step, row } of rows) {
       if (!row) {
         lines.push(`- **${step.op}** \`${nameOf(step.urn)}\``);
         continue;
@@ -261,7 +279,7 @@ function renderStack(preview: StackPreview, lines: string[]): void {
   }
   if (preview.violations.length > 0) {
     lines.push("#### Policy violations", "", "| level | policy | resource | message |", "|---|---|---|---|");
-    for (const violation of preview.violations) {
+    for (const violation of [...preview.violations].sort(byLevelPolicyResource)) {
       lines.push(`| ${violation.level} | \`${violation.policy}\` | ${violation.urn ? `\`${cell(nameOf(violation.urn))}\`` : "the stack"} | ${cell(violation.message)} |`);
     }
     lines.push("");
@@ -283,12 +301,13 @@ function verdict(previews: StackPreview[]): string {
   const advisory = previews.flatMap((p) => p.violations).filter((v) => v.level !== "mandatory").length;
   // A preview that failed for its policy violations alone is judged by them.
   const failed = previews.filter((p) => p.failed && (ownErrors(p).length > 0 || !p.violations.some((v) => v.level === "mandatory")));
-  const rows = previews.flatMap((p) => p.steps.filter((s) => KIND_OF_TYPE.get(s.type) === "Audience").map((s) => audienceRow(s, p.impacts)).filter((r): r is AudienceRow => r !== undefined));
+  const rows = previews.flatMap((p) => p.steps.filter((s) => KIND_OF_TYPE.get(s.type) === "Audience").map((s) => audienceRow(s, p.impacts, p.adoptions)).filter((r): r is AudienceRow => r !== undefined));
   const others = previews.flatMap((p) => p.steps).filter((s) => KIND_OF_TYPE.has(s.type) && KIND_OF_TYPE.get(s.type) !== "Audience" && s.op !== "same" && s.op !== "read").length;
   const byChange = new Map<AudienceChange, AudienceRow[]>();
   for (const row of rows) byChange.set(row.change, [...(byChange.get(row.change) ?? []), row]);
   const delta = (list: AudienceRow[]) => list.reduce((sum, row) => sum + ((row.after ?? 0) - (row.before ?? 0)), 0);
-  const parts = [...byChange].map(([change, list]) => {
+  const parts = AUDIENCE_CHANGES.filter((change) => byChange.has(change)).map((change) => {
+    const list = byChange.get(change)!;
     const total = change === "widened" || change === "narrowed" || change === "deleted" ? ` (${delta(list) >= 0 ? "+" : "−"}${count(Math.abs(delta(list)))} devices)` : "";
     return `${list.length} audience(s) ${change}${total}`;
   });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installOfflineProject } from "../helpers/offline-project.ts";
+import { installOfflineProject } from "../../scripts/offline-project.ts";
 import { E2E_TIMEOUT, startEngineSuite, TestStack } from "../helpers/pulumi.ts";
 import type { TestService } from "../helpers/service.ts";
 

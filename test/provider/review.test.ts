@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resourceType } from "../../domain/index.ts";
+import { adoptionLine, resourceType } from "../../domain/index.ts";
 import { main } from "../../provider/cli.ts";
 import { readPreview, renderReview } from "../../provider/review.ts";
 import { REPO_ROOT } from "../helpers/pulumi.ts";
@@ -27,6 +27,13 @@ describe("pushplane review of real previews", () => {
     expect(rendered).toBe(fixture("expected.md"));
   });
 
+  it("reads the same whatever order the engine reported steps and policy events in", () => {
+    const lines = fixture("leaky-exports.jsonl").trimEnd().split("\n");
+    const summaryLast = (order: string[]) => [...order.filter((line) => !line.includes("summaryEvent")), ...order.filter((line) => line.includes("summaryEvent"))];
+    const reversed = summaryLast([...lines].reverse());
+    expect(renderReview([readPreview("exports", reversed.join("\n"))])).toBe(renderReview([readPreview("exports", lines.join("\n"))]));
+  });
+
   it("is what the command prints, stacks named on the command line", () => {
     let printed = "";
     const code = main(["review", `audiences=${join(REPO_ROOT, "test/fixtures/review/widened.jsonl")}`, `exports=${join(REPO_ROOT, "test/fixtures/review/leaky-exports.jsonl")}`], (text) => (printed += text));
@@ -42,15 +49,17 @@ describe("each kind of audience change", () => {
       diagnostic("acme/ios narrow: 900 → ~400 devices (−500)"),
       pre("delete", AUDIENCE, "gone", { inputs: audience("gone", "model eq 'X'"), outputs: { estimatedCount: 12 } }),
       pre("create", AUDIENCE, "taken", undefined, { inputs: audience("taken", "locale eq 'it'", { adopt: true }) }),
+      diagnostic(adoptionLine("acme/ios taken", [{ field: "definition", was: "locale eq 'it' or model eq 'say \"hi\"'", becomes: "locale eq 'it'" }])),
       diagnostic("acme/ios taken: 30 → ~30 devices (+0)"),
       pre("create", AUDIENCE, "fresh", undefined, { inputs: audience("fresh", "locale eq 'es'") }),
       diagnostic("acme/ios fresh (new): ~1,200 devices"),
       summary("succeeded"),
     );
-    expect(rendered.split("\n")[0]).toBe("**pushplane review: ✅ 1 audience(s) narrowed (−500 devices), 1 audience(s) deleted (−12 devices), 1 audience(s) adopted, 1 audience(s) created**");
+    expect(rendered.split("\n")[0]).toBe("**pushplane review: ✅ 1 audience(s) created, 1 audience(s) adopted, 1 audience(s) narrowed (−500 devices), 1 audience(s) deleted (−12 devices)**");
     expect(rendered).toContain("- **narrowed** `acme/ios narrow`: 900 → ~400 devices (−500)\n  ```diff\n  - locale eq 'fr' or «locale eq 'de'»\n  + locale eq 'fr'\n  ```");
     expect(rendered).toContain("- **deleted** `acme/ios gone`: 12 → ~0 devices (−12)\n  ```diff\n  - model eq 'X'\n  ```");
-    expect(rendered).toContain("- **adopted** `acme/ios taken`: 30 → ~30 devices (+0)");
+    // The definition the adopted audience had comes from the provider's adoption line.
+    expect(rendered).toContain("- **adopted** `acme/ios taken`: 30 → ~30 devices (+0)\n  ```diff\n  - locale eq 'it' or «model eq 'say \"hi\"'»\n  + locale eq 'it'\n  ```");
     expect(rendered).toContain("- **created** `acme/ios fresh`: ~1,200 devices — ⚠️ over the send limit of 1,000 devices (seeds: Using the Push API)");
   });
 

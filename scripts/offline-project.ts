@@ -3,9 +3,10 @@
 // holds in its cache from the repository's own install, and pushplane's packages come from `npm pack`.
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join, posix } from "node:path";
+import { join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
-import { REPO_ROOT } from "./pulumi.ts";
+
+const REPO_ROOT = resolve(import.meta.dirname, "..");
 
 const run = promisify(execFile);
 
