@@ -68,7 +68,9 @@ export const GUARDRAILS = {
       type: "number",
       default: 90,
       exclusiveMinimum: 0,
-      description: `Longest data export token lifetime in days; default 90 (the platform allows ${LIMITS.dataExportTokenMonths.value} months, ${LIMITS.dataExportTokenMonths.source}).`,
+      // Six months are at most 184 days (July to December): a setting cannot go past what the platform allows.
+      maximum: 184,
+      description: `Longest data export token lifetime in days; default 90, at most 184 (the platform allows ${LIMITS.dataExportTokenMonths.value} months, ${LIMITS.dataExportTokenMonths.source}).`,
     },
   },
   "export-users-by-id-limit": {
