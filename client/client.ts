@@ -77,6 +77,8 @@ export class PushplaneClient {
     this.http = ky.create({
       prefix: options.endpoint.replace(/\/+$/, ""),
       headers: { "X-API-Token": options.apiToken, accept: "application/json" },
+      // A redirect is answered, never followed: the token would go along to wherever it points.
+      redirect: "manual",
       timeout: options.timeoutMs ?? 30_000,
       retry: {
         limit: options.retries ?? 5,
@@ -115,6 +117,16 @@ export class PushplaneClient {
       const schema = Object.entries(route.responses).find(([status]) => Number(status) === response.status)?.[1] as z.ZodType | null | undefined;
       return { found: true, answer: (schema ? schema.parse(await response.json()) : undefined) as Answer<(typeof API)[N]> };
     } catch (error) {
+      if (error instanceof HTTPError && error.response.status >= 300 && error.response.status < 400) {
+        const location = error.response.headers.get("location") ?? "(no Location)";
+        throw new PushplaneApiError(
+          error.response.status,
+          "Redirect",
+          `the service answered with a redirect to ${location}, which pushplane does not follow (the API token would go along): set pushplane:endpoint to the address the service is served at`,
+          route.method,
+          `/${path}`,
+        );
+      }
       if (error instanceof HTTPError) {
         const parsed = errorBodySchema.safeParse(typeof error.data === "string" ? safeJson(error.data) : error.data);
         const { code, message } = parsed.success ? parsed.data.error : { code: "Unknown", message: error.response.statusText };

@@ -98,8 +98,12 @@ export const withoutBrackets = (host: string) => (host.startsWith("[") && host.e
 // RFC 6761: localhost and every name under it are loopback.
 export const isLoopbackName = (host: string) => host === "localhost" || host.endsWith(".localhost");
 
-/** Whether a URL's host is this machine: a loopback name (localhost, *.localhost) or address. */
+/**
+ * Whether a URL's host is certainly this machine: `localhost` (every hosts file maps it) or a
+ * loopback address. Names under `.localhost` and `localhost.` are loopback by RFC 6761, but a
+ * resolver that does not know that asks DNS for them, so they do not count here.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = withoutBrackets(hostname.toLowerCase().replace(/\.$/, ""));
-  return isIP(host.replace(/%.*$/, "")) !== 0 ? classifyAddress(host).kind === "loopback" : isLoopbackName(host);
+  const host = withoutBrackets(hostname.toLowerCase());
+  return isIP(host.replace(/%.*$/, "")) !== 0 ? classifyAddress(host).kind === "loopback" : host === "localhost";
 }

@@ -4,9 +4,10 @@
 import { HIDDEN_INPUTS } from "./hidden-inputs.ts";
 
 /**
- * The provider's estimate of a created or redefined audience's devices, kept by its check as this
- * hidden input so the policy pack (audience-send-limit) judges the number the preview shows. Not an
- * input of the Audience: no diff compares it.
+ * The provider's estimate of a created, redefined, moved or re-enabled audience's devices (a
+ * number), or why it could not make one (a sentence), kept by its check as this hidden input so the
+ * policy pack (audience-send-limit) judges the number the preview shows. Not an input of the
+ * Audience: no diff compares it.
  */
 export const ESTIMATE_INPUT = HIDDEN_INPUTS.estimatedDevices;
 

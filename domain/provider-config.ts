@@ -47,15 +47,22 @@ export const PROVIDER_CONFIG = {
 /**
  * What the policy pack's configuration rules judge, recorded by the program on every pushplane
  * resource as this hidden input (a policy pack is given no stack config): the endpoint's origin and
- * whether each credential key the stack sets is encrypted. Never a value of a credential; not an
- * input of any kind, so no diff compares it.
+ * whether each credential the config holds is encrypted (provider/stack-facts.ts). Never a value of
+ * a credential; not an input of any kind, so no diff compares it.
  */
 export const STACK_FACTS_INPUT = HIDDEN_INPUTS.stackFacts;
 export interface StackFacts {
   /** `pushplane:endpoint` as scheme://host[:port], or the text as given when it is not a URL. */
   readonly endpoint?: string;
-  /** Each credential key the stack sets: "secret" (encrypted in the stack's config), "plaintext", or "unknown" (this Pulumi SDK cannot tell). */
-  readonly credentials: Readonly<Record<string, "secret" | "plaintext" | "unknown">>;
+  /** Each credential the config holds, by key or by entry of a map (`pushplane:apiTokens["acme/ios"]`). */
+  readonly credentials: readonly CredentialFact[];
+}
+export interface CredentialFact {
+  readonly key: string;
+  /** "secret": encrypted; "plaintext": readable by anyone with the file; "unknown": this Pulumi SDK cannot tell. */
+  readonly kind: "secret" | "plaintext" | "unknown";
+  /** The config file it was read from, when the program found one. */
+  readonly file?: string;
 }
 
 /** The credential keys of the stack config (the secret ones), from the table above. */

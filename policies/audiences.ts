@@ -25,6 +25,22 @@ export const audienceDefinitionValid: ResourceValidationPolicy = {
   },
 };
 
+/** The configured naming rule, compiled once (as JSON Schema reads a pattern: no flags), or what is wrong with it. */
+const nameRules = new Map<string, RegExp | string>();
+const badPatternsSaid = new Set<string>();
+function nameRule(pattern: string): RegExp | string {
+  let rule = nameRules.get(pattern);
+  if (rule === undefined) {
+    try {
+      rule = new RegExp(pattern);
+    } catch (error) {
+      rule = `policy config pattern '${pattern}' is not a regular expression (${(error as Error).message}): fix it in the --policy-pack-config file; no name was checked`;
+    }
+    nameRules.set(pattern, rule);
+  }
+  return rule;
+}
+
 export const audienceNameRules: ResourceValidationPolicy = {
   name: "audience-name-rules",
   description: "An audience's name follows the organization's naming rule (kebab-case by default) and stays within a configured length (the swagger's 64 at most).",
@@ -36,7 +52,11 @@ export const audienceNameRules: ResourceValidationPolicy = {
     const name = (args.props as AudienceProps).name;
     // Unknown at preview: nothing to check yet.
     if (typeof name !== "string") return;
-    if (!new RegExp(pattern, "u").test(name)) reportViolation(`audience '${name}': the name must match ${pattern} (policy config pattern)`);
+    const rule = nameRule(pattern);
+    if (typeof rule === "string") {
+      if (!badPatternsSaid.has(pattern)) reportViolation(rule);
+      badPatternsSaid.add(pattern);
+    } else if (!rule.test(name)) reportViolation(`audience '${name}': the name must match ${pattern} (policy config pattern)`);
     const length = [...name].length;
     if (length > maxLength) reportViolation(`audience '${name}': the name must be at most ${maxLength} characters (got ${length}; policy config maxLength)`);
   },
@@ -75,12 +95,18 @@ export const audienceSendLimit: ResourceValidationPolicy = {
   validateResource: (args, reportViolation) => {
     if (args.type !== AUDIENCE_TYPE) return;
     const { maxDevices } = args.getConfig<GuardrailConfig<"audience-send-limit">>();
-    const props = args.props as AudienceProps & { [ESTIMATE_INPUT]?: number };
-    // The provider estimates a created or redefined audience at preview; one it did not count (unchanged, or the service unreachable) has nothing to judge.
+    const props = args.props as AudienceProps & { [ESTIMATE_INPUT]?: number | string };
+    const audience = `audience '${props.name}' ${props.owner && props.app ? `(${props.owner}/${props.app}) ` : ""}`;
+    // Estimated when whom it selects may change; an unchanged audience was judged when it changed.
     const estimate = props[ESTIMATE_INPUT];
+    if (typeof estimate === "string") {
+      // Not estimated (the service did not answer): said at the policy's level, so a mandatory limit fails closed.
+      reportViolation(`${audience}could not be checked against ${deviceCount(maxDevices)} devices: ${estimate}`);
+      return;
+    }
     if (typeof estimate !== "number" || estimate <= maxDevices) return;
     reportViolation(
-      `audience '${props.name}' ${props.owner && props.app ? `(${props.owner}/${props.app}) ` : ""}holds ~${deviceCount(estimate)} devices by the provider's estimate, over ${deviceCount(maxDevices)} ` +
+      `${audience}would hold ~${deviceCount(estimate)} devices by the provider's estimate, over ${deviceCount(maxDevices)} ` +
         `(policy config maxDevices; the platform refuses a notification to more than ${deviceCount(LIMITS.devicesPerAudience.value)} ${LIMITS.devicesPerAudience.unit}, ${LIMITS.devicesPerAudience.source}): narrow its definition`,
     );
   },

@@ -28,9 +28,14 @@ export const newConfigCredentialsSecret = (): ResourceValidationPolicy => ({
   description: "API tokens and storage connection strings in the stack's config are secrets (`pulumi config set --secret`), encrypted in Pulumi.<stack>.yaml rather than readable by anyone with the repository.",
   enforcementLevel: "mandatory",
   validateResource: onStackFacts((facts) =>
-    Object.entries(facts.credentials).flatMap(([key, kind]) => {
+    facts.credentials.flatMap(({ key, kind, file }) => {
+      const setting = key.replace(/\[.*$/, "");
+      const path = key === setting ? "" : " --path";
+      if (kind === "plaintext" && file === "Pulumi.yaml") {
+        return [`${key} is written in plaintext in Pulumi.yaml, which is committed with the code: remove it there and set it in the stack's config as a secret (\`pulumi config set --secret${path} '${key}' <value>\`)`];
+      }
       if (kind === "plaintext") {
-        return [`${key} is stored in plaintext in the stack's config file: anyone who can read the repository can use it. Set it again as a secret: \`pulumi config set --secret ${key} <value>\` (a map entry: add --path)`];
+        return [`${key} is stored in plaintext in ${file ?? "the stack's config"}: anyone who can read it can use it. Set it again as a secret: \`pulumi config set --secret${path} '${key}' <value>\``];
       }
       if (kind === "unknown") return [`${key}: could not tell whether it is a secret (this Pulumi SDK does not say); make sure it was set with \`pulumi config set --secret\``];
       return [];

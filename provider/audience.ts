@@ -69,12 +69,21 @@ function sameAsDeclared(existing: ApiAudience, inputs: AudienceInputs): boolean 
 
 async function complete(inputs: AudienceInputs, previous: Partial<AudienceOutputs>, pending: ReadonlySet<string>): Promise<pulumi.dynamic.CheckFailure[] | AudienceInputs> {
   const creating = previous.definition === undefined;
+  // Counted whenever whom it selects may change: a new or redefined audience, one moved to another
+  // app or name (replaced: a new audience there), one enabled again.
   const counting =
-    creating || isUnknown(previous.definition) || normalize(previous.definition!, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties);
+    creating ||
+    isUnknown(previous.definition) ||
+    normalize(previous.definition!, previous.customProperties ?? {}) !== normalize(inputs.definition, inputs.customProperties) ||
+    previous.owner !== inputs.owner ||
+    previous.app !== inputs.app ||
+    previous.name !== inputs.name ||
+    (previous.enabled === false && inputs.enabled);
   if (!counting || pending.has("definition") || pending.has("name") || pending.has("customProperties")) return [];
   const impact = await reportImpact(inputs, creating);
   if (impact.refusal) return [{ property: "adopt", reason: impact.refusal }];
-  return impact.estimate === undefined ? [] : ({ ...inputs, [ESTIMATE_INPUT]: impact.estimate } as AudienceInputs);
+  // The estimate, or why there is none: the pack then says the send limit went unchecked.
+  return { ...inputs, [ESTIMATE_INPUT]: impact.estimate ?? impact.unestimated } as AudienceInputs;
 }
 
 /** Why `create` would refuse an audience that exists with another definition (also said at preview). */
@@ -99,7 +108,7 @@ function adoptionChanges(existing: ApiAudience, inputs: AudienceInputs): { field
  * definition (`definition/test`, which changes nothing) and the audience as it is now; a warning
  * when the estimate is over the send limit. A service that cannot answer is said, never fatal.
  */
-async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<{ refusal?: string; estimate?: number }> {
+async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<{ refusal?: string; estimate?: number; unestimated?: string }> {
   const label = impactLabel(appKeyText(inputs), inputs.name);
   try {
     const client = clientFor(inputs, { quick: true });
@@ -118,8 +127,9 @@ async function reportImpact(inputs: AudienceInputs, creating: boolean): Promise<
     }
     return { estimate };
   } catch (error) {
-    sayOnce(`${label}: size not estimated (${(error as Error).message})`);
-    return {};
+    const reason = `size not estimated (${(error as Error).message})`;
+    sayOnce(`${label}: ${reason}`);
+    return { unestimated: reason };
   }
 }
 

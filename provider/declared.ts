@@ -4,7 +4,7 @@
 // module adds its own steps and create/read/update/delete.
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { changedInputs, parseInputs, STACK_FACTS_INPUT, type AnyDeclaration, type InputObject, type InputsOf } from "../domain/index.ts";
+import { changedInputs, HIDDEN_INPUTS, parseInputs, STACK_FACTS_INPUT, type AnyDeclaration, type InputObject, type InputsOf } from "../domain/index.ts";
 import type { AppRef } from "../client/client.ts";
 import { resolveApp } from "./checks.ts";
 import { isUnknown } from "./unknown.ts";
@@ -61,9 +61,25 @@ export function implement<D extends AnyDeclaration>(declaration: D, implementati
   return {
     check,
     diff,
-    create: (inputs) => implementation.create(inputs),
-    read: (id, props) => implementation.read(id, props),
-    ...(implementation.update ? { update: implementation.update } : {}),
+    create: async (inputs) => withoutHiddenOutputs(await implementation.create(inputs)),
+    read: async (id, props) => withoutHiddenOutputs(await implementation.read(id, props && withoutHidden(props))),
+    ...(implementation.update ? { update: async (id: string, olds: Stated<D>, news: Checked<D>) => withoutHiddenOutputs(await implementation.update!(id, olds, news)) } : {}),
     delete: (id, props) => implementation.delete(id, props),
   };
 }
+
+/**
+ * The inputs the policy pack reads (the program's stack facts, the provider's estimate) are never
+ * outputs: a refresh would otherwise show each of them gone on every resource.
+ */
+function withoutHidden<T>(props: T): T {
+  if (typeof props !== "object" || props === null) return props;
+  const copy = { ...props } as Record<string, unknown>;
+  for (const name of Object.values(HIDDEN_INPUTS)) delete copy[name];
+  return copy as T;
+}
+const withoutHiddenOutputs = <R extends { outs?: unknown; props?: unknown }>(result: R): R => ({
+  ...result,
+  ...(result.outs !== undefined ? { outs: withoutHidden(result.outs) } : {}),
+  ...(result.props !== undefined ? { props: withoutHidden(result.props) } : {}),
+});

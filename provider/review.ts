@@ -39,6 +39,8 @@ export interface StackPreview {
   /** Audiences a create takes over, with the definition they had (the provider's adoption line). */
   adoptions: Adoption[];
   errors: string[];
+  /** What the program or the engine warned about (a deprecated key, a misspelled one). */
+  warnings: string[];
   violations: Violation[];
   failed: boolean;
   /** What could not be read, in sentences. */
@@ -70,7 +72,7 @@ const sideOf = (state: unknown): Side | undefined =>
 
 /** Reads one stack's preview from the text of either JSON form. */
 export function readPreview(stack: string, text: string): StackPreview {
-  const preview: StackPreview = { stack, steps: [], impacts: [], adoptions: [], errors: [], violations: [], failed: false, unread: [] };
+  const preview: StackPreview = { stack, steps: [], impacts: [], adoptions: [], warnings: [], errors: [], violations: [], failed: false, unread: [] };
   if (text.trim() === "") {
     preview.unread.push("the preview is empty (no JSON at all): did `pulumi preview --json` run?");
     return preview;
@@ -93,6 +95,7 @@ export function readPreview(stack: string, text: string): StackPreview {
     if (impact) preview.impacts.push(impact);
     else if (adoption) preview.adoptions.push(adoption);
     else if (raw.severity === "error" && raw.prefix !== "debug: ") preview.errors.push(message.replace(/^error: /, ""));
+    else if (raw.severity === "warning" && !preview.warnings.includes(message.replace(/^warning: /, ""))) preview.warnings.push(message.replace(/^warning: /, ""));
   };
 
   let digest: unknown;
@@ -172,6 +175,8 @@ interface AudienceRow {
   before: number | undefined;
   after: number | undefined;
   definitions: { before: string | undefined; after: string | undefined };
+  /** Inputs besides the definition that change (description, enabled, customProperties), as `field "a" → "b"`. */
+  otherChanges: string[];
 }
 
 function audienceRow(step: Step, impacts: Impact[], adoptions: Adoption[]): AudienceRow | undefined {
@@ -185,12 +190,19 @@ function audienceRow(step: Step, impacts: Impact[], adoptions: Adoption[]): Audi
   const oldDefinition = step.old ? String(step.old.inputs.definition ?? step.old.outputs.definition ?? "") : adopted?.definitionBefore;
   const newDefinition = step.new && step.op !== "delete" ? String(step.new.inputs.definition ?? "") : undefined;
   const definitions = markChangedTerms(oldDefinition, newDefinition);
+  const otherChanges =
+    step.old && step.new && step.op !== "delete"
+      ? OTHER_AUDIENCE_INPUTS.flatMap((field) => {
+          const [was, becomes] = [JSON.stringify(step.old!.inputs[field] ?? null), JSON.stringify(step.new!.inputs[field] ?? null)];
+          return was === becomes ? [] : [`${field} ${was} → ${becomes}`];
+        })
+      : [];
   switch (step.op) {
     case "create":
       // adopt: true over nothing is a plain create: adopted only when the audience existed (its size before, or the adoption line).
-      return { change: inputs.adopt === true && (adopted !== undefined || impact?.before !== undefined) ? "adopted" : "created", label, before: impact?.before, after: impact?.after, definitions };
+      return { change: inputs.adopt === true && (adopted !== undefined || impact?.before !== undefined) ? "adopted" : "created", label, before: impact?.before, after: impact?.after, definitions, otherChanges };
     case "delete":
-      return { change: "deleted", label, before: oldCount, after: 0, definitions };
+      return { change: "deleted", label, before: oldCount, after: 0, definitions, otherChanges };
     case "update":
     case "replace":
     case "create-replacement": {
@@ -198,17 +210,25 @@ function audienceRow(step: Step, impacts: Impact[], adoptions: Adoption[]): Audi
       const after = impact?.after;
       const change: AudienceChange =
         step.op !== "update" ? "replaced" : before !== undefined && after !== undefined && after !== before ? (after > before ? "widened" : "narrowed") : "changed";
-      return { change, label, before, after, definitions };
+      return { change, label, before, after, definitions, otherChanges };
     }
     default:
       return undefined;
   }
 }
 
-const devicesText = ({ before, after }: AudienceRow) => {
+const devicesText = ({ change, before, after, definitions }: AudienceRow) => {
+  // Exact, not an estimate: a deleted audience holds no one.
+  if (change === "deleted") return before === undefined ? "deleted" : `${count(before)} → 0 devices (−${count(before)})`;
+  if (after === undefined && definitions.before !== undefined && definitions.before === definitions.after) {
+    return before === undefined ? "whom it selects is unchanged" : `${count(before)} devices, unchanged (the definition is the same)`;
+  }
   if (after === undefined) return before === undefined ? "size not estimated" : `${count(before)} devices now; size after not estimated`;
   return sizeChange(before, after);
 };
+
+/** An audience's inputs a reviewer is shown besides its definition when they change. */
+const OTHER_AUDIENCE_INPUTS = ["description", "enabled", "customProperties"] as const;
 
 /** The inputs a reviewer reads first, per kind (never a secret: those arrive as "[secret]" anyway). */
 const SUMMARY_INPUTS: Partial<Record<ResourceKind, readonly string[]>> = {
@@ -257,6 +277,7 @@ function renderStack(preview: StackPreview, lines: string[]): void {
         if (before !== undefined && before === after) lines.push(`    ${before}`);
         lines.push("  ```");
       }
+      for (const other of row.otherChanges) lines.push(`  - ${other}`);
     }
     lines.push("");
   }
@@ -275,6 +296,11 @@ function renderStack(preview: StackPreview, lines: string[]): void {
   if (foreign.length > 0) {
     lines.push("#### Other resources", "");
     for (const step of foreign) lines.push(`- ${step.op} \`${nameOf(step.urn)}\` (\`${step.type}\`, not a pushplane resource)`);
+    lines.push("");
+  }
+  if (preview.warnings.length > 0) {
+    lines.push("#### Warnings", "");
+    for (const warning of preview.warnings) lines.push(`- ${warning}`);
     lines.push("");
   }
   if (preview.violations.length > 0) {

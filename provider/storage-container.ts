@@ -91,7 +91,15 @@ async function create(inputs: StorageContainerInputs): Promise<pulumi.dynamic.Cr
     await client.setAccessPolicy(undefined);
     await client.setMetadata(metadata(inputs));
   }
-  const grant = await registerRetention(inputs);
+  let grant: Awaited<ReturnType<typeof registerRetention>>;
+  try {
+    grant = await registerRetention(inputs);
+  } catch (error) {
+    // A container this create made is new and empty: removed, so the next `up` creates it again
+    // rather than finding one the stack does not know and asking for adopt.
+    if (created.succeeded) await client.deleteIfExists().catch(() => undefined);
+    throw error;
+  }
   return { id: `${account}/${inputs.name}`, outs: { ...inputs, account, url: client.url, publicAccess: "none", ...grant } };
 }
 

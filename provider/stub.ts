@@ -3,21 +3,9 @@
 // implementation (`@pushplane/pulumi/runtime`) from the program's node_modules, so no code,
 // endpoint or token is frozen into the stack, and upgrading the package upgrades the provider.
 import * as pulumi from "@pulumi/pulumi";
+import { checkPushplaneKeys, stackFacts } from "./stack-facts.ts";
 import { readTokenMap, TOKEN_MAP_KEY } from "./token-map.ts";
-import {
-  CREDENTIAL_KEYS,
-  parseInputs,
-  PROVIDER_CONFIG,
-  RESOURCE_MODULE,
-  secretNames,
-  STACK_FACTS_INPUT,
-  type AnyDeclaration,
-  type ConfigSpec,
-  type GivenOf,
-  type OutputsOf,
-  type ResourceKind,
-  type StackFacts,
-} from "../domain/index.ts";
+import { parseInputs, RESOURCE_MODULE, secretNames, STACK_FACTS_INPUT, type AnyDeclaration, type GivenOf, type OutputsOf, type ResourceKind, type StackFacts } from "../domain/index.ts";
 
 export function dynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   const load = (): pulumi.dynamic.ResourceProvider => {
@@ -133,45 +121,23 @@ function failProgramOnce(name: string): void {
 /**
  * The stack's config, looked at once in the program before anything is declared: a mistake in the
  * token map is one line naming the key (in the provider process it would surface, with a stack
- * trace, from every resource's check); a key whose rule moved to the policy pack is warned about;
- * and the facts the pack's configuration rules judge are gathered. Only keys are looked at; no
- * token value is ever printed or recorded.
+ * trace, from every resource's check); misspelled and deprecated keys are warned about; and the
+ * facts the pack's configuration rules judge are gathered (stack-facts.ts). Only keys and the
+ * files' shapes are looked at; no token value is ever printed or recorded.
  */
-let stackFacts: StackFacts | undefined;
+let recordedFacts: StackFacts | undefined;
 function checkStackConfigOnce(): StackFacts {
-  if (stackFacts) return stackFacts;
+  if (recordedFacts) return recordedFacts;
   const config = pulumi.runtime.allConfig();
+  const { warnings, errors } = checkPushplaneKeys(config);
   try {
     readTokenMap(config[TOKEN_MAP_KEY]);
+    if (errors.length > 0) throw new Error(errors.join("; "));
   } catch (error) {
     throw new pulumi.RunError((error as Error).message);
   }
-  for (const spec of Object.values(PROVIDER_CONFIG) as ConfigSpec[]) {
-    if (spec.movedToPolicy && config[spec.key] !== undefined) {
-      const [policy, setting] = spec.movedToPolicy.split(".");
-      void pulumi.log.warn(
-        `${spec.key} is deprecated: the organization's rule it sets is the policy pack's ${policy} (setting ${setting} in the --policy-pack-config file). ` +
-          `The provider still honours it while it is set; move the value and run \`pulumi config rm ${spec.key}\`.`,
-      );
-    }
-  }
-  // Internal to the SDK (no public way to ask): without it, the pack says it could not tell.
-  const isSecret = (pulumi.runtime as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
-  const credentials = Object.fromEntries(
-    CREDENTIAL_KEYS.filter((key) => config[key] !== undefined).map((key) => [key, isSecret ? (isSecret(key) ? "secret" : "plaintext") : "unknown"] as const),
-  );
-  return (stackFacts = { endpoint: originOf(config[PROVIDER_CONFIG.endpoint.key]), credentials });
-}
-
-/** scheme://host[:port] of a URL (credentials, path and query dropped); the text itself when it is not a URL. */
-function originOf(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const url = new URL(text);
-    return `${url.protocol}//${url.host}`;
-  } catch {
-    return text.slice(0, 200);
-  }
+  for (const warning of warnings) void pulumi.log.warn(warning);
+  return (recordedFacts = stackFacts(config));
 }
 
 /** Marks inputs the program already reported as invalid (runtime.ts: check passes them on, create refuses them). */

@@ -10,7 +10,7 @@ import { build } from "esbuild";
 
 const PACKAGES = {
   provider: { entries: { index: "index.ts", runtime: "runtime.ts" }, bins: { cli: "cli.ts" }, bundled: ["ky"], types: "tsconfig.types.json" },
-  policies: { entries: { index: "pack.ts" }, bundled: [] },
+  policies: { entries: { index: "pack.ts" }, bins: { "config-file": "config-file.ts" }, bundled: [] },
 };
 
 const name = process.argv[2];

@@ -5,6 +5,7 @@
 //   npm run gitops:local                          push (up), pull_request (preview + review), schedule (drift)
 //   npm run gitops:local -- pull_request          one event
 //   npm run gitops:local -- --project DIR push    another repository laid out like examples/gitops
+//   npm run gitops:local -- --base examples/gitops --project DIR   main applied, then DIR's change reviewed
 // The e2e suite runs the same preparation and runner (test/e2e/gitops-workflow.test.ts).
 import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -92,11 +93,28 @@ export async function prepareLocalRepository(service: ServiceAccess, project = G
   };
 }
 
+const USAGE = `usage: npm run gitops:local -- [--project DIR] [--base DIR] [--keep] [event …]
+  Runs the GitHub Actions workflow of a repository laid out like examples/gitops (default) on this
+  machine against the embedded service and Azurite, for each event in order (default: push
+  pull_request schedule), printing each step and what it printed, and what gh would post.
+  --base DIR  the repository as main holds it: the push applies it, then the pull request and the
+              nights see --project's files (so the review shows your change against main)
+  --keep      keep the repository copy and its state (printed at the end)`;
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: { project: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { project: { type: "string" }, base: { type: "string" }, keep: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const events = (positionals.length > 0 ? positionals : ["push", "pull_request", "schedule"]) as WorkflowEvent[];
   const unknown = events.filter((event) => !(WORKFLOW_EVENTS as readonly string[]).includes(event));
-  if (unknown.length > 0) throw new Error(`unknown event(s) ${unknown.join(", ")}; one of ${WORKFLOW_EVENTS.join(", ")}`);
+  if (unknown.length > 0) throw new Error(`unknown event(s) ${unknown.join(", ")}; one of ${WORKFLOW_EVENTS.join(", ")}\n${USAGE}`);
+  const project = values.project ? resolve(values.project) : GITOPS_EXAMPLE;
+  const base = values.base ? resolve(values.base) : undefined;
   // The embedded service and Azurite, as the e2e suite starts them (a service process on a temporary store).
   const { startAzurite } = await import("../test/helpers/azurite.ts");
   const { startServiceProcess } = await import("../test/helpers/service-process.ts");
@@ -108,20 +126,24 @@ async function main(): Promise<number> {
   const service = await startServiceProcess(data, ["--outbound-allow-loopback"]);
   let repository: LocalRepository | undefined;
   try {
-    console.log(`[gitops] service ${service.url}, Azurite ${azurite.blobEndpoint}; installing ${values.project ?? GITOPS_EXAMPLE}`);
-    repository = await prepareLocalRepository({ endpoint: service.url, apiToken, storageConnectionString: azurite.connectionString }, values.project ? resolve(values.project) : GITOPS_EXAMPLE);
-    console.log(`[gitops] repository copy: ${repository.dir}`);
+    console.log(`[gitops] service ${service.url}, Azurite ${azurite.blobEndpoint}; installing ${base ?? project}`);
+    repository = await prepareLocalRepository({ endpoint: service.url, apiToken, storageConnectionString: azurite.connectionString }, base ?? project);
     let ok = true;
     for (const event of events) {
       console.log(`[gitops] on ${event}`);
       const result = await repository.run(event, (line) => console.log(line));
-      for (const failed of result.jobs.flatMap((job) => job.steps.filter((step) => step.outcome === "failure"))) console.log(`[gitops] ${failed.name} printed:\n${failed.output.slice(-20_000)}`);
+      for (const step of result.jobs.flatMap((job) => job.steps).filter((step) => step.outcome !== "skipped" && step.output.trim() !== "")) {
+        console.log(`[gitops] ${step.name} printed:\n${step.output.trimEnd().slice(-20_000).replace(/^/gm, "    ")}`);
+      }
       for (const call of result.gh) console.log(`[gitops] gh ${call.args.join(" ")}${call.body ? `:\n${call.body}` : ""}`);
       ok &&= result.ok;
+      // After main is applied, the branch under review: --project's files over the repository.
+      if (event === "push" && base) cpSync(project, repository.dir, { recursive: true, filter: (source) => !/\/(node_modules|bin|package(-lock)?\.json)$/.test(source) });
     }
     return ok ? 0 : 1;
   } finally {
-    repository?.dispose();
+    if (values.keep && repository) console.log(`[gitops] kept: ${repository.dir} (state beside it); the service and Azurite are stopped`);
+    else repository?.dispose();
     service.child.kill();
     await azurite.stop();
     rmSync(data, { recursive: true, force: true });

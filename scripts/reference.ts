@@ -56,7 +56,7 @@ function rangeText(given: JsonSchema): string {
   const bound = (value: number | undefined) => (value === undefined || Math.abs(value) >= Number.MAX_SAFE_INTEGER ? undefined : value);
   const schema = { minimum: bound(given.minimum), maximum: bound(given.maximum), exclusiveMinimum: bound(given.exclusiveMinimum) };
   if (schema.minimum !== undefined && schema.maximum !== undefined) return ` (${schema.minimum}–${schema.maximum})`;
-  if (schema.exclusiveMinimum !== undefined) return ` (> ${schema.exclusiveMinimum})`;
+  if (schema.exclusiveMinimum !== undefined) return ` (> ${schema.exclusiveMinimum}${schema.maximum !== undefined ? `, ≤ ${schema.maximum}` : ""})`;
   if (schema.minimum !== undefined) return ` (≥ ${schema.minimum})`;
   if (schema.maximum !== undefined) return ` (≤ ${schema.maximum})`;
   return "";
@@ -135,7 +135,7 @@ function policySection(): string {
   return [
     "## Policy pack",
     "",
-    "`@pushplane/policy-pack`: `pulumi preview --policy-pack node_modules/@pushplane/policy-pack`. Each policy's config is set in a policy config file (`--policy-pack-config`), e.g. `{ \"export-retention-bounded\": { \"maxRetentionDays\": 14 } }`.",
+    "`@pushplane/policy-pack`: `pulumi preview --policy-pack node_modules/@pushplane/policy-pack`. Each policy's settings and its enforcement level (`advisory`, `mandatory`, `remediate`, `disabled`) are set in a policy config file (`--policy-pack-config`), e.g. `{ \"export-retention-bounded\": { \"maxRetentionDays\": 14 }, \"dsr-due-date\": { \"enforcementLevel\": \"mandatory\" } }`, or a level alone (`\"dsr-due-date\": \"mandatory\"`). `npx pushplane-policy-config policy-config.json` checks such a file against the pack (policy names, settings, types, bounds) before a preview reads it. The defaults are the organization's guardrails, one table in `domain/guardrails.ts`; the provider enforces only the platform's own limits.",
     "",
     ...sections,
   ].join("\n");

@@ -51,9 +51,15 @@ interface RunPayload {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The install ids the subject's devices had, and the text that names the subject: every identifier and those install ids. */
-function valuesOf(subject: DsrSubject, installIds: readonly string[], found: readonly SubjectDevice[]): { allInstallIds: string[]; values: string[] } {
+/**
+ * Every identifier the erasure removes: the subject's as given, and those its devices carried — their
+ * install ids and the user id they were sent with, whichever identifier found them (an erasure by
+ * email also takes the person's user id out of notification targets and users-by-id jobs).
+ */
+function valuesOf(subject: DsrSubject, installIds: readonly string[], found: readonly SubjectDevice[]): { allInstallIds: string[]; userIds: string[]; values: string[] } {
   const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
-  return { allInstallIds, values: [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])] };
+  const userIds = [...new Set([subject.user_id, ...found.map((device) => device.user_id)].filter((id): id is string => typeof id === "string" && id !== ""))];
+  return { allInstallIds, userIds, values: [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds, ...userIds])] };
 }
 
 export class DataSubjectRequests {
@@ -360,17 +366,16 @@ export class DataSubjectRequests {
   }
 
   /**
-   * A users-by-id export job names people by user id: the subject's id is taken out of each job
+   * A users-by-id export job names people by user id: the subject's ids are taken out of each job
    * (and of its runs' recorded options); a job left naming no one is deleted. Joins the erasure's transaction.
    */
-  private eraseFromUsersByIdJobs(appId: number, subject: DsrSubject): { rewritten: string[]; deleted: string[] } {
+  private eraseFromUsersByIdJobs(appId: number, userIds: readonly string[]): { rewritten: string[]; deleted: string[] } {
     const { exportJobs, exportRuns } = this.repositories;
     const rewritten: string[] = [];
     const deleted: string[] = [];
-    const userId = subject.user_id;
-    if (userId === undefined) return { rewritten, deleted };
+    if (userIds.length === 0) return { rewritten, deleted };
     for (const job of exportJobs.ofKind(appId, "users_by_id_export")) {
-      const options = withoutUserId(job.options, userId);
+      const options = withoutUserIds(job.options, userIds);
       if (!options) continue;
       if (options.external_ids.length === 0) {
         exportJobs.delete(appId, job.id);
@@ -381,7 +386,7 @@ export class DataSubjectRequests {
       }
     }
     for (const run of exportRuns.optionsOfKind(appId, "users_by_id_export")) {
-      const options = withoutUserId(run.options, userId);
+      const options = withoutUserIds(run.options, userIds);
       if (options) exportRuns.setOptions(run.id, JSON.stringify(options));
     }
     return { rewritten, deleted };
@@ -390,7 +395,7 @@ export class DataSubjectRequests {
   private eraseFromStore(key: AppKey, appId: number, subject: DsrSubject, candidates: readonly number[] = []): StoreErasure {
     const { subjectData, audiences } = this.repositories;
     const { found, installIds } = this.devicesOfSubject(appId, subject, candidates);
-    const { allInstallIds, values } = valuesOf(subject, installIds, found);
+    const { allInstallIds, userIds, values } = valuesOf(subject, installIds, found);
     const events = subjectData.deleteEvents(appId, allInstallIds);
     const deliveries = subjectData.deleteDeliveries(found.map((device) => device.id));
     const removed = this.devices.removeDevices(key, found.map((device) => device.id));
@@ -414,7 +419,7 @@ export class DataSubjectRequests {
         rewritten.push(audience.name);
       }
     }
-    const jobs = this.eraseFromUsersByIdJobs(appId, subject);
+    const jobs = this.eraseFromUsersByIdJobs(appId, userIds);
     return {
       receipt: {
         devices: { found: found.length, removed },
@@ -435,11 +440,11 @@ export class DataSubjectRequests {
   }
 }
 
-/** Takes a user id out of a users-by-id job's (or run's) options; undefined when the options do not name it. */
-function withoutUserId(options: string, userId: string): UsersByIdJobOptions | undefined {
+/** Takes user ids out of a users-by-id job's (or run's) options; undefined when the options name none of them. */
+function withoutUserIds(options: string, userIds: readonly string[]): UsersByIdJobOptions | undefined {
   const parsed = JSON.parse(options) as UsersByIdJobOptions;
-  if (!parsed.external_ids?.includes(userId)) return undefined;
-  return { ...parsed, external_ids: parsed.external_ids.filter((id) => id !== userId) };
+  if (!parsed.external_ids?.some((id) => userIds.includes(id))) return undefined;
+  return { ...parsed, external_ids: parsed.external_ids.filter((id) => !userIds.includes(id)) };
 }
 
 /** Export blobs an erasure has not reached yet, in a sentence (the first reason stands for the rest). */

@@ -336,7 +336,7 @@ export class Outbound {
     if (address?.kind === "forbidden") return `host '${host}' is not allowed: ${address.reason}`;
     const loopback = address?.kind === "loopback" || (address === undefined && isLoopbackName(host));
     if (address?.kind === "loopback" && !this.policy.allowLoopback) {
-      return `host '${host}' is not allowed: loopback address (reachable only when the service runs with allowLoopback, for local development)`;
+      return `host '${host}' is not allowed: loopback address (reachable only when the service is started with --outbound-allow-loopback, for local development)`;
     }
     if (scheme === "http:" && !(loopback && this.policy.allowLoopback)) {
       return this.policy.allowLoopback

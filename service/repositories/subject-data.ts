@@ -14,6 +14,8 @@ export interface SubjectQuery {
 export interface SubjectDevice {
   id: number;
   install_id: string;
+  /** The user id the device carries (the subject's, whichever identifier found the device). */
+  user_id: string | null;
 }
 
 export interface SubjectEventRow {
@@ -38,7 +40,7 @@ export class SubjectData {
    */
   devicesWithValueQuery(appId: number, column: string, value: string): Query<SubjectDevice[]> {
     return {
-      sql: `SELECT d.id, d.install_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND CAST(a.${column} AS TEXT) = ?`,
+      sql: `SELECT d.id, d.install_id, d.user_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND CAST(a.${column} AS TEXT) = ?`,
       params: [appId, value],
       all: true,
     };
@@ -53,13 +55,13 @@ export class SubjectData {
     const add = (rows: unknown[]) => {
       for (const row of rows as SubjectDevice[]) found.set(row.id, row);
     };
-    if (subject.userId !== undefined) add(this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND user_id = ?").all(appId, subject.userId));
+    if (subject.userId !== undefined) add(this.store.db.prepare("SELECT id, install_id, user_id FROM devices WHERE app_id = ? AND user_id = ?").all(appId, subject.userId));
     // Install ids are UUIDs, stored as sent: each spelling is looked up on the (app_id, install_id) index.
-    const byInstallId = this.store.db.prepare("SELECT id, install_id FROM devices WHERE app_id = ? AND install_id IN (?, ?, ?)");
+    const byInstallId = this.store.db.prepare("SELECT id, install_id, user_id FROM devices WHERE app_id = ? AND install_id IN (?, ?, ?)");
     for (const installId of subject.installIds) add(byInstallId.all(appId, installId, installId.toLowerCase(), installId.toUpperCase()));
     for (const { column, value } of subject.properties) {
       const recheck = this.store.db.prepare(
-        `SELECT d.id, d.install_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND a.device_id = ? AND CAST(a.${column} AS TEXT) = ?`,
+        `SELECT d.id, d.install_id, d.user_id FROM device_attributes a JOIN devices d ON d.id = a.device_id WHERE a.app_id = ? AND a.device_id = ? AND CAST(a.${column} AS TEXT) = ?`,
       );
       for (const id of candidates) add(recheck.all(appId, id, value));
     }

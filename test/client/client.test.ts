@@ -111,3 +111,15 @@ describe("PushplaneClient retries", () => {
     expect(`${error.message} ${error.stack}`).not.toContain("pp_very_secret");
   });
 });
+
+describe("PushplaneClient and redirects", () => {
+  it("does not follow a redirect, so the token never goes to the address it names", async () => {
+    const elsewhere = await scriptedServer([{ status: 200, body: audience }]);
+    const service = await scriptedServer([{ status: 302, headers: { location: `${elsewhere.url}/steal` } }]);
+    const client = new PushplaneClient({ endpoint: service.url, apiToken: "pp_secret", retries: 0 });
+    const failure = await client.getAudience(ref, "us").catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PushplaneApiError);
+    expect((failure as Error).message).toContain(`the service answered with a redirect to ${elsewhere.url}/steal, which pushplane does not follow (the API token would go along)`);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+});

@@ -591,7 +591,7 @@ describe("preview shows what a definition does to the audience's size", () => {
     // The pack judges the same estimate: advisory by default (reported, preview passes), mandatory when configured.
     const advised = await stack.ok("preview", "--policy-pack", join(REPO_ROOT, "policies"));
     expect(advised.output).toContain("[advisory]  audience-send-limit");
-    expect(advised.output).toContain(`audience 'us-users' (acme/impact) holds ~${n(after)} devices by the provider's estimate, over 1,000`);
+    expect(advised.output).toContain(`audience 'us-users' (acme/impact) would hold ~${n(after)} devices by the provider's estimate, over 1,000`);
     const mandatoryConfig = join(stack.workDir, "send-limit-mandatory.json");
     writeFileSync(mandatoryConfig, JSON.stringify({ "audience-send-limit": "mandatory" }));
     const stopped = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"), "--policy-pack-config", mandatoryConfig);
@@ -619,7 +619,7 @@ describe("configuration policies: what the pack cannot read from config, the pro
     const plaintext = await stack.pulumi("preview", "--policy-pack", join(REPO_ROOT, "policies"));
     expect(plaintext.code).not.toBe(0);
     expect(plaintext.output).toContain("[mandatory]  config-credentials-secret");
-    expect(plaintext.output).toContain("pushplane:apiToken is stored in plaintext in the stack's config file");
+    expect(plaintext.output).toContain("pushplane:apiToken is stored in plaintext in the stack's config: anyone who can read it can use it");
     expect(plaintext.output.match(/pushplane:apiToken is stored in plaintext/g)).toHaveLength(1);
     expect(plaintext.output).not.toContain("config-endpoint-https");
     expect(plaintext.output).toContain("warning: pushplane:sasMaxLifetimeDays is deprecated: the organization's rule it sets is the policy pack's export-sas-least-privilege");

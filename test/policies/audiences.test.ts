@@ -71,6 +71,11 @@ describe("audience-name-rules", () => {
     expect(named("us-users")).toEqual([]);
     expect(named(undefined)).toEqual([]);
   });
+  it("takes a pattern as JSON Schema does (no flags), and says once, without a stack trace, that one is not a regular expression", () => {
+    expect(named("spring_sale", { pattern: "^[a-z0-9\\_-]+$" })).toEqual([]);
+    const broken = [...named("us", { pattern: "[" }), ...named("eu", { pattern: "[" })];
+    expect(broken).toEqual(["policy config pattern '[' is not a regular expression (Invalid regular expression: /[/: Unterminated character class): fix it in the --policy-pack-config file; no name was checked"]);
+  });
   it("stops a name off the rule, naming the rule and the config", () => expect(named("US_Users")).toEqual([`audience 'US_Users': the name must match ${DEFAULT_AUDIENCE_NAME_PATTERN} (policy config pattern)`]));
   it("stops a name over the configured length, counting characters", () => {
     expect(named("é".repeat(21), { maxLength: 20, pattern: ".*" })).toEqual([`audience '${"é".repeat(21)}': the name must be at most 20 characters (got 21; policy config maxLength)`]);
@@ -84,11 +89,16 @@ describe("audience-send-limit", () => {
   it("passes an audience the provider estimates within the send limit", () => expect(estimated(1_000)).toEqual([]));
   it("reports one over it, naming the estimate, the limit and its source", () => {
     expect(estimated(1_802)).toEqual([
-      "audience 'us' (acme/demo) holds ~1,802 devices by the provider's estimate, over 1,000 (policy config maxDevices; the platform refuses a notification to more than 1,000 devices per audience, seeds: Using the Push API): narrow its definition",
+      "audience 'us' (acme/demo) would hold ~1,802 devices by the provider's estimate, over 1,000 (policy config maxDevices; the platform refuses a notification to more than 1,000 devices per audience, seeds: Using the Push API): narrow its definition",
     ]);
   });
-  it("takes a lower organization limit from its config", () => expect(estimated(600, { maxDevices: 500 })[0]).toContain("~600 devices by the provider's estimate, over 500"));
-  it("has nothing to judge when the provider did not estimate (unchanged audience, service unreachable)", () => expect(estimated(undefined)).toEqual([]));
+  it("takes a lower organization limit from its config", () => expect(estimated(600, { maxDevices: 500 })[0]).toContain("would hold ~600 devices by the provider's estimate, over 500"));
+  it("has nothing to judge for an audience the provider did not count (unchanged: judged when it changed)", () => expect(estimated(undefined)).toEqual([]));
+  it("says the limit went unchecked when the provider could not estimate (so a mandatory limit fails closed)", () => {
+    expect(violations(audienceSendLimit, AUDIENCE_TYPE, { ...happy, [ESTIMATE_INPUT]: "size not estimated (connect ECONNREFUSED 127.0.0.1:1)" })).toEqual([
+      "audience 'us' (acme/demo) could not be checked against 1,000 devices: size not estimated (connect ECONNREFUSED 127.0.0.1:1)",
+    ]);
+  });
   it("ignores other resource types", () => expect(estimated(5_000, {}, "random:index:RandomString")).toEqual([]));
   it("is advisory unless configured mandatory", () => expect(audienceSendLimit.enforcementLevel).toBe("advisory"));
 });

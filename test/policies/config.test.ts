@@ -5,27 +5,43 @@ import { violations } from "./run.ts";
 
 const AUDIENCE = resourceType("Audience");
 // One happy-path stack; each case changes one fact.
-const happy: StackFacts = { endpoint: "https://push.example.com", credentials: { "pushplane:apiToken": "secret", "pushplane:apiTokens": "secret" } };
+const happy: StackFacts = {
+  endpoint: "https://push.example.com",
+  credentials: [
+    { key: "pushplane:apiToken", kind: "secret", file: "Pulumi.prod.yaml" },
+    { key: "pushplane:apiTokens", kind: "secret", file: "Pulumi.prod.yaml" },
+  ],
+};
 const props = (facts: Partial<StackFacts>) => ({ name: "us", definition: "carrierCountry eq 'US'", [STACK_FACTS_INPUT]: { ...happy, ...facts } });
 
 describe("config-credentials-secret", () => {
   // A fresh policy per case: a policy says each problem once per run.
-  const check = (facts: Partial<StackFacts>, type = AUDIENCE) => violations(newConfigCredentialsSecret(), type, props(facts));
-  it("passes a stack whose credentials are secrets", () => expect(check({})).toEqual([]));
-  it("stops a token stored in plaintext, naming the key and the command", () => {
-    expect(check({ credentials: { ...happy.credentials, "pushplane:apiToken": "plaintext" } })).toEqual([
-      "pushplane:apiToken is stored in plaintext in the stack's config file: anyone who can read the repository can use it. Set it again as a secret: `pulumi config set --secret pushplane:apiToken <value>` (a map entry: add --path)",
+  const check = (credentials: StackFacts["credentials"], type = AUDIENCE) => violations(newConfigCredentialsSecret(), type, props({ credentials }));
+  it("passes a stack whose credentials are secrets", () => expect(check(happy.credentials)).toEqual([]));
+  it("stops a token stored in plaintext, naming the key, the file and the command", () => {
+    expect(check([{ key: "pushplane:apiToken", kind: "plaintext", file: "Pulumi.prod.yaml" }])).toEqual([
+      "pushplane:apiToken is stored in plaintext in Pulumi.prod.yaml: anyone who can read it can use it. Set it again as a secret: `pulumi config set --secret 'pushplane:apiToken' <value>`",
     ]);
-    expect(check({ credentials: { "pushplane:storageConnectionString": "plaintext" } })[0]).toContain("pushplane:storageConnectionString is stored in plaintext");
+    expect(check([{ key: "pushplane:storageConnectionString", kind: "plaintext" }])[0]).toContain("pushplane:storageConnectionString is stored in plaintext in the stack's config");
   });
-  it("says when it cannot tell", () => expect(check({ credentials: { "pushplane:apiToken": "unknown" } })[0]).toContain("could not tell whether it is a secret"));
+  it("names the one plaintext entry of a map, with --path", () => {
+    expect(check([{ key: 'pushplane:apiTokens["acme/demo"]', kind: "plaintext", file: "Pulumi.prod.yaml" }])).toEqual([
+      "pushplane:apiTokens[\"acme/demo\"] is stored in plaintext in Pulumi.prod.yaml: anyone who can read it can use it. Set it again as a secret: `pulumi config set --secret --path 'pushplane:apiTokens[\"acme/demo\"]' <value>`",
+    ]);
+  });
+  it("stops a credential written in Pulumi.yaml, even when the stack's config holds it as a secret", () => {
+    expect(check([...happy.credentials, { key: "pushplane:apiToken", kind: "plaintext", file: "Pulumi.yaml" }])).toEqual([
+      "pushplane:apiToken is written in plaintext in Pulumi.yaml, which is committed with the code: remove it there and set it in the stack's config as a secret (`pulumi config set --secret 'pushplane:apiToken' <value>`)",
+    ]);
+  });
+  it("says when it cannot tell", () => expect(check([{ key: "pushplane:apiToken", kind: "unknown" }])[0]).toContain("could not tell whether it is a secret"));
   it("ignores other resource types and resources without the facts", () => {
-    expect(check({ credentials: { "pushplane:apiToken": "plaintext" } }, "random:index:RandomString")).toEqual([]);
+    expect(check([{ key: "pushplane:apiToken", kind: "plaintext" }], "random:index:RandomString")).toEqual([]);
     expect(violations(newConfigCredentialsSecret(), AUDIENCE, { name: "us" })).toEqual([]);
   });
   it("says a problem once however many resources carry it", () => {
     const policy = newConfigCredentialsSecret();
-    const plaintext = props({ credentials: { "pushplane:apiToken": "plaintext" } });
+    const plaintext = props({ credentials: [{ key: "pushplane:apiToken", kind: "plaintext" }] });
     expect([...violations(policy, AUDIENCE, plaintext), ...violations(policy, AUDIENCE, plaintext)]).toHaveLength(1);
   });
 });
@@ -33,7 +49,7 @@ describe("config-credentials-secret", () => {
 describe("config-endpoint-https", () => {
   const check = (endpoint: string) => violations(newConfigEndpointHttps(), AUDIENCE, props({ endpoint }));
   it("passes https anywhere and http to this machine", () => {
-    for (const endpoint of ["https://push.example.com", "https://10.0.0.5:8443", "http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:3000", "http://api.localhost", "http://[::1]:8080"]) {
+    for (const endpoint of ["https://push.example.com", "https://10.0.0.5:8443", "http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:3000", "http://LOCALHOST", "http://[::1]:8080"]) {
       expect(check(endpoint), endpoint).toEqual([]);
     }
   });
@@ -42,7 +58,11 @@ describe("config-endpoint-https", () => {
       "pushplane:endpoint 'http://push.example.com' sends the API token unencrypted over the network: use https:// (plain http only to localhost or a loopback address)",
     ]);
     // Not loopback, however written: the unspecified address, a private one, loopback in IPv4-mapped IPv6 form.
-    for (const endpoint of ["http://0.0.0.0:8080", "http://10.0.0.5", "http://[::ffff:127.0.0.1]", "http://localhost.example.com"]) expect(check(endpoint), endpoint).toHaveLength(1);
+    for (const endpoint of ["http://0.0.0.0:8080", "http://10.0.0.5", "http://[::ffff:127.0.0.1]", "http://localhost.example.com", "http://localhost@evil.example"]) {
+      expect(check(endpoint), endpoint).toHaveLength(1);
+    }
+    // Loopback by RFC 6761, but a resolver that does not know it asks DNS: the token could go anywhere.
+    for (const endpoint of ["http://api.localhost", "http://localhost."]) expect(check(endpoint), endpoint).toHaveLength(1);
   });
   it("stops other schemes and text that is not a URL", () => {
     expect(check("ftp://push.example.com")[0]).toContain("over ftp:");

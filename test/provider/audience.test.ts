@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { ESTIMATE_INPUT } from "../../domain/index.ts";
 import { audienceProvider, type AudienceInputs, type AudienceOutputs } from "../../provider/audience.ts";
 import { configure } from "../../provider/settings.ts";
 
@@ -16,7 +17,18 @@ const valid = { name: "dog-lovers", definition: "dog-lover eq true", customPrope
 describe("Audience check", () => {
   it("fills defaults from config", async () => {
     expect(await audienceProvider.check({}, valid)).toEqual({
-      inputs: { owner: "acme", app: "demo", name: "dog-lovers", definition: "dog-lover eq true", description: "", enabled: true, customProperties: { "dog-lover": "boolean" }, adopt: false },
+      inputs: {
+        owner: "acme",
+        app: "demo",
+        name: "dog-lovers",
+        definition: "dog-lover eq true",
+        description: "",
+        enabled: true,
+        customProperties: { "dog-lover": "boolean" },
+        adopt: false,
+        // No service answers here: the pack is told why there is no estimate.
+        [ESTIMATE_INPUT]: expect.stringMatching(/^size not estimated \(/),
+      },
     });
   });
 

@@ -57,10 +57,20 @@ describe("each kind of audience change", () => {
     );
     expect(rendered.split("\n")[0]).toBe("**pushplane review: ✅ 1 audience(s) created, 1 audience(s) adopted, 1 audience(s) narrowed (−500 devices), 1 audience(s) deleted (−12 devices)**");
     expect(rendered).toContain("- **narrowed** `acme/ios narrow`: 900 → ~400 devices (−500)\n  ```diff\n  - locale eq 'fr' or «locale eq 'de'»\n  + locale eq 'fr'\n  ```");
-    expect(rendered).toContain("- **deleted** `acme/ios gone`: 12 → ~0 devices (−12)\n  ```diff\n  - model eq 'X'\n  ```");
+    expect(rendered).toContain("- **deleted** `acme/ios gone`: 12 → 0 devices (−12)\n  ```diff\n  - model eq 'X'\n  ```");
     // The definition the adopted audience had comes from the provider's adoption line.
     expect(rendered).toContain("- **adopted** `acme/ios taken`: 30 → ~30 devices (+0)\n  ```diff\n  - locale eq 'it' or «model eq 'say \"hi\"'»\n  + locale eq 'it'\n  ```");
     expect(rendered).toContain("- **created** `acme/ios fresh`: ~1,200 devices — ⚠️ over the send limit of 1,000 devices (seeds: Using the Push API)");
+  });
+
+  it("shows a change besides the definition (a description, enabled), the size unchanged, and the program's warnings", () => {
+    const rendered = review(
+      pre("update", AUDIENCE, "quiet", { inputs: audience("quiet", "locale eq 'fr'", { description: "old" }), outputs: { estimatedCount: 40 } }, { inputs: audience("quiet", "locale eq 'fr'", { description: "new", enabled: false }) }),
+      diagnostic("warning: pushplane:sasMaxLifetimeDays is deprecated: …", "warning"),
+      summary("succeeded"),
+    );
+    expect(rendered).toContain('- **changed** `acme/ios quiet`: 40 devices, unchanged (the definition is the same)\n  ```diff\n    locale eq \'fr\'\n  ```\n  - description "old" → "new"\n  - enabled null → false');
+    expect(rendered).toContain("#### Warnings\n\n- pushplane:sasMaxLifetimeDays is deprecated: …");
   });
 
   it("reads the plain `pulumi preview --json` digest too, saying that it holds no policy violations", () => {

@@ -58,3 +58,12 @@ describe("StorageContainer create over an existing container, at preview", () =>
     }
   });
 });
+
+describe("StorageContainer create that fails after the container is made", () => {
+  it("removes the container it made, so the next up creates it again instead of asking for adopt", async () => {
+    // The service (127.0.0.1:9) does not answer: registering the retention fails after the container exists.
+    const inputs = { owner: "acme", app: "demo", name: "half-made", retentionDays: 30, metadata: {}, adopt: false, storageConnectionString: azurite.connectionString };
+    await expect(storageContainerProvider.create(inputs)).rejects.toThrow();
+    expect(await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("half-made").exists()).toBe(false);
+  });
+});

@@ -136,6 +136,17 @@ describe("an erasure", () => {
     expect(JSON.stringify([...rowsOf("export_jobs"), ...rowsOf("export_runs")])).not.toContain('\\"ada\\"');
   });
 
+  it("by email takes the user id the subject's devices carried out of users-by-id jobs and notification targets too", async () => {
+    const { adaNotification } = await seed();
+    const sas = "http://127.0.0.1:10000/devstoreaccount1/exports?sv=2024-08-04&se=2099-01-01T00%3A00%3A00Z&sr=c&sp=cw&sig=c2ln";
+    const created = await call("POST", `${APP}/export_jobs`, { kind: "users_by_id_export", schedule: "0 3 1 1 *", options: { external_ids: ["ada", "ada-on-tablet", "user-1"] }, blob_container_sas_uri: sas });
+    expect(created.statusCode, created.body).toBe(201);
+    const request = await erase({ custom_properties: { email: EMAIL } });
+    expect(request.receipt).toMatchObject({ devices: { found: 2 }, export_jobs_rewritten: [created.json().id], notifications_rewritten: [adaNotification] });
+    expect((await call("GET", `${APP}/export_jobs/${created.json().id}`)).json().options).toMatchObject({ external_ids: ["user-1"] });
+    expect(JSON.stringify(rowsOf("notifications"))).not.toContain('\\"ada\\"');
+  });
+
   it("of a subject the store does not know completes with a receipt of zeros; repeated, it finds nothing more", async () => {
     await seed();
     const nobody = await erase({ user_id: "nobody" });
