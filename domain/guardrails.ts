@@ -17,6 +17,13 @@ export interface GuardrailSetting {
   readonly pattern?: string;
 }
 
+/** The most days `months` consecutive calendar months can hold (six: 184, July to December). */
+function longestMonthsInDays(months: number): number {
+  const DAY = 86_400_000;
+  // Every start month over a leap-year cycle: the longest run wins.
+  return Math.max(...Array.from({ length: 48 }, (_, i) => (Date.UTC(2024, i + months, 1) - Date.UTC(2024, i, 1)) / DAY));
+}
+
 /** Lowercase words joined by hyphens (kebab-case), as the seeds' examples name audiences. */
 const KEBAB_CASE = "^[a-z0-9]+(-[a-z0-9]+)*$";
 
@@ -68,9 +75,9 @@ export const GUARDRAILS = {
       type: "number",
       default: 90,
       exclusiveMinimum: 0,
-      // Six months are at most 184 days (July to December): a setting cannot go past what the platform allows.
-      maximum: 184,
-      description: `Longest data export token lifetime in days; default 90, at most 184 (the platform allows ${LIMITS.dataExportTokenMonths.value} months, ${LIMITS.dataExportTokenMonths.source}).`,
+      // A setting cannot go past what the platform allows, however long those months are.
+      maximum: longestMonthsInDays(LIMITS.dataExportTokenMonths.value),
+      description: `Longest data export token lifetime in days; default 90, at most ${longestMonthsInDays(LIMITS.dataExportTokenMonths.value)} (the platform allows ${LIMITS.dataExportTokenMonths.value} months, ${LIMITS.dataExportTokenMonths.source}).`,
     },
   },
   "export-users-by-id-limit": {

@@ -87,12 +87,11 @@ export type SegmentExportOptions = z.infer<typeof segmentExportOptionsSchema>;
  * Options of a users-by-id export job: the users the seeds' Users by UserID export names (at most
  * 50 external ids, seeds: Braze export), written as the segment export writes its users.
  */
-export const usersByIdJobOptionsSchema = segmentExportOptionsSchema.omit({ segment_id: true, callback_endpoint: true }).extend({
-  external_ids: z
-    .array(z.string().min(1).max(256))
-    .min(1)
-    .max(LIMITS.usersExportExternalIds.value, `at most ${LIMITS.usersExportExternalIds.value} ${LIMITS.usersExportExternalIds.unit} (${LIMITS.usersExportExternalIds.source})`),
-});
+export const usersExportExternalIdsSchema = z
+  .array(z.string().min(1).max(256))
+  .min(1)
+  .max(LIMITS.usersExportExternalIds.value, `at most ${LIMITS.usersExportExternalIds.value} ${LIMITS.usersExportExternalIds.unit} (${LIMITS.usersExportExternalIds.source})`);
+export const usersByIdJobOptionsSchema = segmentExportOptionsSchema.omit({ segment_id: true, callback_endpoint: true }).extend({ external_ids: usersExportExternalIdsSchema });
 export type UsersByIdJobOptions = z.infer<typeof usersByIdJobOptionsSchema>;
 
 /** Options of a scheduled raw event export: the window is the last `window_days` before each run. */

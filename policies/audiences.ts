@@ -25,16 +25,23 @@ export const audienceDefinitionValid: ResourceValidationPolicy = {
   },
 };
 
-/** The configured naming rule, compiled once (as JSON Schema reads a pattern: no flags), or what is wrong with it. */
+/**
+ * The configured naming rule, compiled once — Unicode-aware when the pattern allows (`\p{Ll}`),
+ * else as plain ECMAScript (`[a-z\_]`, which the Unicode flag refuses) — or what is wrong with it.
+ */
 const nameRules = new Map<string, RegExp | string>();
 const badPatternsSaid = new Set<string>();
 function nameRule(pattern: string): RegExp | string {
   let rule = nameRules.get(pattern);
   if (rule === undefined) {
     try {
-      rule = new RegExp(pattern);
-    } catch (error) {
-      rule = `policy config pattern '${pattern}' is not a regular expression (${(error as Error).message}): fix it in the --policy-pack-config file; no name was checked`;
+      rule = new RegExp(pattern, "u");
+    } catch {
+      try {
+        rule = new RegExp(pattern);
+      } catch (error) {
+        rule = `policy config pattern '${pattern}' is not a regular expression (${(error as Error).message}): fix it in the --policy-pack-config file; no name was checked`;
+      }
     }
     nameRules.set(pattern, rule);
   }

@@ -22,6 +22,12 @@ export function checkPolicyConfig(config: unknown, pack: readonly Policy[] = pol
     if (!(ENFORCEMENT_LEVELS as readonly unknown[]).includes(value)) problems.push(`${where}: '${String(value)}' is not an enforcement level (${ENFORCEMENT_LEVELS.join(", ")})`);
   };
   for (const [name, value] of Object.entries(config)) {
+    // Pulumi's own key: one enforcement level for every policy of the pack.
+    if (name === "all") {
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) level("all.enforcementLevel", (value as { enforcementLevel?: unknown }).enforcementLevel);
+      else level("all", value);
+      continue;
+    }
     const policy = byName.get(name);
     if (!policy) {
       const guess = didYouMean(name, [...byName.keys()]);

@@ -60,7 +60,17 @@ async function read(id: string, props?: ExportJobOutputs): Promise<pulumi.dynami
   const ref = parseId(id);
   const job = await clientFor(ref).getExportJob(ref, ref.jobId);
   if (!job || !props) return {};
-  return { id, props: outputsFrom(props, job) };
+  return { id, props: outputsFrom(asTheServiceHolds(props, job), job) };
+}
+
+/**
+ * The users a users-by-id job names, as the service holds them: an erasure takes its subject out
+ * there, and a refresh must show that (drift), not the list the state remembers.
+ */
+function asTheServiceHolds(props: ExportJobOutputs, job: ExportJobResult): ExportJobOutputs {
+  const held = job.options.external_ids;
+  if (!props.usersById || !Array.isArray(held)) return props;
+  return { ...props, usersById: { ...props.usersById, externalIds: held.filter((id): id is string => typeof id === "string") } };
 }
 
 async function update(id: string, _olds: ExportJobOutputs, news: ExportJobInputs): Promise<pulumi.dynamic.UpdateResult<ExportJobOutputs>> {

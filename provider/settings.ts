@@ -17,7 +17,8 @@ export interface Settings {
   readonly storageConnectionString: string | undefined;
   /**
    * Deprecated bounds on a ContainerSasToken, set only by stacks written before they moved to the
-   * policy pack (export-sas-least-privilege); honoured while set so no stack's rule loosens on upgrade.
+   * policy pack (export-sas-least-privilege); honoured while set, so a bound a stack set explicitly
+   * holds on upgrade (the old defaults, acwl and 30 days, are gone: the pack's cw and 14 apply).
    */
   readonly sasAllowedPermissions: string | undefined;
   readonly sasMaxLifetimeDays: number | undefined;

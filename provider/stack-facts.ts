@@ -111,7 +111,8 @@ export function checkPushplaneKeys(config: Record<string, string>): { warnings: 
       `${spec.key} is deprecated: the organization's rule it sets is the policy pack's ${policy} (setting ${setting} in the --policy-pack-config file). ` +
         `The provider still honours it while it is set; move the value and run \`pulumi config rm ${spec.key}\`.`,
     );
-    const valid = spec.key === PROVIDER_CONFIG.sasMaxLifetimeDays.key ? Number(value) > 0 : parseSasPermissions(value) !== undefined;
+    // An empty value would read as unset: the bound it was set for would silently go.
+    const valid = value.trim() !== "" && (spec.key === PROVIDER_CONFIG.sasMaxLifetimeDays.key ? Number(value) > 0 : parseSasPermissions(value) !== undefined);
     if (!valid) errors.push(`${spec.key} '${value}' is not ${spec.key === PROVIDER_CONFIG.sasMaxLifetimeDays.key ? "a number of days above 0" : "a set of SAS permission letters (r a c w d l)"}: the bound it was set for would not hold`);
   }
   return { warnings, errors };

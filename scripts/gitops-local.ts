@@ -8,9 +8,9 @@
 //   npm run gitops:local -- --base examples/gitops --project DIR   main applied, then DIR's change reviewed
 // The e2e suite runs the same preparation and runner (test/e2e/gitops-workflow.test.ts).
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { installOfflineProject } from "./offline-project.ts";
 import { runWorkflow, WORKFLOW_EVENTS, type WorkflowEvent, type WorkflowRun } from "./workflow-local.ts";
@@ -49,6 +49,15 @@ export interface ServiceAccess {
  */
 export async function prepareLocalRepository(service: ServiceAccess, project = GITOPS_EXAMPLE): Promise<LocalRepository> {
   const root = mkdtempSync(join(tmpdir(), "pushplane-gitops-"));
+  try {
+    return await prepareIn(root, service, project);
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function prepareIn(root: string, service: ServiceAccess, project: string): Promise<LocalRepository> {
   const dir = join(root, "repository");
   const state = join(root, "state");
   mkdirSync(state);
@@ -122,10 +131,12 @@ async function main(): Promise<number> {
   const cli = (...args: string[]) => run(process.execPath, ["--import", "tsx", "service/cli.ts", ...args, "--data-dir", data], { cwd: REPO_ROOT });
   await cli("generate", "--app", "acme/ios", "--devices", "5000", "--events-per-device", "0", "--seed", "7");
   const apiToken = (await cli("token", "create", "--owner", "acme", "--app", "ios", "--description", "gitops local run")).stdout.trim();
-  const azurite = await startAzurite();
-  const service = await startServiceProcess(data, ["--outbound-allow-loopback"]);
+  let azurite: Awaited<ReturnType<typeof startAzurite>> | undefined;
+  let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
   let repository: LocalRepository | undefined;
   try {
+    azurite = await startAzurite();
+    service = await startServiceProcess(data, ["--outbound-allow-loopback"]);
     console.log(`[gitops] service ${service.url}, Azurite ${azurite.blobEndpoint}; installing ${base ?? project}`);
     repository = await prepareLocalRepository({ endpoint: service.url, apiToken, storageConnectionString: azurite.connectionString }, base ?? project);
     let ok = true;
@@ -137,15 +148,20 @@ async function main(): Promise<number> {
       }
       for (const call of result.gh) console.log(`[gitops] gh ${call.args.join(" ")}${call.body ? `:\n${call.body}` : ""}`);
       ok &&= result.ok;
-      // After main is applied, the branch under review: --project's files over the repository.
-      if (event === "push" && base) cpSync(project, repository.dir, { recursive: true, filter: (source) => !/\/(node_modules|bin|package(-lock)?\.json)$/.test(source) });
+      // After main is applied, the branch under review: the repository's files become --project's
+      // (what the branch deleted goes too); the install and the stack's config stay.
+      if (event === "push" && base) {
+        const kept = (name: string) => /^(node_modules|package(-lock)?\.json|Pulumi\.(?!yaml$)[^/]+\.yaml|\.pulumi.*)$/.test(name);
+        for (const name of readdirSync(repository.dir).filter((name) => !kept(name))) rmSync(join(repository.dir, name), { recursive: true, force: true });
+        cpSync(project, repository.dir, { recursive: true, filter: (source) => !kept(basename(source)) || source === project });
+      }
     }
     return ok ? 0 : 1;
   } finally {
     if (values.keep && repository) console.log(`[gitops] kept: ${repository.dir} (state beside it); the service and Azurite are stopped`);
     else repository?.dispose();
-    service.child.kill();
-    await azurite.stop();
+    service?.child.kill();
+    await azurite?.stop();
     rmSync(data, { recursive: true, force: true });
   }
 }

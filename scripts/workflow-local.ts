@@ -72,6 +72,7 @@ export interface WorkflowRunOptions {
 /** Runs every job of the workflow whose `if` holds for the event, in file order. */
 export async function runWorkflow(options: WorkflowRunOptions): Promise<WorkflowRun> {
   const workflow = parseYaml(readFileSync(options.workflow, "utf8")) as Workflow;
+  refuseUnsupported("the workflow", workflow as unknown as Record<string, unknown>, ["name", "on", "permissions", "concurrency", "env", "jobs"]);
   const scratch = mkdtempSync(join(tmpdir(), "pushplane-workflow-"));
   const ghLog = join(scratch, "gh.jsonl");
   writeFileSync(ghLog, "");
@@ -80,7 +81,8 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
     const jobs: JobResult[] = [];
     for (const [name, job] of Object.entries(workflow.jobs)) {
       const context = new Context(options, {});
-      if (job.if !== undefined && !context.condition(job.if)) continue;
+      refuseUnsupported(`job ${name}`, job as unknown as Record<string, unknown>, ["if", "env", "steps", "runs-on", "permissions", "environment", "concurrency", "timeout-minutes", "name"]);
+      if (job.if !== undefined && !context.condition(job.if, false)) continue;
       jobs.push(await runJob(name, workflow, job, options, scratch, ghLog));
     }
     const gh = readFileSync(ghLog, "utf8")
@@ -104,13 +106,14 @@ async function runJob(name: string, workflow: Workflow, job: Job, options: Workf
       steps.push(result);
       options.log?.(`[${name}] ${result.outcome === "success" ? "✓" : result.outcome === "failure" ? "✗" : "-"} ${result.name}${result.note ? ` (${result.note})` : ""}`);
     };
+    refuseUnsupported(`job ${name}, step '${label}'`, step as Record<string, unknown>, ["name", "id", "if", "uses", "run", "env", "with"]);
     // GitHub's rule: a step's `if` without a status function also needs every step before to have passed.
     const statusFunction = /\b(always|failure|success|cancelled)\(\)/.test(step.if ?? "");
     if (failed && !statusFunction) {
       say({ name: label, outcome: "skipped", note: "an earlier step failed", output: "" });
       continue;
     }
-    if (step.if !== undefined && !context.condition(step.if)) {
+    if (step.if !== undefined && !context.condition(step.if, failed)) {
       say({ name: label, outcome: "skipped", note: `if: ${step.if}`, output: "" });
       continue;
     }
@@ -144,6 +147,12 @@ async function runJob(name: string, workflow: Workflow, job: Job, options: Workf
   return { job: name, ok: !failed, steps };
 }
 
+/** What a job or step says that this runner does not do (working-directory, shell, needs, …): refused by name, never ignored. */
+function refuseUnsupported(where: string, entry: Record<string, unknown>, supported: readonly string[]): void {
+  const unknown = Object.keys(entry).filter((key) => !supported.includes(key));
+  if (unknown.length > 0) throw new Error(`${where}: the local runner does not support ${unknown.join(", ")}; teach scripts/workflow-local.ts or leave it out`);
+}
+
 /** GitHub's default shell on Linux runners: bash without profiles, errexit and pipefail. */
 function bash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
@@ -162,7 +171,9 @@ function readOutputs(file: string): Record<string, string> {
     const line = lines[i]!;
     const block = /^([^=]+)<<(.+)$/.exec(line);
     if (block) {
-      const end = lines.indexOf(block[2]!, i + 1);
+      const found = lines.findIndex((candidate, at) => at > i && candidate.replace(/\r$/, "") === block[2]!.replace(/\r$/, ""));
+      // An unterminated block runs to the end of the file (GitHub fails the step; here the value is kept).
+      const end = found === -1 ? lines.length : found;
       outputs[block[1]!] = lines.slice(i + 1, end).join("\n");
       i = end;
     } else if (line.includes("=")) outputs[line.slice(0, line.indexOf("="))] = line.slice(line.indexOf("=") + 1);
@@ -213,8 +224,8 @@ class Context {
     return literal ? literal[1]!.replace(/''/g, "'") : this.lookup(text.trim());
   }
 
-  /** `a == 'x' || b != 'y'` (and `&&`): the forms a workflow's `if:` uses here. */
-  condition(expression: string): boolean {
+  /** `a == 'x' || b != 'y'` (and `&&`), and the status functions given whether a step before failed. */
+  condition(expression: string, failed: boolean): boolean {
     const text = expression.trim().replace(/^\$\{\{(.*)\}\}$/s, "$1").trim();
     return text.split("||").some((any) =>
       any.split("&&").every((term) => {
@@ -223,7 +234,8 @@ class Context {
           const [left, right] = [this.operand(comparison[1]!), this.operand(comparison[3]!)];
           return comparison[2] === "==" ? left === right : left !== right;
         }
-        if (/^(always|success)\(\)$/.test(term.trim())) return true;
+        const status: Record<string, boolean> = { "always()": true, "success()": !failed, "failure()": failed, "cancelled()": false };
+        if (term.trim() in status) return status[term.trim()]!;
         throw new Error(`the local runner cannot evaluate 'if: ${expression}' (${term.trim()})`);
       }),
     );

@@ -52,14 +52,15 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** The install ids the subject's devices had, and the text that names the subject: every identifier and those install ids. */
 /**
- * Every identifier the erasure removes: the subject's as given, and those its devices carried — their
- * install ids and the user id they were sent with, whichever identifier found them (an erasure by
- * email also takes the person's user id out of notification targets and users-by-id jobs).
+ * What the erasure matches: the subject's identifiers as given and its devices' install ids (matched
+ * as tokens in free text), and the user ids its devices carried, whichever identifier found them —
+ * used only where a user id stands alone (a users-by-id job's list), never matched in free text,
+ * where a short id ("42") would take unrelated audiences and notifications with it.
  */
 function valuesOf(subject: DsrSubject, installIds: readonly string[], found: readonly SubjectDevice[]): { allInstallIds: string[]; userIds: string[]; values: string[] } {
   const allInstallIds = [...new Set([...installIds, ...found.map((device) => device.install_id)])];
   const userIds = [...new Set([subject.user_id, ...found.map((device) => device.user_id)].filter((id): id is string => typeof id === "string" && id !== ""))];
-  return { allInstallIds, userIds, values: [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds, ...userIds])] };
+  return { allInstallIds, userIds, values: [...new Set([...identifiersOf(subject).map(({ value }) => value), ...allInstallIds])] };
 }
 
 export class DataSubjectRequests {
@@ -318,6 +319,18 @@ export class DataSubjectRequests {
     if (earlier.length === 0) return "the store held nothing of this subject (no device, event, notification or audience named it)";
     const latest = earlier.reduce((a, b) => (a.finished_at >= b.finished_at ? a : b));
     return `the store held nothing of this subject: erasure ${latest.id} erased it on ${iso(latest.finished_at)}; nothing was found since`;
+  }
+
+  /**
+   * Of these user ids, the ones a completed erasure in the app removed (the request that did, by
+   * keyed hash): a users-by-id export job may not name them again, or `up` would undo the erasure.
+   */
+  erasedUserIds(key: AppKey, userIds: readonly string[]): { userId: string; requestId: string }[] {
+    const appId = this.store.appId(key);
+    return [...new Set(userIds)].flatMap((userId) => {
+      const [latest] = this.repositories.dsrRequests.erasuresOf(appId, this.hashOf("user_id", userId), "");
+      return latest ? [{ userId, requestId: latest.id }] : [];
+    });
   }
 
   /**

@@ -7,7 +7,7 @@ import { appFields, declareResource, type InputFailure } from "../declare-resour
 import { LIMITS } from "../limits.ts";
 import { PROVIDER_CONFIG } from "../provider-config.ts";
 import { firstRun } from "../schedule.ts";
-import { connectionStringSchema, EXPORT_ENTITIES, EXPORT_KINDS } from "../storage.ts";
+import { connectionStringSchema, EXPORT_ENTITIES, EXPORT_KINDS, usersExportExternalIdsSchema } from "../storage.ts";
 
 const segmentOptions = z
   .object({
@@ -19,10 +19,7 @@ const segmentOptions = z
   .strict();
 const usersByIdOptions = z
   .object({
-    externalIds: z
-      .array(z.string().min(1).max(256))
-      .min(1)
-      .max(LIMITS.usersExportExternalIds.value, `at most ${LIMITS.usersExportExternalIds.value} ${LIMITS.usersExportExternalIds.unit} (${LIMITS.usersExportExternalIds.source})`),
+    externalIds: usersExportExternalIdsSchema,
     format: z.enum(["zip", "gzip"]).default("zip"),
     fields: z.array(z.string()).optional(),
   })
@@ -68,7 +65,7 @@ export const exportJobResource = declareResource({
     segment: { schema: segmentOptions.optional(), doc: "kind segment_export only: the audience to export (segmentId), zip or gzip, which fields, whom to tell when done." },
     usersById: {
       schema: usersByIdOptions.optional(),
-      doc: "kind users_by_id_export only: the users to export by their user ids (externalIds), written as a segment export writes its users (zip or gzip parts of JSON lines), which fields. The ids are personal data: an erasure removes its subject's id from the job.",
+      doc: "kind users_by_id_export only: the users to export by their user ids (externalIds), written as a segment export writes its users (zip or gzip parts of JSON lines), which fields. The ids are personal data: an erasure takes its subject's id out of the job in the service (a refresh shows it), and the service refuses a job that names an erased user again — remove the id from the program too.",
       limits: [LIMITS.usersExportExternalIds],
     },
     rawEvents: {

@@ -20,7 +20,20 @@ function checkAppGroup(key: { owner: string; app: string }, appGroupId: string |
 
 const jobSpec = (body: ExportJobBody): JobSpec => ({ kind: body.kind, options: body.options, schedule: body.schedule, sasUrl: body.blob_container_sas_uri, prefix: body.prefix });
 
-export const exportRoutes = ({ exports, retention, repositories, devices }: Services): FastifyPluginAsync => async (app) => {
+export const exportRoutes = ({ exports, retention, repositories, devices, dataSubjectRequests }: Services): FastifyPluginAsync => async (app) => {
+  /** A users-by-id job may not name a user an erasure removed: the next `up` would undo the erasure. */
+  const checkNotErased = (key: { owner: string; app: string }, body: ExportJobBody) => {
+    if (body.kind !== "users_by_id_export") return;
+    const ids = (body.options as { external_ids?: unknown } | undefined)?.external_ids;
+    if (!Array.isArray(ids)) return;
+    const erased = dataSubjectRequests.erasedUserIds(key, ids.filter((id): id is string => typeof id === "string"));
+    if (erased.length > 0) {
+      throw new ApiError(
+        "Conflict",
+        `options.external_ids names ${erased.length} user(s) erased by data-subject request ${[...new Set(erased.map((e) => e.requestId))].join(", ")}; remove them from the job (they are not shown here)`,
+      );
+    }
+  };
   // seeds: Braze export, Users by UserID: at most 50 external ids, answered at once.
   serve(app, API.exportUsersByIds, ({ body, request }) => {
     const key = scopedApp(request);
@@ -80,7 +93,11 @@ export const exportRoutes = ({ exports, retention, repositories, devices }: Serv
   serve(app, API.getExportRun, ({ params, request }) => run(request, params.run_id));
 
   const noJob = (key: { owner: string; app: string }, id: string) => new ApiError("NotFound", `export job '${id}' not found in app '${key.owner}/${key.app}'`);
-  serve(app, API.createExportJob, ({ body, request }) => exports.createJob(scopedApp(request), jobSpec(body)));
+  serve(app, API.createExportJob, ({ body, request }) => {
+    const key = scopedApp(request);
+    checkNotErased(key, body);
+    return exports.createJob(key, jobSpec(body));
+  });
   serve(app, API.getExportJob, ({ params, request }) => {
     const key = scopedApp(request);
     const job = exports.getJob(key, params.job_id);
@@ -89,6 +106,7 @@ export const exportRoutes = ({ exports, retention, repositories, devices }: Serv
   });
   serve(app, API.updateExportJob, ({ params, body, request }) => {
     const key = scopedApp(request);
+    checkNotErased(key, body);
     const job = exports.updateJob(key, params.job_id, jobSpec(body));
     if (!job) throw noJob(key, params.job_id);
     return job;

@@ -73,6 +73,8 @@ describe("audience-name-rules", () => {
   });
   it("takes a pattern as JSON Schema does (no flags), and says once, without a stack trace, that one is not a regular expression", () => {
     expect(named("spring_sale", { pattern: "^[a-z0-9\\_-]+$" })).toEqual([]);
+    expect(named("été", { pattern: "^\\p{Ll}+$" })).toEqual([]);
+    expect(named("Été", { pattern: "^\\p{Ll}+$" })).toHaveLength(1);
     const broken = [...named("us", { pattern: "[" }), ...named("eu", { pattern: "[" })];
     expect(broken).toEqual(["policy config pattern '[' is not a regular expression (Invalid regular expression: /[/: Unterminated character class): fix it in the --policy-pack-config file; no name was checked"]);
   });

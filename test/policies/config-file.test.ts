@@ -10,7 +10,12 @@ import { checkPolicyConfig, main } from "../../policies/config-file.ts";
 describe("checkPolicyConfig", () => {
   // One happy-path file; each case changes one entry.
   const happy = { "export-retention-bounded": { maxRetentionDays: 14 }, "dsr-due-date": "mandatory", "audience-send-limit": { enforcementLevel: "mandatory", maxDevices: 500 } };
-  it("passes a file of the pack's policies and settings", () => expect(checkPolicyConfig(happy)).toEqual([]));
+  it("passes a file of the pack's policies and settings, and Pulumi's own `all`", () => {
+    expect(checkPolicyConfig(happy)).toEqual([]);
+    expect(checkPolicyConfig({ all: "advisory", ...happy })).toEqual([]);
+    expect(checkPolicyConfig({ all: { enforcementLevel: "mandatory" } })).toEqual([]);
+    expect(checkPolicyConfig({ all: "loud" })).toEqual(["all: 'loud' is not an enforcement level (advisory, mandatory, remediate, disabled)"]);
+  });
   it("names a policy the pack does not have, with a guess (Pulumi passes it over when it sets a level)", () => {
     expect(checkPolicyConfig({ ...happy, "export-retention-bound": { enforcementLevel: "mandatory", maxRetentionDays: 7 } })).toEqual([
       "'export-retention-bound' is not a policy of the pack (did you mean 'export-retention-bounded'?): its settings would be passed over",

@@ -62,6 +62,7 @@ describe("checkPushplaneKeys", () => {
       "pushplane:sasAllowedPermissions 'cwz' is not a set of SAS permission letters (r a c w d l): the bound it was set for would not hold",
       "pushplane:sasMaxLifetimeDays 'abc' is not a number of days above 0: the bound it was set for would not hold",
     ]);
+    expect(checkPushplaneKeys({ "pushplane:sasAllowedPermissions": "" }).errors).toHaveLength(1);
     const fine = checkPushplaneKeys({ "pushplane:sasMaxLifetimeDays": "14" });
     expect(fine.errors).toEqual([]);
     expect(fine.warnings[0]).toContain("pushplane:sasMaxLifetimeDays is deprecated");
