@@ -18,8 +18,12 @@ import { pushConfigResultSchema, pushConfigSchema } from "./push-config.ts";
 import { EXPORT_ENTITIES, EXPORT_KINDS, exportConfigurationPatchSchema, exportConfigurationSchema, rawEventExportSchema } from "./storage.ts";
 import { apiTokenInfoSchema } from "./token-scope.ts";
 
-/** Who may call a route: an API token (X-API-Token), a data export token, a signed URL, or anyone. */
-export type RouteAuth = "apiToken" | "dataExportToken" | "signedUrl" | "none";
+/**
+ * Who may call a route: an API token (X-API-Token), an API token as a Braze client presents its API
+ * key (`Authorization: Bearer`, or the legacy `api_key` parameter) with the app named by
+ * `app_group_id`, a data export token, a signed URL, or anyone.
+ */
+export type RouteAuth = "apiToken" | "brazeKey" | "dataExportToken" | "signedUrl" | "none";
 
 export interface RouteContract {
   readonly method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -155,6 +159,49 @@ export const workItemSchema = z.object({
 export const USER_EXPORT_FIELDS = ["external_id", "custom_attributes", "custom_events", "purchases", "devices", "push_tokens", "apps"] as const;
 export type UserExportField = (typeof USER_EXPORT_FIELDS)[number];
 const userObject = z.record(z.string(), z.unknown());
+
+// ---- the Braze export routes' bodies and answers (seeds: Braze export), shared by both dialects ----
+
+const usersByIdsBody = z
+  .object({
+    app_group_id: z.string().optional(),
+    external_ids: z.array(z.string().min(1)),
+    fields_to_export: z.array(z.enum(USER_EXPORT_FIELDS)).optional(),
+  })
+  .strict();
+const usersByIdsAnswer = z.object({ message: z.literal("success"), users: z.array(userObject), invalid_user_ids: z.array(z.string()).optional() });
+const deleteUsersBody = z
+  .object({
+    app_group_id: z.string().optional(),
+    external_ids: z.array(z.string().min(1).max(256)).min(1).max(LIMITS.dsrSubjectIdentifiers.value),
+  })
+  .strict();
+const deleteUsersAnswer = z.object({ message: z.literal("success"), deleted: z.number().int() });
+const segmentExportBody = z
+  .object({
+    app_group_id: z.string().optional(),
+    segment_id: z.string(),
+    callback_endpoint: z.string().optional(),
+    fields_to_export: z.array(z.string()).optional(),
+    output_format: z.enum(["zip", "gzip"]).optional(),
+    // Where the files go: the SAS of a container, where Braze took S3 credentials.
+    blob_container_sas_uri: z.string(),
+  })
+  .strict();
+const segmentExportAnswer = z.object({ message: z.literal("success"), object_prefix: z.string(), export_id: z.string() });
+const rawEventExportAnswer = z.object({ success: z.literal(true), message: z.literal("success"), export_id: z.string() });
+
+/** The Braze dialect's base path: a Braze client's "REST endpoint" is the service's URL followed by it. */
+export const BRAZE_BASE = "/braze";
+/**
+ * What every Braze request carries: the app group — `owner/app` of an app the API key's scope covers;
+ * required (seeds: Braze export, fatal errors: 401 unknown or missing app group id) — and, from
+ * legacy clients, the API key itself (current ones send `Authorization: Bearer`).
+ */
+export const BRAZE_CREDENTIALS = { app_group_id: z.string().describe("the app: owner/app"), api_key: z.string().optional() };
+const brazeBody = <S extends z.core.$ZodShape>(body: z.ZodObject<S>) => body.extend(BRAZE_CREDENTIALS).strict();
+/** A Braze error answer: what Braze clients read (`message`). */
+export const brazeErrorBodySchema = z.object({ message: z.string() });
 
 const audienceName = withApp({ audience_name: z.string() });
 const notificationListQuery = z.object({
@@ -449,14 +496,8 @@ export const API = {
     summary: "Braze-style user objects for up to 50 external ids (seeds: Braze export)",
     auth: "apiToken",
     params: appParams,
-    body: z
-      .object({
-        app_group_id: z.string().optional(),
-        external_ids: z.array(z.string().min(1)),
-        fields_to_export: z.array(z.enum(USER_EXPORT_FIELDS)).optional(),
-      })
-      .strict(),
-    responses: { 200: z.object({ message: z.literal("success"), users: z.array(userObject), invalid_user_ids: z.array(z.string()).optional() }) },
+    body: usersByIdsBody,
+    responses: { 200: usersByIdsAnswer },
   },
   deleteUsers: {
     method: "POST",
@@ -464,13 +505,8 @@ export const API = {
     summary: "Braze-style user deletion: an erasure (a data-subject request) per external id, up to 50",
     auth: "apiToken",
     params: appParams,
-    body: z
-      .object({
-        app_group_id: z.string().optional(),
-        external_ids: z.array(z.string().min(1).max(256)).min(1).max(LIMITS.dsrSubjectIdentifiers.value),
-      })
-      .strict(),
-    responses: { 201: z.object({ message: z.literal("success"), deleted: z.number().int() }) },
+    body: deleteUsersBody,
+    responses: { 201: deleteUsersAnswer },
   },
   exportSegment: {
     method: "POST",
@@ -478,18 +514,8 @@ export const API = {
     summary: "Braze-style segment (audience) export into a container",
     auth: "apiToken",
     params: appParams,
-    body: z
-      .object({
-        app_group_id: z.string().optional(),
-        segment_id: z.string(),
-        callback_endpoint: z.string().optional(),
-        fields_to_export: z.array(z.string()).optional(),
-        output_format: z.enum(["zip", "gzip"]).optional(),
-        // Where the files go: the SAS of a container, where Braze took S3 credentials.
-        blob_container_sas_uri: z.string(),
-      })
-      .strict(),
-    responses: { 202: z.object({ message: z.literal("success"), object_prefix: z.string(), export_id: z.string() }) },
+    body: segmentExportBody,
+    responses: { 202: segmentExportAnswer },
   },
   exportRawEvents: {
     method: "POST",
@@ -498,7 +524,7 @@ export const API = {
     auth: "apiToken",
     params: appParams,
     body: rawEventExportSchema,
-    responses: { 202: z.object({ success: z.literal(true), message: z.literal("success"), export_id: z.string() }) },
+    responses: { 202: rawEventExportAnswer },
   },
   putRetentionPolicy: {
     method: "PUT",
@@ -759,6 +785,40 @@ export const API = {
     query: z.object({ expires: z.string().optional(), sig: z.string().optional() }),
     // text/csv (BROADCAST_METRICS_COLUMNS), not JSON: no schema to serialize with.
     responses: { 200: null },
+  },
+
+  // ---- the Braze dialect (seeds: Braze export): paths as the seed writes them, under BRAZE_BASE ----
+  brazeExportUsersByIds: {
+    method: "POST",
+    path: `${BRAZE_BASE}/users/export/ids`,
+    summary: "Braze: user objects for up to 50 external ids",
+    auth: "brazeKey",
+    body: brazeBody(usersByIdsBody),
+    responses: { 200: usersByIdsAnswer },
+  },
+  brazeExportSegment: {
+    method: "POST",
+    path: `${BRAZE_BASE}/users/export/segment`,
+    summary: "Braze: the users of a segment (an audience) into a container",
+    auth: "brazeKey",
+    body: brazeBody(segmentExportBody),
+    responses: { 202: segmentExportAnswer },
+  },
+  brazeDeleteUsers: {
+    method: "POST",
+    path: `${BRAZE_BASE}/users/delete`,
+    summary: "Braze: an erasure (a data-subject request) per external id, up to 50",
+    auth: "brazeKey",
+    body: brazeBody(deleteUsersBody),
+    responses: { 201: deleteUsersAnswer },
+  },
+  brazeExportRawEvents: {
+    method: "POST",
+    path: `${BRAZE_BASE}/raw_data/export`,
+    summary: "Braze: raw events of at most a week in the last 3 months, one export at a time",
+    auth: "brazeKey",
+    body: brazeBody(rawEventExportSchema),
+    responses: { 202: rawEventExportAnswer },
   },
 } as const satisfies Record<string, RouteContract>;
 

@@ -6,6 +6,7 @@ import swagger from "@fastify/swagger";
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { API } from "../domain/index.ts";
 import { authenticate, scopedApp } from "./auth.ts";
+import { authenticateBrazeEarly } from "./braze.ts";
 import { serve } from "./contract.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { accountDsrRoutes } from "./routes/account-dsr.ts";
@@ -34,16 +35,20 @@ declare module "fastify" {
     apiToken?: TokenRecord;
   }
   interface FastifyContextConfig {
-    /** Set on routes that do not take X-API-Token: health, and the CloudKit routes (data export token or signed URL). */
+    /** Set on routes that do not take X-API-Token: health, the CloudKit routes (data export token or signed URL), the Braze dialect's. */
     public?: boolean;
+    /** A Braze dialect route (service/braze.ts): its key is a Bearer token or api_key, its app the app_group_id. */
+    braze?: boolean;
   }
 }
 
 export interface RouteEntry {
   readonly method: string;
   readonly url: string;
-  /** Exempt from X-API-Token (health, the CloudKit routes). */
+  /** Exempt from X-API-Token (health, the CloudKit routes, the Braze dialect's). */
   readonly public: boolean;
+  /** A Braze dialect route: a Bearer key or api_key, and app_group_id. */
+  readonly braze: boolean;
 }
 
 export interface AppOptions extends ServiceOptions {
@@ -117,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       components: {
         securitySchemes: {
           apiToken: { type: "apiKey", in: "header", name: "X-API-Token" },
+          brazeKey: { type: "http", scheme: "bearer", description: "A pushplane API token as a Braze API key (or the legacy api_key parameter); app_group_id names the app (owner/app)" },
           dataExportToken: { type: "apiKey", in: "header", name: "X-Apple-CloudKit-Management-Token" },
         },
       },
@@ -150,7 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const routeTable: RouteEntry[] = [];
   app.decorate("routeTable", routeTable);
   app.addHook("onRoute", (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, public: route.config?.public === true });
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, public: route.config?.public === true, braze: route.config?.braze === true });
   });
 
   // Failed authentication is limited per client address before anything else is looked at: a
@@ -166,6 +172,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // One auth hook for every route; only routes flagged `config.public` are exempt.
   app.addHook("onRequest", async (request, reply) => {
+    // A Braze route's key is taken now when it is in the header or query (so the rate limit counts it); the route checks the rest.
+    if (request.routeOptions.config?.braze) return authenticateBrazeEarly(request);
     if (request.routeOptions.config?.public) return;
     const header = request.headers["x-api-token"];
     const token = authenticate(services.repositories.apiTokens, typeof header === "string" ? header : undefined);

@@ -6,10 +6,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { errorBodySchema, type RouteContract } from "../domain/index.ts";
+import { brazeErrorBodySchema, errorBodySchema, type RouteContract } from "../domain/index.ts";
+import { authenticateBraze } from "./braze.ts";
 
 /** The OpenAPI security scheme of each kind of caller (declared in app.ts); a signed URL carries its own. */
-const SECURITY: Partial<Record<RouteContract["auth"], string>> = { apiToken: "apiToken", dataExportToken: "dataExportToken" };
+const SECURITY: Partial<Record<RouteContract["auth"], string>> = { apiToken: "apiToken", brazeKey: "brazeKey", dataExportToken: "dataExportToken" };
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 type SuccessSchema<C extends RouteContract> = C["responses"][keyof C["responses"]];
@@ -35,15 +36,26 @@ export function serve<C extends RouteContract>(
   const success = statuses.find((status) => status >= 200 && status < 300)!;
   // A body-less answer (204, a HEAD's 404) is documented as such; nothing is serialized for it. Every
   // error, whoever raises it, leaves in the contract's error shape.
+  const braze = contract.auth === "brazeKey";
+  const errors = braze ? brazeErrorBodySchema : errorBodySchema;
   const response = {
     ...Object.fromEntries(statuses.filter((status) => status < 300).map((status) => [status, contract.responses[status] ?? z.null().describe("no body")])),
-    "4xx": errorBodySchema,
-    "5xx": errorBodySchema,
+    "4xx": errors,
+    "5xx": errors,
   };
   app.withTypeProvider<ZodTypeProvider>().route({
     method: contract.method,
     url: contract.path,
-    config: { public: contract.auth !== "apiToken" },
+    // A Braze route authenticates itself (its key may be in the body): the X-API-Token hook passes it by.
+    config: { public: contract.auth !== "apiToken", braze },
+    ...(braze
+      ? {
+          preValidation: async (request: FastifyRequest) => authenticateBraze(request),
+          // Errors leave as Braze writes them: {"message": …}.
+          preSerialization: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) =>
+            reply.statusCode >= 400 && typeof payload === "object" && payload !== null && "error" in payload ? { message: (payload as { error: { message: string } }).error.message } : payload,
+        }
+      : {}),
     schema: {
       ...(contract.operationId ? { operationId: contract.operationId } : {}),
       summary: contract.summary,

@@ -1,7 +1,8 @@
 // Data-subject requests (domain/dsr.ts, service/dsr.ts): create (202 with Location), list, get, and
 // cancel before the request starts.
 import type { FastifyPluginAsync } from "fastify";
-import { API } from "../../domain/index.ts";
+import { API, type AppKey } from "../../domain/index.ts";
+import { brazeApp } from "../braze.ts";
 import { scopedApp } from "../auth.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
@@ -16,12 +17,12 @@ export const dataSubjectRequestRoutes = ({ dataSubjectRequests }: Services): Fas
   });
 
   // Braze's /users/delete: one erasure per external id (a user id here), each a request of its own.
-  serve(app, API.deleteUsers, ({ body, request, reply }) => {
-    const key = scopedApp(request);
-    for (const userId of new Set(body.external_ids)) dataSubjectRequests.create(key, { kind: "erasure", subject: { user_id: userId } });
-    reply.code(201);
-    return { message: "success" as const, deleted: new Set(body.external_ids).size };
-  });
+  const deleteUsers = (key: AppKey, externalIds: readonly string[]) => {
+    for (const userId of new Set(externalIds)) dataSubjectRequests.create(key, { kind: "erasure", subject: { user_id: userId } });
+    return { message: "success" as const, deleted: new Set(externalIds).size };
+  };
+  serve(app, API.deleteUsers, ({ body, request }) => deleteUsers(scopedApp(request), body.external_ids));
+  serve(app, API.brazeDeleteUsers, ({ body, request }) => deleteUsers(brazeApp(request), body.external_ids));
 
   serve(app, API.listDataSubjectRequests, ({ query, request }) => ({ values: dataSubjectRequests.list(scopedApp(request), query.$top) }));
 

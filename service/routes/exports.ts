@@ -2,7 +2,9 @@
 // Push_ExportDevicesStatus), pushplane's export jobs with their runs and progress, the Braze-style
 // user, segment and raw event exports, and container retention policies.
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { API, atMost, LIMITS, type ExportJobBody } from "../../domain/index.ts";
+import type { z } from "zod";
+import { API, atMost, LIMITS, type AppKey, type ExportJobBody, type RawEventExportRequest, type UserExportField } from "../../domain/index.ts";
+import { brazeApp } from "../braze.ts";
 import { scopedApp } from "../auth.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
@@ -12,10 +14,13 @@ import { redactUrl } from "../outbound.ts";
 import type { Services } from "../services.ts";
 
 /** Braze's app_group_id, where given, must name the app of the URL (owner/app). */
-function checkAppGroup(key: { owner: string; app: string }, appGroupId: string | undefined): void {
-  if (appGroupId !== undefined && appGroupId !== `${key.owner}/${key.app}`) {
-    throw new ApiError("BadRequest", `app_group_id '${appGroupId}' is not this app ('${key.owner}/${key.app}'); leave it out or match the URL`);
+/** An app route's app (its URL's); a Braze body's app_group_id, when given, must name the same. */
+function appOf(request: FastifyRequest, body: { app_group_id?: string | undefined }): AppKey {
+  const key = scopedApp(request);
+  if (body.app_group_id !== undefined && body.app_group_id !== `${key.owner}/${key.app}`) {
+    throw new ApiError("BadRequest", `app_group_id '${body.app_group_id}' is not this app ('${key.owner}/${key.app}'); leave it out or match the URL`);
   }
+  return key;
 }
 
 const jobSpec = (body: ExportJobBody): JobSpec => ({ kind: body.kind, options: body.options, schedule: body.schedule, sasUrl: body.blob_container_sas_uri, prefix: body.prefix });
@@ -35,9 +40,8 @@ export const exportRoutes = ({ exports, retention, repositories, devices, dataSu
     }
   };
   // seeds: Braze export, Users by UserID: at most 50 external ids, answered at once.
-  serve(app, API.exportUsersByIds, ({ body, request }) => {
-    const key = scopedApp(request);
-    checkAppGroup(key, body.app_group_id);
+  // seeds: Braze export, Users by UserID: at most 50 external ids, answered at once.
+  const usersByIds = (key: AppKey, body: { external_ids: string[]; fields_to_export?: UserExportField[] | undefined }) => {
     if (body.external_ids.length > LIMITS.usersExportExternalIds.value) {
       throw new ApiError("BadRequest", `external_ids ${atMost(LIMITS.usersExportExternalIds, body.external_ids.length)}`);
     }
@@ -45,23 +49,22 @@ export const exportRoutes = ({ exports, retention, repositories, devices, dataSu
     const found = new Set(users.map((u) => u.external_id));
     const invalid = body.external_ids.filter((id) => !found.has(id));
     return { message: "success" as const, users, ...(invalid.length > 0 ? { invalid_user_ids: invalid } : {}) };
-  });
+  };
+  serve(app, API.exportUsersByIds, ({ body, request }) => usersByIds(appOf(request, body), body));
+  serve(app, API.brazeExportUsersByIds, ({ body, request }) => usersByIds(brazeApp(request), body));
 
   // seeds: Braze export, Raw Event Stream Export: a window of at most a week in the last 3 months, one at a time.
-  serve(app, API.exportRawEvents, ({ body, request }) => {
-    const key = scopedApp(request);
-    checkAppGroup(key, body.app_group_id);
-    return { success: true as const, message: "success" as const, export_id: exports.startRawEventExport(key, body) };
-  });
+  const rawEvents = (key: AppKey, body: RawEventExportRequest) => ({ success: true as const, message: "success" as const, export_id: exports.startRawEventExport(key, body) });
+  serve(app, API.exportRawEvents, ({ body, request }) => rawEvents(appOf(request, body), body));
+  serve(app, API.brazeExportRawEvents, ({ body: { api_key: _key, ...body }, request }) => rawEvents(brazeApp(request), body));
 
   // seeds: Braze export, Users by Segment: the segment is an audience; files land in the container.
-  serve(app, API.exportSegment, ({ body, request }) => {
-    const key = scopedApp(request);
-    const { blob_container_sas_uri: sas, app_group_id: appGroup, ...options } = body;
-    checkAppGroup(key, appGroup);
+  const segment = (key: AppKey, { blob_container_sas_uri: sas, app_group_id: _group, ...options }: z.output<(typeof API)["exportSegment"]["body"]>) => {
     const { runId, objectPrefix } = exports.startSegmentExport(key, sas, options);
     return { message: "success" as const, object_prefix: objectPrefix, export_id: runId };
-  });
+  };
+  serve(app, API.exportSegment, ({ body, request }) => segment(appOf(request, body), body));
+  serve(app, API.brazeExportSegment, ({ body: { api_key: _key, ...body }, request }) => segment(brazeApp(request), body));
 
   // Retention policies, one per container (named by its URL without the SAS query).
   const noPolicy = (container: string) => new ApiError("NotFound", `no retention policy for ${redactUrl(container)}`);

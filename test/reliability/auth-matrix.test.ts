@@ -76,7 +76,8 @@ const otherAppMetricsToken = await createDataExportToken(otherAppToken, "other",
 
 const routeTable: readonly RouteEntry[] = service.app.routeTable;
 const protectedRoutes = routeTable.filter((route) => !route.public);
-const publicRoutes = routeTable.filter((route) => route.public);
+const publicRoutes = routeTable.filter((route) => route.public && !route.braze);
+const brazeRoutes = routeTable.filter((route) => route.braze);
 
 /** One wrong credential for an API-token route and the answer it must get. */
 interface ApiCredentialCase {
@@ -165,6 +166,47 @@ describe("every route that takes X-API-Token refuses every wrong credential", ()
       expect(accepted.statusCode, context).toBeLessThan(500);
       if (accepted.statusCode === 404 && route.method !== "HEAD") {
         expect((accepted.json() as { error: { message: string } }).error.message, context).not.toContain("not found for this API token");
+      }
+    });
+  }
+});
+
+describe("every Braze dialect route takes its key as Bearer or api_key, and the app as app_group_id", () => {
+  const group = `${OWNER}/${APP}`;
+  /** Wrong credentials and the message a Braze client reads (seeds: Braze export, fatal errors: 401). */
+  const wrong: readonly { name: string; headers: Headers; payload: Record<string, unknown>; message: string }[] = [
+    { name: "no key", headers: {}, payload: { app_group_id: group }, message: "missing API key: send Authorization: Bearer <key> (or api_key)" },
+    { name: "only X-API-Token (not how Braze clients send a key)", headers: { "x-api-token": service.token }, payload: { app_group_id: group }, message: "missing API key: send Authorization: Bearer <key> (or api_key)" },
+    { name: "a garbage Bearer key", headers: { authorization: "Bearer garbage" }, payload: { app_group_id: group }, message: "unknown API key" },
+    { name: "a random well-formed Bearer key", headers: { authorization: `Bearer ${randomApiToken()}` }, payload: { app_group_id: group }, message: "unknown API key" },
+    { name: "a 10 KB api_key", headers: {}, payload: { app_group_id: group, api_key: "x".repeat(10 * 1024) }, message: "unknown API key" },
+    { name: "a data export token as the key", headers: { authorization: `Bearer ${applicationMetricsToken}` }, payload: { app_group_id: group }, message: "unknown API key" },
+    { name: "a valid key without app_group_id", headers: { authorization: `Bearer ${service.token}` }, payload: {}, message: "missing app_group_id: name the app as owner/app" },
+    { name: "another app's key on this app group", headers: { authorization: `Bearer ${otherAppToken}` }, payload: { app_group_id: group }, message: `unknown app_group_id '${group}': it is owner/app of an app this API key may use (${OWNER}/other)` },
+    { name: "a valid key on an app group it does not cover", headers: { authorization: `Bearer ${service.token}` }, payload: { app_group_id: `${OWNER}/other` }, message: `unknown app_group_id '${OWNER}/other': it is owner/app of an app this API key may use (${OWNER}/${APP})` },
+  ];
+  it("holds the routes the seed names (at least the four that existed before the dialect)", () => expect(brazeRoutes.length).toBeGreaterThanOrEqual(4));
+  for (const route of brazeRoutes) {
+    it(`${route.method} ${route.url}`, async () => {
+      const send = (headers: Headers, payload: Record<string, unknown>) =>
+        route.method === "GET"
+          ? service.app.inject({ method: "GET", url: `${route.url}?${new URLSearchParams(payload as Record<string, string>)}`, headers })
+          : service.app.inject({ method: route.method as Method, url: route.url, headers, payload });
+      for (const credential of wrong) {
+        const response = await send(credential.headers, credential.payload);
+        const context = `${route.method} ${route.url} with ${credential.name}: ${response.statusCode} ${response.body.slice(0, 300)}`;
+        expect(response.statusCode, context).toBe(401);
+        expect(response.json(), context).toEqual({ message: credential.message });
+      }
+      // The controls: Bearer, and the legacy api_key, each get past authentication (whatever the handler makes of the rest).
+      for (const [name, headers, payload] of [
+        ["Bearer", { authorization: `Bearer ${service.token}` }, { app_group_id: group }],
+        ["api_key", {}, { app_group_id: group, api_key: service.token }],
+      ] as const) {
+        const accepted = await send(headers, payload);
+        const context = `${route.method} ${route.url} with ${name}: ${accepted.statusCode} ${accepted.body.slice(0, 300)}`;
+        expect(accepted.statusCode, context).not.toBe(401);
+        expect(accepted.statusCode, context).toBeLessThan(500);
       }
     });
   }
