@@ -200,6 +200,20 @@ export const BRAZE_BASE = "/braze";
  */
 export const BRAZE_CREDENTIALS = { app_group_id: z.string().describe("the app: owner/app"), api_key: z.string().optional() };
 const brazeBody = <S extends z.core.$ZodShape>(body: z.ZodObject<S>) => body.extend(BRAZE_CREDENTIALS).strict();
+/** A Braze GET's query: the credentials and the route's own parameters; another parameter is bad syntax (400). */
+const brazeQuery = <S extends z.core.$ZodShape>(shape: S) => z.object({ ...BRAZE_CREDENTIALS, ...shape }).strict();
+/** Which page of a list (seeds: Braze export: `page`, defaulting to 0, the first). */
+const brazePage = { page: z.coerce.number().int().min(0).default(0) };
+const success = { message: z.literal("success") };
+/** How many units a series holds (seeds: Braze export: between 1 and 100 inclusive). */
+const seriesLength = z.coerce
+  .number()
+  .int()
+  .min(LIMITS.dataSeriesLengthMin.value, `must be between ${LIMITS.dataSeriesLengthMin.value} and ${LIMITS.dataSeriesLengthMax.value} inclusive (${LIMITS.dataSeriesLengthMax.source})`)
+  .max(LIMITS.dataSeriesLengthMax.value, `must be between ${LIMITS.dataSeriesLengthMin.value} and ${LIMITS.dataSeriesLengthMax.value} inclusive (${LIMITS.dataSeriesLengthMax.source})`);
+/** A news feed card (seeds: Braze export); the service has none, so lists are empty and ids unknown. */
+const feedCardParams = { card_id: z.string() };
+
 /** A Braze error answer: what Braze clients read (`message`). */
 export const brazeErrorBodySchema = z.object({ message: z.string() });
 
@@ -811,6 +825,46 @@ export const API = {
     auth: "brazeKey",
     body: brazeBody(deleteUsersBody),
     responses: { 201: deleteUsersAnswer },
+  },
+  brazeSegmentsList: {
+    method: "GET",
+    path: `${BRAZE_BASE}/segments/list`,
+    summary: "Braze: segments (the app's enabled audiences), newest first, 100 a page",
+    auth: "brazeKey",
+    query: brazeQuery(brazePage),
+    responses: { 200: z.object({ ...success, segments: z.array(z.object({ id: z.string(), name: z.string(), analytics_tracking_enabled: z.boolean(), tags: z.array(z.string()) })) }) },
+  },
+  brazeSegmentDetails: {
+    method: "GET",
+    path: `${BRAZE_BASE}/segments/details`,
+    summary: "Braze: a segment's details (its description of filters is the audience's definition)",
+    auth: "brazeKey",
+    query: brazeQuery({ segment_id: z.string() }),
+    responses: { 200: z.object({ ...success, created_at: iso, updated_at: iso, name: z.string(), description: z.string(), tags: z.array(z.string()) }) },
+  },
+  brazeFeedList: {
+    method: "GET",
+    path: `${BRAZE_BASE}/feed/list`,
+    summary: "Braze: news feed cards (the service has none: always empty)",
+    auth: "brazeKey",
+    query: brazeQuery({ ...brazePage, include_archived: z.enum(["true", "false"]).optional() }),
+    responses: { 200: z.object({ ...success, cards: z.array(z.object({ id: z.string(), type: z.string(), title: z.string(), tags: z.array(z.string()) })) }) },
+  },
+  brazeFeedDetails: {
+    method: "GET",
+    path: `${BRAZE_BASE}/feed/details`,
+    summary: "Braze: a news feed card's details (no card exists: 400 naming card_id)",
+    auth: "brazeKey",
+    query: brazeQuery(feedCardParams),
+    responses: { 200: z.object({ ...success, name: z.string() }) },
+  },
+  brazeFeedSeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/feed/data_series`,
+    summary: "Braze: a news feed card's engagement series (no card exists: 400 naming card_id)",
+    auth: "brazeKey",
+    query: brazeQuery({ ...feedCardParams, length: seriesLength, unit: z.enum(["day", "hour"]).default("day"), ending_at: iso.optional() }),
+    responses: { 200: z.object({ ...success, data: z.array(z.record(z.string(), z.unknown())) }) },
   },
   brazeExportRawEvents: {
     method: "POST",

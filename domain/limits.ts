@@ -57,6 +57,8 @@ export const LIMITS = {
   rawEventExportLookbackDays: limit(90, "days back (3 months) for raw event exports", BRAZE),
   dataSeriesLengthMin: limit(1, "data_series length (minimum)", BRAZE),
   dataSeriesLengthMax: limit(100, "data_series length", BRAZE),
+  brazeListPage: limit(100, "items per page of a segment, campaign or card list", BRAZE),
+  brazeNamesPage: limit(250, "names per page of a custom event or product list", BRAZE),
   dataExportTokenMonths: limit(6, "months of data export token lifetime", CLOUDKIT),
   broadcastMetricsStartDaysBack: limit(30, "days back for a broadcast-metrics start date", CLOUDKIT),
   broadcastMetricsEndDaysAgoMin: limit(1, "day ago, at least, for a broadcast-metrics end date", CLOUDKIT),

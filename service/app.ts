@@ -7,6 +7,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { API } from "../domain/index.ts";
 import { authenticate, scopedApp } from "./auth.ts";
 import { authenticateBrazeEarly } from "./braze.ts";
+import { brazeRoutes } from "./routes/braze.ts";
 import { serve } from "./contract.ts";
 import { ApiError, errorBody, sendError } from "./errors.ts";
 import { accountDsrRoutes } from "./routes/account-dsr.ts";
@@ -207,7 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The OpenAPI document of every route, generated from the contract.
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => openApiDocument(app));
   // Paths are the contract's, whole: the route modules register without a prefix.
-  for (const routes of [accountDsrRoutes, audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, dataSubjectRequestRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes]) {
+  for (const routes of [accountDsrRoutes, audienceRoutes, ingestRoutes, notificationRoutes, exportRoutes, dataExportTokenRoutes, dataSubjectRequestRoutes, exportConfigurationRoutes, cloudKitRoutes, backgroundWorkRoutes, brazeRoutes]) {
     await app.register(routes(services));
   }
   return app;

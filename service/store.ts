@@ -309,6 +309,10 @@ const MIGRATIONS: readonly string[] = [
      document_sealed TEXT,
      document_expires_at INTEGER
    );`,
+  // When an audience was created (the Braze dialect lists segments newest first); audiences from
+  // before take their last change as their creation.
+  `ALTER TABLE audiences ADD COLUMN created_at TEXT;
+   UPDATE audiences SET created_at = updated_at;`,
 ];
 
 export type { AppKey };

@@ -13,6 +13,7 @@ export interface AudienceRecord {
   readonly state: AudienceState;
   /** False while a count is pending (stored state Calculating), whether or not the audience is enabled. */
   readonly counted: boolean;
+  readonly createdAt: string;
   readonly updatedAt: string;
 }
 
@@ -33,6 +34,7 @@ interface AudienceRow {
   estimated_count: number;
   estimated_total_count: number;
   state: string;
+  created_at: string | null;
   updated_at: string;
 }
 
@@ -48,6 +50,7 @@ function toAudience(row: AudienceRow): AudienceRecord {
     estimatedTotalCount: row.estimated_total_count,
     state: enabled ? (row.state as AudienceState) : "Disabled",
     counted: row.state === "Ready",
+    createdAt: row.created_at ?? row.updated_at,
     updatedAt: row.updated_at,
   };
 }
@@ -82,6 +85,14 @@ export class Audiences {
     return rows.map(toAudience);
   }
 
+  /** Enabled audiences newest first (Braze's segment list: disabled ones count as archived), a page at a time. */
+  newestFirst(key: AppKey, page: { offset: number; limit: number }): AudienceRecord[] {
+    const rows = this.store.db
+      .prepare(`${SELECT_AUDIENCES} WHERE a.owner_name = ? AND a.app_name = ? AND a.enabled = 1 ORDER BY coalesce(a.created_at, a.updated_at) DESC, a.name LIMIT ? OFFSET ?`)
+      .all(key.owner, key.app, page.limit, page.offset) as unknown as AudienceRow[];
+    return rows.map(toAudience);
+  }
+
   /**
    * Creates or changes an audience; answers whether it needs a full count (new, or its definition or
    * custom property types changed — a description or enabled change keeps its count).
@@ -90,10 +101,11 @@ export class Audiences {
     key: AppKey,
     audience: { name: string; definition: string; description: string | undefined; enabled: boolean; customProperties: Record<string, PropertyType> },
   ): boolean {
+    const now = new Date().toISOString();
     const { state } = this.store.db
       .prepare(
-        `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Calculating')
+        `INSERT INTO audiences (owner_name, app_name, name, definition, description, enabled, custom_properties, updated_at, created_at, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'Calculating')
          ON CONFLICT (owner_name, app_name, name) DO UPDATE SET
            state = CASE WHEN definition = excluded.definition AND custom_properties = excluded.custom_properties THEN state ELSE 'Calculating' END,
            definition = excluded.definition, description = excluded.description, enabled = excluded.enabled,
@@ -108,7 +120,8 @@ export class Audiences {
         audience.description ?? null,
         audience.enabled ? 1 : 0,
         JSON.stringify(audience.customProperties),
-        new Date().toISOString(),
+        now,
+        now,
       ) as { state: string };
     return state === "Calculating";
   }

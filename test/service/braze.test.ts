@@ -60,3 +60,50 @@ describe("the Braze dialect", () => {
     expect((service.store.db.prepare("SELECT user_id FROM devices").all() as { user_id: string }[]).map((row) => row.user_id)).toEqual(["bob"]);
   });
 });
+
+describe("Braze segments and news feed", () => {
+  const get = (path: string, query: Record<string, string>) =>
+    service.app.inject({ method: "GET", url: `${BRAZE_BASE}${path}?${new URLSearchParams({ app_group_id: group, ...query })}`, headers: { authorization: `Bearer ${service.token}` } });
+  const put = (name: string, body: object) => service.app.inject({ method: "PUT", url: `/v0.1/apps/acme/demo/analytics/audiences/${name}`, headers: { "x-api-token": service.token }, payload: body });
+
+  it("lists the enabled audiences newest first, 100 a page, and details one", async () => {
+    await withUsers();
+    for (let i = 0; i < 103; i++) expect((await put(`a${String(i).padStart(3, "0")}`, { definition: "carrierCountry eq 'GB'" })).statusCode).toBe(200);
+    // One second apart, in the order of their names: the last created comes first.
+    const setCreated = service.store.db.prepare("UPDATE audiences SET created_at = ? WHERE name = ?");
+    for (let i = 0; i < 103; i++) setCreated.run(new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), `a${String(i).padStart(3, "0")}`);
+    expect((await put("off", { definition: "carrierCountry eq 'US'", enabled: false })).statusCode).toBe(200);
+    const first = (await get("/segments/list", {})).json();
+    const second = (await get("/segments/list", { page: "1" })).json();
+    expect(first.message).toBe("success");
+    expect(first.segments).toHaveLength(100);
+    expect(second.segments).toHaveLength(3);
+    const ids = [...first.segments, ...second.segments].map((segment: { id: string }) => segment.id);
+    expect(ids).not.toContain("off");
+    expect(ids).toEqual(Array.from({ length: 103 }, (_, i) => `a${String(102 - i).padStart(3, "0")}`));
+    expect(first.segments[0]).toEqual({ id: expect.any(String), name: first.segments[0].id, analytics_tracking_enabled: true, tags: [] });
+    const details = (await get("/segments/details", { segment_id: "a007" })).json();
+    expect(details).toEqual({ message: "success", created_at: expect.any(String), updated_at: expect.any(String), name: "a007", description: "carrierCountry eq 'GB'", tags: [] });
+  });
+
+  it("answers an unknown segment, any card, a bad page and a length out of 1–100 with 400 naming the parameter", async () => {
+    await withUsers();
+    const cases: [string, Record<string, string>, string][] = [
+      ["/segments/details", { segment_id: "nope" }, "segment_id: unknown segment 'nope' in app group 'acme/demo'"],
+      ["/feed/details", { card_id: "c1" }, "card_id: unknown card 'c1' (this service has no news feed cards"],
+      ["/feed/data_series", { card_id: "c1", length: "7" }, "card_id: unknown card 'c1'"],
+      ["/feed/data_series", { card_id: "c1", length: "0" }, "length: must be between 1 and 100 inclusive (seeds: Braze export)"],
+      ["/feed/data_series", { card_id: "c1", length: "101" }, "length: must be between 1 and 100 inclusive (seeds: Braze export)"],
+      ["/feed/data_series", { card_id: "c1", length: "1.5" }, "length"],
+      ["/feed/data_series", { card_id: "c1", length: "7", unit: "week" }, "unit"],
+      ["/segments/list", { page: "abc" }, "page"],
+      ["/segments/list", { pages: "1" }, "pages"],
+    ];
+    for (const [path, query, message] of cases) {
+      const response = await get(path, query);
+      expect(response.statusCode, `${path} ${JSON.stringify(query)}: ${response.body}`).toBe(400);
+      expect(response.json().message, path).toContain(message);
+    }
+    expect((await get("/feed/list", { include_archived: "true" })).json()).toEqual({ message: "success", cards: [] });
+  });
+});
