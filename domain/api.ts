@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { audienceDefinitionSchema, audienceListSchema, audienceSchema, audienceTestResultSchema, propertyTypeSchema } from "./audience.ts";
 import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./broadcast-metrics.ts";
+import { endingAtSchema, seriesLengthSchema, SERIES_UNITS } from "./braze-series.ts";
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
@@ -205,12 +206,9 @@ const brazeQuery = <S extends z.core.$ZodShape>(shape: S) => z.object({ ...BRAZE
 /** Which page of a list (seeds: Braze export: `page`, defaulting to 0, the first). */
 const brazePage = { page: z.coerce.number().int().min(0).default(0) };
 const success = { message: z.literal("success") };
-/** How many units a series holds (seeds: Braze export: between 1 and 100 inclusive). */
-const seriesLength = z.coerce
-  .number()
-  .int()
-  .min(LIMITS.dataSeriesLengthMin.value, `must be between ${LIMITS.dataSeriesLengthMin.value} and ${LIMITS.dataSeriesLengthMax.value} inclusive (${LIMITS.dataSeriesLengthMax.source})`)
-  .max(LIMITS.dataSeriesLengthMax.value, `must be between ${LIMITS.dataSeriesLengthMin.value} and ${LIMITS.dataSeriesLengthMax.value} inclusive (${LIMITS.dataSeriesLengthMax.source})`);
+/** A series query (braze-series.ts): length 1–100 units, day or hour, ending at `ending_at` (default now); `app_id`, when sent, is the app group's own app. */
+const seriesQuery = { length: seriesLengthSchema, unit: z.enum(SERIES_UNITS).default("day"), ending_at: endingAtSchema.optional(), app_id: z.string().optional() };
+const seriesOf = <S extends z.core.$ZodShape>(point: S) => z.object({ ...success, data: z.array(z.object({ time: z.string(), ...point })) });
 /** A news feed card (seeds: Braze export); the service has none, so lists are empty and ids unknown. */
 const feedCardParams = { card_id: z.string() };
 
@@ -863,8 +861,56 @@ export const API = {
     path: `${BRAZE_BASE}/feed/data_series`,
     summary: "Braze: a news feed card's engagement series (no card exists: 400 naming card_id)",
     auth: "brazeKey",
-    query: brazeQuery({ ...feedCardParams, length: seriesLength, unit: z.enum(["day", "hour"]).default("day"), ending_at: iso.optional() }),
+    query: brazeQuery({ ...feedCardParams, ...seriesQuery }),
     responses: { 200: z.object({ ...success, data: z.array(z.record(z.string(), z.unknown())) }) },
+  },
+  brazeSessionsSeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/sessions/data_series`,
+    summary: "Braze: sessions (session_start events) per day or hour",
+    auth: "brazeKey",
+    query: brazeQuery(seriesQuery),
+    responses: { 200: seriesOf({ sessions: z.number().int() }) },
+  },
+  brazeEventsList: {
+    method: "GET",
+    path: `${BRAZE_BASE}/events/list`,
+    summary: "Braze: the custom event names recorded for the app, alphabetically, 250 a page",
+    auth: "brazeKey",
+    query: brazeQuery(brazePage),
+    responses: { 200: z.object({ ...success, events: z.array(z.string()) }) },
+  },
+  brazeEventsSeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/events/data_series`,
+    summary: "Braze: occurrences of one custom event per day or hour",
+    auth: "brazeKey",
+    query: brazeQuery({ event: z.string().min(1), ...seriesQuery }),
+    responses: { 200: seriesOf({ count: z.number().int() }) },
+  },
+  brazeProductsList: {
+    method: "GET",
+    path: `${BRAZE_BASE}/purchases/product_list`,
+    summary: "Braze: the products purchased in the app, alphabetically, 250 a page",
+    auth: "brazeKey",
+    query: brazeQuery(brazePage),
+    responses: { 200: z.object({ ...success, products: z.array(z.string()) }) },
+  },
+  brazeRevenueSeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/purchases/revenue_series`,
+    summary: "Braze: money spent per day or hour, in USD (fixed rates), of all products or one",
+    auth: "brazeKey",
+    query: brazeQuery({ product: z.string().min(1).optional(), ...seriesQuery }),
+    responses: { 200: seriesOf({ revenue: z.number() }) },
+  },
+  brazeQuantitySeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/purchases/quantity_series`,
+    summary: "Braze: purchases per day or hour, of all products or one",
+    auth: "brazeKey",
+    query: brazeQuery({ product: z.string().min(1).optional(), ...seriesQuery }),
+    responses: { 200: seriesOf({ purchase_quantity: z.number().int() }) },
   },
   brazeExportRawEvents: {
     method: "POST",

@@ -1,5 +1,6 @@
 // What a mobile SDK sends: devices (install id, user id, the seeds' device properties, typed custom
 // properties, push channel and token) and events. Unknown fields are rejected, naming the field.
+import { CURRENCIES } from "./braze-series.ts";
 import { z } from "zod";
 import { LIMITS } from "./limits.ts";
 
@@ -73,7 +74,8 @@ export const eventSchema = z.discriminatedUnion("type", [
       ...eventBase,
       product_id: z.string().min(1).max(256),
       amount: z.number().nonnegative(),
-      currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO-4217 code such as USD"),
+      // The revenue series reports USD at fixed rates (braze-series.ts): a currency needs one.
+      currency: z.enum(CURRENCIES as [string, ...string[]], { message: `must be one of ${CURRENCIES.join(", ")} (ISO 4217 codes the revenue series converts to USD at fixed rates)` }),
     })
     .strict(),
 ]);

@@ -21,3 +21,4 @@ export * from "./account-dsr.ts";
 export * from "./address.ts";
 export * from "./guardrails.ts";
 export * from "./hidden-inputs.ts";
+export * from "./braze-series.ts";

@@ -1,5 +1,6 @@
 // Device storage: device properties in typed columns, custom properties in typed slot columns
 // assigned per app on first sight (so audience counts are plain column comparisons in SQL).
+import { EventRollups, storedEvent } from "./repositories/event-rollups.ts";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   customValueType,
@@ -85,12 +86,15 @@ const RETRY_WINDOW_MS = 24 * 3_600_000;
 type IngestKind = "devices" | "events";
 
 export class DeviceStore {
+  private readonly rollups: EventRollups;
   /** `track` starts following a write transaction's changes to an app's devices. */
   constructor(
     private readonly store: Store,
     private readonly track: (key: AppKey, appId: number) => ChangeTracker,
     private readonly workers: SqlWorkers,
-  ) {}
+  ) {
+    this.rollups = new EventRollups(store);
+  }
 
   /**
    * The app's custom property name → column, read fresh: another process (a replica, the
@@ -313,6 +317,7 @@ export class DeviceStore {
         `INSERT INTO events (app_id, install_id, type, name, occurred_at, notification_id, product_id, amount, currency, properties)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
+      this.rollups.apply(appId, events.map(storedEvent), 1);
       for (const event of events) {
         insert.run(
           appId,

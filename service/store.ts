@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
-import { LIMITS, type AppKey } from "../domain/index.ts";
+import { HOUR_MS, LIMITS, USD_PER_UNIT, type AppKey } from "../domain/index.ts";
 import { Apps } from "./repositories/apps.ts";
 
 /**
@@ -313,6 +313,24 @@ const MIGRATIONS: readonly string[] = [
   // before take their last change as their creation.
   `ALTER TABLE audiences ADD COLUMN created_at TEXT;
    UPDATE audiences SET created_at = updated_at;`,
+  // Hourly counts for the Braze series (repositories/event-rollups.ts), from the events already in.
+  `CREATE TABLE event_rollups (
+     app_id INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     hour INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     usd_cents INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (app_id, kind, name, hour)
+   ) WITHOUT ROWID;
+   INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents)
+     SELECT app_id,
+            CASE type WHEN 'session_start' THEN 'session' WHEN 'custom' THEN 'custom' ELSE 'purchase' END,
+            CASE type WHEN 'session_start' THEN '' WHEN 'custom' THEN name ELSE product_id END,
+            occurred_at / ${HOUR_MS}, COUNT(*),
+            coalesce(SUM(CAST(round(amount * CASE currency ${Object.entries(USD_PER_UNIT).map(([code, rate]) => `WHEN '${code}' THEN ${rate}`).join(" ")} ELSE 0 END * 100) AS INTEGER)), 0)
+     FROM events WHERE type = 'session_start' OR (type = 'custom' AND name IS NOT NULL) OR (type = 'purchase' AND product_id IS NOT NULL)
+     GROUP BY 1, 2, 3, 4;`,
 ];
 
 export type { AppKey };

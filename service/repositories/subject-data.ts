@@ -1,6 +1,7 @@
 // What the store holds of one data subject, found by its identifiers, and the statements that erase
 // it: devices (with their attribute rows), events, deliveries, and text that names the subject
 // (notification content and targets, audience definitions and descriptions).
+import { EventRollups, type RollupEvent } from "./event-rollups.ts";
 import type { Query } from "../sql-worker.ts";
 import type { AppKey, Store } from "../store.ts";
 
@@ -97,8 +98,16 @@ export class SubjectData {
 
   /** Deletes the events of these install ids; answers how many. */
   deleteEvents(appId: number, installIds: readonly string[]): number {
-    const remove = this.store.db.prepare("DELETE FROM events WHERE app_id = ? AND install_id = ?");
-    return installIds.reduce((sum, installId) => sum + Number(remove.run(appId, installId).changes), 0);
+    // The series' hourly counts lose what the erased events added (aggregates then equal the events left).
+    const removed = this.store.db.prepare("DELETE FROM events WHERE app_id = ? AND install_id = ? RETURNING type, name, product_id, amount, currency, occurred_at");
+    const rollups = new EventRollups(this.store);
+    let count = 0;
+    for (const installId of installIds) {
+      const rows = removed.all(appId, installId) as unknown as RollupEvent[];
+      rollups.apply(appId, rows, -1);
+      count += rows.length;
+    }
+    return count;
   }
 
   /** Deletes these devices' deliveries (the notifications keep their totals); answers how many. */

@@ -1,18 +1,68 @@
-// The Braze dialect's own routes (seeds: Braze export) — segments, news feed cards — beside the
-// export routes it shares with the app-prefixed paths (exports.ts, data-subject-requests.ts). A
-// segment is an audience: its id and name are the audience's name; disabled audiences count as
-// archived. The service has no news feed cards: lists are empty and any card id is unknown (400).
+// The Braze dialect's own routes (seeds: Braze export) — segments, news feed cards, the sessions,
+// custom event and purchase series and lists — beside the export routes it shares with the
+// app-prefixed paths (exports.ts, data-subject-requests.ts). A segment is an audience: its id and
+// name are the audience's name; disabled audiences count as archived. The service has no news feed
+// cards: lists are empty and any card id is unknown (400). Series read the hourly rollups
+// (repositories/event-rollups.ts), never the raw events.
 import type { FastifyPluginAsync } from "fastify";
-import { API, LIMITS } from "../../domain/index.ts";
+import { API, HOUR_MS, LIMITS, seriesBuckets, type AppKey, type Bucket, type SeriesQuery } from "../../domain/index.ts";
 import { brazeApp } from "../braze.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
+import { EventRollups, type RollupKind } from "../repositories/event-rollups.ts";
 import type { Services } from "../services.ts";
 
 const unknownCard = (cardId: string) => new ApiError("BadRequest", `card_id: unknown card '${cardId}' (this service has no news feed cards; /braze/feed/list is always empty)`);
 
-export const brazeRoutes = ({ repositories }: Services): FastifyPluginAsync => async (app) => {
+/** The buckets a series query asks for, or the seed's 400 naming the parameter; `app_id`, when sent, must be the app group's app. */
+function bucketsOf(key: AppKey, query: SeriesQuery & { app_id?: string | undefined }): Bucket[] {
+  if (query.app_id !== undefined && query.app_id !== `${key.owner}/${key.app}` && query.app_id !== key.app) {
+    throw new ApiError("BadRequest", `app_id: '${query.app_id}' is not an app of app group '${key.owner}/${key.app}' (each app group holds one app: leave app_id out)`);
+  }
+  const buckets = seriesBuckets(query);
+  if ("problem" in buckets) throw new ApiError("BadRequest", buckets.problem);
+  return buckets;
+}
+
+export const brazeRoutes = ({ repositories, store }: Services): FastifyPluginAsync => async (app) => {
   const pageSize = LIMITS.brazeListPage.value;
+  const namesPage = LIMITS.brazeNamesPage.value;
+  const rollups = new EventRollups(store);
+
+  /** Per bucket, the rollups' count and USD cents over the hours it spans. */
+  const series = (key: AppKey, query: SeriesQuery & { app_id?: string | undefined }, kind: RollupKind, name?: string) => {
+    const buckets = bucketsOf(key, query);
+    const hours = new Map(rollups.hourly(store.appId(key), kind, buckets[0]!.start / HOUR_MS, buckets.at(-1)!.end / HOUR_MS, name).map((row) => [row.hour, row]));
+    return buckets.map((bucket) => {
+      let count = 0;
+      let cents = 0;
+      for (let hour = bucket.start / HOUR_MS; hour < bucket.end / HOUR_MS; hour++) {
+        count += hours.get(hour)?.count ?? 0;
+        cents += hours.get(hour)?.cents ?? 0;
+      }
+      return { time: bucket.label, count, cents };
+    });
+  };
+  const listPage = (key: AppKey, kind: RollupKind, page: number) => rollups.names(store.appId(key), kind, { offset: page * namesPage, limit: namesPage });
+
+  serve(app, API.brazeSessionsSeries, ({ query, request }) => ({
+    message: "success" as const,
+    data: series(brazeApp(request), query, "session").map(({ time, count }) => ({ time, sessions: count })),
+  }));
+  serve(app, API.brazeEventsList, ({ query, request }) => ({ message: "success" as const, events: listPage(brazeApp(request), "custom", query.page) }));
+  serve(app, API.brazeEventsSeries, ({ query, request }) => ({
+    message: "success" as const,
+    data: series(brazeApp(request), query, "custom", query.event).map(({ time, count }) => ({ time, count })),
+  }));
+  serve(app, API.brazeProductsList, ({ query, request }) => ({ message: "success" as const, products: listPage(brazeApp(request), "purchase", query.page) }));
+  serve(app, API.brazeRevenueSeries, ({ query, request }) => ({
+    message: "success" as const,
+    data: series(brazeApp(request), query, "purchase", query.product).map(({ time, cents }) => ({ time, revenue: cents / 100 })),
+  }));
+  serve(app, API.brazeQuantitySeries, ({ query, request }) => ({
+    message: "success" as const,
+    data: series(brazeApp(request), query, "purchase", query.product).map(({ time, count }) => ({ time, purchase_quantity: count })),
+  }));
 
   serve(app, API.brazeSegmentsList, ({ query, request }) => ({
     message: "success" as const,

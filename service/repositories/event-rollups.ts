@@ -1,0 +1,84 @@
+// Hourly counts of the events the Braze series report — sessions (session_start), custom events by
+// name, purchases by product with their revenue in USD cents — kept in the transaction that writes
+// (or erases) the events, so a series reads at most `length` × 24 small rows instead of scanning
+// raw events. A batch is summed in memory first: one upsert per (kind, name, hour) it touches.
+import { HOUR_MS, usdCents, type EventInput } from "../../domain/index.ts";
+import type { Store } from "../store.ts";
+
+export const ROLLUP_KINDS = ["session", "custom", "purchase"] as const;
+export type RollupKind = (typeof ROLLUP_KINDS)[number];
+
+/** An event's fields the rollups read, as the events table stores them. */
+export interface RollupEvent {
+  type: string;
+  name?: string | null;
+  product_id?: string | null;
+  amount?: number | null;
+  currency?: string | null;
+  occurred_at: number;
+}
+
+/** One event as the rollups see it, or undefined for an event no series counts. */
+export function rollupOf(event: RollupEvent):
+  | { kind: RollupKind; name: string; hour: number; cents: number }
+  | undefined {
+  const hour = Math.floor(event.occurred_at / HOUR_MS);
+  if (event.type === "session_start") return { kind: "session", name: "", hour, cents: 0 };
+  if (event.type === "custom" && event.name) return { kind: "custom", name: event.name, hour, cents: 0 };
+  if (event.type === "purchase" && event.product_id) {
+    return { kind: "purchase", name: event.product_id, hour, cents: event.amount != null && event.currency ? usdCents(event.amount, event.currency) : 0 };
+  }
+  return undefined;
+}
+
+/** An ingested event's fields as the events table stores them. */
+export const storedEvent = (event: EventInput): RollupEvent => ({
+  type: event.type,
+  name: event.type === "custom" ? event.name : null,
+  product_id: event.type === "purchase" ? event.product_id : null,
+  amount: event.type === "purchase" ? event.amount : null,
+  currency: event.type === "purchase" ? event.currency : null,
+  occurred_at: Date.parse(event.timestamp),
+});
+
+export class EventRollups {
+  constructor(private readonly store: Store) {}
+
+  /** Adds (sign 1) or takes away (sign −1) these events' counts; joins the caller's transaction. */
+  apply(appId: number, events: Iterable<RollupEvent>, sign: 1 | -1): void {
+    const sums = new Map<string, { kind: RollupKind; name: string; hour: number; count: number; cents: number }>();
+    for (const event of events) {
+      const rollup = rollupOf(event);
+      if (!rollup) continue;
+      const id = `${rollup.kind}\u0000${rollup.name}\u0000${rollup.hour}`;
+      const sum = sums.get(id) ?? { ...rollup, count: 0, cents: 0 };
+      sum.count += sign;
+      sum.cents += sign * rollup.cents;
+      sums.set(id, sum);
+    }
+    if (sums.size === 0) return;
+    const upsert = this.store.db.prepare(
+      `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app_id, kind, name, hour) DO UPDATE SET count = count + excluded.count, usd_cents = usd_cents + excluded.usd_cents`,
+    );
+    for (const sum of sums.values()) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents);
+  }
+
+  /** Count and USD cents per hour in [fromHour, toHour) for a kind (and a name, when given). */
+  hourly(appId: number, kind: RollupKind, fromHour: number, toHour: number, name?: string): { hour: number; count: number; cents: number }[] {
+    return this.store.db
+      .prepare(
+        `SELECT hour, SUM(count) AS count, SUM(usd_cents) AS cents FROM event_rollups
+         WHERE app_id = ? AND kind = ? ${name === undefined ? "" : "AND name = ?"} AND hour >= ? AND hour < ? GROUP BY hour`,
+      )
+      .all(...[appId, kind, ...(name === undefined ? [] : [name]), fromHour, toHour]) as unknown as { hour: number; count: number; cents: number }[];
+  }
+
+  /** The names a kind was recorded under (custom events, products), alphabetically, a page at a time. */
+  names(appId: number, kind: RollupKind, page: { offset: number; limit: number }): string[] {
+    const rows = this.store.db
+      .prepare("SELECT DISTINCT name FROM event_rollups WHERE app_id = ? AND kind = ? AND count > 0 ORDER BY name LIMIT ? OFFSET ?")
+      .all(appId, kind, page.limit, page.offset) as { name: string }[];
+    return rows.map((row) => row.name);
+  }
+}

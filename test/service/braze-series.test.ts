@@ -1,0 +1,135 @@
+// The Braze series equal a brute-force aggregation of the same events: generated events across hour
+// and day boundaries (sessions, custom events, purchases in several products and currencies), series
+// of length 1, 100 and in between, day and hour, ending on a boundary, just after one, or now; and
+// after an erasure, the events left. The lists are the names recorded, alphabetically, by page.
+import fc from "fast-check";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BRAZE_BASE, CURRENCIES, seriesBuckets, usdCents, type EventInput, type SeriesUnit } from "../../domain/index.ts";
+import { startService, type TestService } from "../helpers/service.ts";
+
+const HOUR = 3_600_000;
+const NOW = Date.now();
+const key = { owner: "acme", app: "series" };
+let service: TestService;
+let token: string;
+beforeAll(async () => {
+  service = await startService({ runner: { concurrency: 0 } });
+  token = service.tokenFor(key.owner, key.app);
+});
+afterAll(async () => service?.close());
+
+const get = async (path: string, query: Record<string, string>) => {
+  const response = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}${path}?${new URLSearchParams({ app_group_id: "acme/series", ...query })}`, headers: { authorization: `Bearer ${token}` } });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as { data: Record<string, number | string>[]; events?: string[]; products?: string[] };
+};
+
+/**
+ * Events of a few devices in and around the window a series covers (`spanHours` back from the hour
+ * `endHour` starts), many of them on an hour boundary or a millisecond either side of one.
+ */
+const eventsArbitrary = (installIds: string[], endHour: number, spanHours: number) =>
+  fc
+    .array(
+      fc.record({
+        install: fc.constantFrom(...installIds),
+        hour: fc.integer({ min: endHour - spanHours - 2, max: endHour + 1 }),
+        offset: fc.oneof(fc.constant(0), fc.constant(1), fc.constant(HOUR - 1), fc.integer({ min: 0, max: HOUR - 1 })),
+        kind: fc.constantFrom("session_start", "session_end", "custom", "purchase"),
+        name: fc.constantFrom("view_item", "add_to_cart", "share"),
+        product: fc.constantFrom("sku-1", "sku-2", "gift card"),
+        amount: fc.integer({ min: 0, max: 99_999 }).map((cents) => cents / 100),
+        currency: fc.constantFrom(...CURRENCIES),
+      }),
+      { minLength: 1, maxLength: 300 },
+    )
+    .map((drawn) =>
+      drawn
+        .filter((e) => e.hour * HOUR + e.offset < NOW)
+        .map((e): EventInput => {
+          const timestamp = new Date(e.hour * HOUR + e.offset).toISOString();
+          if (e.kind === "custom") return { type: "custom", install_id: e.install, timestamp, name: e.name, properties: {} };
+          if (e.kind === "purchase") return { type: "purchase", install_id: e.install, timestamp, product_id: e.product, amount: e.amount, currency: e.currency };
+          return { type: e.kind as "session_start" | "session_end", install_id: e.install, timestamp };
+        }),
+    );
+
+/** What each series should say, counted from the events themselves. */
+function bruteForce(events: readonly EventInput[], unit: SeriesUnit, length: number, endingAt: string | undefined) {
+  const buckets = seriesBuckets({ unit, length, ending_at: endingAt }, NOW);
+  if ("problem" in buckets) throw new Error(buckets.problem);
+  const within = (bucket: { start: number; end: number }, e: EventInput) => Date.parse(e.timestamp) >= bucket.start && Date.parse(e.timestamp) < bucket.end;
+  return buckets.map((bucket) => {
+    const inside = events.filter((e) => within(bucket, e));
+    const purchases = inside.filter((e): e is Extract<EventInput, { type: "purchase" }> => e.type === "purchase");
+    return {
+      time: bucket.label,
+      sessions: inside.filter((e) => e.type === "session_start").length,
+      share: inside.filter((e) => e.type === "custom" && e.name === "share").length,
+      revenue: purchases.reduce((sum, e) => sum + usdCents(e.amount, e.currency), 0) / 100,
+      giftCards: purchases.filter((e) => e.product_id === "gift card").length,
+    };
+  });
+}
+
+describe("Braze series against a brute-force count of the same events", () => {
+  it("sessions, a custom event, revenue and purchase quantity agree for any length, unit and ending", async () => {
+    const installIds = Array.from({ length: 4 }, () => randomUUID());
+    const nowHour = Math.floor(NOW / HOUR);
+    const scenario = fc
+      .record({
+        unit: fc.constantFrom<SeriesUnit>("day", "hour"),
+        length: fc.oneof(fc.constant(1), fc.constant(100), fc.integer({ min: 2, max: 99 })),
+        // Now, or an hour boundary in the last 90 days, or a millisecond either side of one.
+        ending: fc.oneof(fc.constant(undefined), fc.record({ hoursAgo: fc.integer({ min: 1, max: 24 * 90 }), ms: fc.constantFrom(0, 1, -1) })),
+      })
+      .chain(({ unit, length, ending }) => {
+        const endingAt = ending === undefined ? undefined : new Date((nowHour - ending.hoursAgo) * HOUR + ending.ms).toISOString();
+        const endHour = Math.floor((endingAt === undefined ? NOW : Date.parse(endingAt)) / HOUR);
+        return eventsArbitrary(installIds, endHour, length * (unit === "day" ? 24 : 1) + 24).map((events) => ({ unit, length, endingAt, events }));
+      });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ events, unit, length, endingAt }) => {
+          // A fresh app per run: the rollups hold exactly these events.
+          service.store.db.prepare("DELETE FROM events").run();
+          service.store.db.prepare("DELETE FROM event_rollups").run();
+          service.services.devices.insertEvents(key, events);
+          const query = { unit, length: String(length), ...(endingAt ? { ending_at: endingAt } : {}) };
+          const expected = bruteForce(events, unit, length, query.ending_at);
+          const [sessions, share, revenue, giftCards] = await Promise.all([
+            get("/sessions/data_series", query),
+            get("/events/data_series", { ...query, event: "share" }),
+            get("/purchases/revenue_series", query),
+            get("/purchases/quantity_series", { ...query, product: "gift card" }),
+          ]);
+          expect(sessions.data).toEqual(expected.map(({ time, sessions }) => ({ time, sessions })));
+          expect(share.data).toEqual(expected.map(({ time, share }) => ({ time, count: share })));
+          expect(revenue.data.map((point) => point.revenue)).toEqual(expected.map((point) => point.revenue));
+          expect(giftCards.data).toEqual(expected.map(({ time, giftCards }) => ({ time, purchase_quantity: giftCards })));
+        }),
+      { numRuns: 25, seed: 1124 },
+    );
+  });
+
+  it("after an erasure, counts only the events left; lists name what was recorded, alphabetically", async () => {
+    service.store.db.prepare("DELETE FROM events").run();
+    service.store.db.prepare("DELETE FROM event_rollups").run();
+    const [kept, erased] = [randomUUID(), randomUUID()];
+    const at = new Date(NOW - 2 * HOUR).toISOString();
+    service.services.devices.upsert(key, [{ install_id: erased, user_id: "gone", properties: {}, custom_properties: {} }] as never);
+    service.services.devices.insertEvents(key, [
+      { type: "session_start", install_id: kept, timestamp: at },
+      { type: "session_start", install_id: erased, timestamp: at },
+      { type: "custom", install_id: erased, timestamp: at, name: "only-erased", properties: {} },
+      { type: "custom", install_id: kept, timestamp: at, name: "Zebra", properties: {} },
+      { type: "purchase", install_id: erased, timestamp: at, product_id: "erased-sku", amount: 5, currency: "EUR" },
+    ]);
+    expect((await get("/events/list", {})).events).toEqual(["Zebra", "only-erased"]);
+    await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "gone" });
+    expect((await get("/sessions/data_series", { unit: "hour", length: "3" })).data.map((point) => point.sessions)).toEqual([1, 0, 0]);
+    expect((await get("/events/list", {})).events).toEqual(["Zebra"]);
+    expect((await get("/purchases/product_list", {})).products).toEqual([]);
+    expect((await get("/purchases/revenue_series", { length: "1" })).data).toEqual([{ time: new Date(NOW).toISOString().slice(0, 10), revenue: 0 }]);
+  });
+});
