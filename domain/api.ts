@@ -207,7 +207,18 @@ const brazeQuery = <S extends z.core.$ZodShape>(shape: S) => z.object({ ...BRAZE
 const brazePage = { page: z.coerce.number().int().min(0).default(0) };
 const success = { message: z.literal("success") };
 /** A series query (braze-series.ts): length 1–100 units, day or hour, ending at `ending_at` (default now); `app_id`, when sent, is the app group's own app. */
-const seriesQuery = { length: seriesLengthSchema, unit: z.enum(SERIES_UNITS).default("day"), ending_at: endingAtSchema.optional(), app_id: z.string().optional() };
+const kpiQuery = { length: seriesLengthSchema, ending_at: endingAtSchema.optional(), app_id: z.string().optional() };
+const seriesQuery = { ...kpiQuery, unit: z.enum(SERIES_UNITS).default("day") };
+/** A KPI: a daily series (seeds: Braze export, KPI export), its point named after it. */
+const kpiRoute = <N extends string>(path: string, point: N, summary: string) =>
+  ({
+    method: "GET",
+    path: `${BRAZE_BASE}/kpi/${path}/data_series`,
+    summary,
+    auth: "brazeKey",
+    query: brazeQuery(kpiQuery),
+    responses: { 200: seriesOf({ [point]: z.number().int() } as Record<N, z.ZodNumber>) },
+  }) as const;
 const seriesOf = <S extends z.core.$ZodShape>(point: S) => z.object({ ...success, data: z.array(z.object({ time: z.string(), ...point })) });
 /** A news feed card (seeds: Braze export); the service has none, so lists are empty and ids unknown. */
 const feedCardParams = { card_id: z.string() };
@@ -864,6 +875,10 @@ export const API = {
     query: brazeQuery({ ...feedCardParams, ...seriesQuery }),
     responses: { 200: z.object({ ...success, data: z.array(z.record(z.string(), z.unknown())) }) },
   },
+  brazeMauSeries: kpiRoute("mau", "mau", "Braze: users active in the 30 days ending with each day"),
+  brazeDauSeries: kpiRoute("dau", "dau", "Braze: users active on each day"),
+  brazeNewUsersSeries: kpiRoute("new_users", "new_users", "Braze: users whose first activity fell on each day"),
+  brazeUninstallsSeries: kpiRoute("uninstalls", "uninstalls", "Braze: uninstall events on each day"),
   brazeSessionsSeries: {
     method: "GET",
     path: `${BRAZE_BASE}/sessions/data_series`,

@@ -60,6 +60,8 @@ export const eventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("session_start"), ...eventBase }).strict(),
   z.object({ type: z.literal("session_end"), ...eventBase }).strict(),
   z.object({ type: z.literal("push_opened"), ...eventBase, notification_id: z.string().min(1).max(64) }).strict(),
+  // The app was removed from the device (an SDK's uninstall tracking, or a push provider reporting the token unregistered).
+  z.object({ type: z.literal("uninstall"), ...eventBase }).strict(),
   z
     .object({
       type: z.literal("custom"),
@@ -80,7 +82,7 @@ export const eventSchema = z.discriminatedUnion("type", [
     .strict(),
 ]);
 export type EventInput = z.infer<typeof eventSchema>;
-export const EVENT_TYPES = ["session_start", "session_end", "push_opened", "custom", "purchase"] as const;
+export const EVENT_TYPES = ["session_start", "session_end", "push_opened", "uninstall", "custom", "purchase"] as const;
 
 /** The declared type of a custom property value, as audiences name types. */
 export function customValueType(value: CustomPropertyValue): "string" | "number" | "boolean" | "date_time" {

@@ -1,5 +1,6 @@
 // Device storage: device properties in typed columns, custom properties in typed slot columns
 // assigned per app on first sight (so audience counts are plain column comparisons in SQL).
+import { Activity } from "./repositories/activity.ts";
 import { EventRollups, storedEvent } from "./repositories/event-rollups.ts";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
@@ -87,6 +88,7 @@ type IngestKind = "devices" | "events";
 
 export class DeviceStore {
   private readonly rollups: EventRollups;
+  private readonly activity: Activity;
   /** `track` starts following a write transaction's changes to an app's devices. */
   constructor(
     private readonly store: Store,
@@ -94,6 +96,7 @@ export class DeviceStore {
     private readonly workers: SqlWorkers,
   ) {
     this.rollups = new EventRollups(store);
+    this.activity = new Activity(store, this.rollups);
   }
 
   /**
@@ -317,7 +320,9 @@ export class DeviceStore {
         `INSERT INTO events (app_id, install_id, type, name, occurred_at, notification_id, product_id, amount, currency, properties)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      this.rollups.apply(appId, events.map(storedEvent), 1);
+      const stored = events.map(storedEvent);
+      this.rollups.apply(appId, stored, 1);
+      this.activity.record(appId, stored.map((event, i) => ({ ...event, install_id: events[i]!.install_id })));
       for (const event of events) {
         insert.run(
           appId,

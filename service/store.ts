@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 import { HOUR_MS, LIMITS, USD_PER_UNIT, type AppKey } from "../domain/index.ts";
+import { DAY_MS, MAU_WINDOW_DAYS } from "./repositories/activity.ts";
 import { Apps } from "./repositories/apps.ts";
 
 /**
@@ -15,7 +16,7 @@ import { Apps } from "./repositories/apps.ts";
 const slotColumns = Array.from({ length: LIMITS.customPropertiesPerApp.value }, (_, i) => `c${i + 1}`).join(", ");
 
 /** Schema versions, applied in order inside one transaction each; PRAGMA user_version records progress. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE api_tokens (
      id TEXT PRIMARY KEY,
      token_hash TEXT NOT NULL UNIQUE,
@@ -325,12 +326,41 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents)
      SELECT app_id,
-            CASE type WHEN 'session_start' THEN 'session' WHEN 'custom' THEN 'custom' ELSE 'purchase' END,
-            CASE type WHEN 'session_start' THEN '' WHEN 'custom' THEN name ELSE product_id END,
+            CASE type WHEN 'session_start' THEN 'session' WHEN 'uninstall' THEN 'uninstall' WHEN 'custom' THEN 'custom' ELSE 'purchase' END,
+            CASE type WHEN 'session_start' THEN '' WHEN 'uninstall' THEN '' WHEN 'custom' THEN name ELSE product_id END,
             occurred_at / ${HOUR_MS}, COUNT(*),
             coalesce(SUM(CAST(round(amount * CASE currency ${Object.entries(USD_PER_UNIT).map(([code, rate]) => `WHEN '${code}' THEN ${rate}`).join(" ")} ELSE 0 END * 100) AS INTEGER)), 0)
-     FROM events WHERE type = 'session_start' OR (type = 'custom' AND name IS NOT NULL) OR (type = 'purchase' AND product_id IS NOT NULL)
+     FROM events WHERE type IN ('session_start', 'uninstall') OR (type = 'custom' AND name IS NOT NULL) OR (type = 'purchase' AND product_id IS NOT NULL)
      GROUP BY 1, 2, 3, 4;`,
+  // Who was active on which day, and the KPIs' daily counts (repositories/activity.ts), from the
+  // events already in: DAU, each user's first day, and MAU's difference counts — each day covers
+  // [day, day+29] less what the user's days before and after cover.
+  `CREATE TABLE user_activity (
+     app_id INTEGER NOT NULL,
+     user_key TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     PRIMARY KEY (app_id, user_key, day)
+   ) WITHOUT ROWID;
+   INSERT INTO user_activity (app_id, user_key, day)
+     SELECT DISTINCT e.app_id, coalesce('user:' || d.user_id, 'install:' || e.install_id), e.occurred_at / ${DAY_MS}
+     FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
+     WHERE e.type != 'uninstall';
+   INSERT INTO event_rollups (app_id, kind, name, hour, count)
+     SELECT app_id, 'active', '', day * 24, COUNT(*) FROM user_activity GROUP BY app_id, day;
+   INSERT INTO event_rollups (app_id, kind, name, hour, count)
+     SELECT app_id, 'new_user', '', first * 24, COUNT(*) FROM (SELECT app_id, user_key, MIN(day) AS first FROM user_activity GROUP BY 1, 2) GROUP BY app_id, first;
+   WITH spans AS (
+          SELECT app_id, day, LAG(day) OVER w AS prev, LEAD(day) OVER w AS next FROM user_activity
+          WINDOW w AS (PARTITION BY app_id, user_key ORDER BY day)),
+        cover AS (
+          SELECT app_id,
+                 CASE WHEN prev IS NULL THEN day ELSE max(day, prev + ${MAU_WINDOW_DAYS}) END AS f,
+                 CASE WHEN next IS NULL THEN day + ${MAU_WINDOW_DAYS - 1} ELSE min(day + ${MAU_WINDOW_DAYS - 1}, next - 1) END AS t
+          FROM spans)
+   INSERT INTO event_rollups (app_id, kind, name, hour, count)
+     SELECT app_id, 'mau_delta', '', x * 24, SUM(c) FROM (
+       SELECT app_id, f AS x, 1 AS c FROM cover WHERE f <= t UNION ALL SELECT app_id, t + 1, -1 FROM cover WHERE f <= t)
+     GROUP BY app_id, x;`,
 ];
 
 export type { AppKey };

@@ -105,9 +105,14 @@ export function generateEvents(random: Random, device: DeviceInput, count: numbe
   const events: EventInput[] = [];
   for (let i = 0; i < count; i++) {
     const at = new Date(now - random.int(0, 90 * 86_400) * 1000).toISOString();
-    const kind = random.weighted([["session_start", 50], ["custom", 30], ["purchase", 8], ["session_end", 12]] as const);
+    // Sessions over the last 90 days, custom events, purchases in several currencies, now and then an uninstall (the KPIs' inputs).
+    const kind = random.weighted([["session_start", 50], ["custom", 30], ["purchase", 8], ["session_end", 12], ["uninstall", 1]] as const);
     if (kind === "custom") events.push({ type: "custom", install_id: device.install_id, timestamp: at, name: random.pick(["view_item", "add_to_cart", "share"]), properties: { screen: random.pick(["home", "detail", "cart"]) } });
-    else if (kind === "purchase") events.push({ type: "purchase", install_id: device.install_id, timestamp: at, product_id: `sku-${random.int(1, 200)}`, amount: random.int(99, 9_999) / 100, currency: "USD" });
+    else if (kind === "purchase") {
+      const currency = random.weighted([["USD", 60], ["EUR", 20], ["GBP", 10], ["JPY", 5], ["BRL", 5]] as const);
+      const amount = currency === "JPY" ? random.int(100, 20_000) : random.int(99, 9_999) / 100;
+      events.push({ type: "purchase", install_id: device.install_id, timestamp: at, product_id: `sku-${random.int(1, 200)}`, amount, currency });
+    }
     else events.push({ type: kind, install_id: device.install_id, timestamp: at });
   }
   return events;

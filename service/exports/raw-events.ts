@@ -20,6 +20,7 @@ export const RAW_EVENT_NAMES: Record<string, string> = {
   session_end: "$session_ended",
   purchase: "$iap",
   push_opened: "$push_opened",
+  uninstall: "$uninstalled",
 };
 
 /** Both CSV files' chunks, produced together from one pass over the events. */

@@ -5,7 +5,7 @@
 import { HOUR_MS, usdCents, type EventInput } from "../../domain/index.ts";
 import type { Store } from "../store.ts";
 
-export const ROLLUP_KINDS = ["session", "custom", "purchase"] as const;
+export const ROLLUP_KINDS = ["session", "custom", "purchase", "uninstall", "active", "new_user", "mau_delta"] as const;
 export type RollupKind = (typeof ROLLUP_KINDS)[number];
 
 /** An event's fields the rollups read, as the events table stores them. */
@@ -24,6 +24,7 @@ export function rollupOf(event: RollupEvent):
   | undefined {
   const hour = Math.floor(event.occurred_at / HOUR_MS);
   if (event.type === "session_start") return { kind: "session", name: "", hour, cents: 0 };
+  if (event.type === "uninstall") return { kind: "uninstall", name: "", hour, cents: 0 };
   if (event.type === "custom" && event.name) return { kind: "custom", name: event.name, hour, cents: 0 };
   if (event.type === "purchase" && event.product_id) {
     return { kind: "purchase", name: event.product_id, hour, cents: event.amount != null && event.currency ? usdCents(event.amount, event.currency) : 0 };
@@ -56,12 +57,23 @@ export class EventRollups {
       sum.cents += sign * rollup.cents;
       sums.set(id, sum);
     }
-    if (sums.size === 0) return;
+    this.add(appId, sums.values());
+  }
+
+  /** Adds counts (negative: takes away) to hours of kinds; joins the caller's transaction. */
+  add(appId: number, counts: Iterable<{ kind: RollupKind; name: string; hour: number; count: number; cents?: number }>): void {
     const upsert = this.store.db.prepare(
       `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app_id, kind, name, hour) DO UPDATE SET count = count + excluded.count, usd_cents = usd_cents + excluded.usd_cents`,
     );
-    for (const sum of sums.values()) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents);
+    for (const sum of counts) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents ?? 0);
+  }
+
+  /** The running total of a kind's counts up to each hour in [fromHour, toHour) that has any (MAU's difference counts). */
+  cumulative(appId: number, kind: RollupKind, toHour: number): { hour: number; count: number }[] {
+    return this.store.db
+      .prepare("SELECT hour, SUM(SUM(count)) OVER (ORDER BY hour) AS count FROM event_rollups WHERE app_id = ? AND kind = ? AND hour < ? GROUP BY hour ORDER BY hour")
+      .all(appId, kind, toHour) as unknown as { hour: number; count: number }[];
   }
 
   /** Count and USD cents per hour in [fromHour, toHour) for a kind (and a name, when given). */

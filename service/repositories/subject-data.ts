@@ -1,6 +1,7 @@
 // What the store holds of one data subject, found by its identifiers, and the statements that erase
 // it: devices (with their attribute rows), events, deliveries, and text that names the subject
 // (notification content and targets, audience definitions and descriptions).
+import { Activity } from "./activity.ts";
 import { EventRollups, type RollupEvent } from "./event-rollups.ts";
 import type { Query } from "../sql-worker.ts";
 import type { AppKey, Store } from "../store.ts";
@@ -107,6 +108,8 @@ export class SubjectData {
       rollups.apply(appId, rows, -1);
       count += rows.length;
     }
+    // Who was active when: recounted for these devices' users from the events that remain.
+    new Activity(this.store, rollups).recount(appId, installIds);
     return count;
   }
 

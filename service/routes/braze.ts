@@ -14,6 +14,8 @@ import type { Services } from "../services.ts";
 
 const unknownCard = (cardId: string) => new ApiError("BadRequest", `card_id: unknown card '${cardId}' (this service has no news feed cards; /braze/feed/list is always empty)`);
 
+type KpiQuery = Omit<SeriesQuery, "unit"> & { app_id?: string | undefined };
+
 /** The buckets a series query asks for, or the seed's 400 naming the parameter; `app_id`, when sent, must be the app group's app. */
 function bucketsOf(key: AppKey, query: SeriesQuery & { app_id?: string | undefined }): Bucket[] {
   if (query.app_id !== undefined && query.app_id !== `${key.owner}/${key.app}` && query.app_id !== key.app) {
@@ -44,6 +46,27 @@ export const brazeRoutes = ({ repositories, store }: Services): FastifyPluginAsy
     });
   };
   const listPage = (key: AppKey, kind: RollupKind, page: number) => rollups.names(store.appId(key), kind, { offset: page * namesPage, limit: namesPage });
+
+  // The KPIs (README: "What the KPIs count"), daily: DAU, new users and uninstalls are counts per day;
+  // MAU is the running total of its difference counts up to each day.
+  const daily = (key: AppKey, query: KpiQuery, kind: RollupKind) => series(key, { ...query, unit: "day" }, kind).map(({ time, count }) => ({ time, count }));
+  serve(app, API.brazeDauSeries, ({ query, request }) => ({ message: "success" as const, data: daily(brazeApp(request), query, "active").map(({ time, count }) => ({ time, dau: count })) }));
+  serve(app, API.brazeNewUsersSeries, ({ query, request }) => ({ message: "success" as const, data: daily(brazeApp(request), query, "new_user").map(({ time, count }) => ({ time, new_users: count })) }));
+  serve(app, API.brazeUninstallsSeries, ({ query, request }) => ({ message: "success" as const, data: daily(brazeApp(request), query, "uninstall").map(({ time, count }) => ({ time, uninstalls: count })) }));
+  serve(app, API.brazeMauSeries, ({ query, request }) => {
+    const key = brazeApp(request);
+    const buckets = bucketsOf(key, { ...query, unit: "day" });
+    const totals = rollups.cumulative(store.appId(key), "mau_delta", buckets.at(-1)!.end / HOUR_MS);
+    // The running total at a day is the last total recorded on or before it.
+    let at = -1;
+    return {
+      message: "success" as const,
+      data: buckets.map((bucket) => {
+        while (at + 1 < totals.length && totals[at + 1]!.hour * HOUR_MS < bucket.end) at++;
+        return { time: bucket.label, mau: at >= 0 ? totals[at]!.count : 0 };
+      }),
+    };
+  });
 
   serve(app, API.brazeSessionsSeries, ({ query, request }) => ({
     message: "success" as const,

@@ -1,0 +1,142 @@
+// Who was active on which UTC day, for the Braze KPIs (README: "What the KPIs count"): a user is the
+// user id its device carried when the event arrived, or the device itself without one; any event but
+// an uninstall is activity. One row per (user, day) in `user_activity`; each row added or removed
+// moves three daily counts in the rollups — `active` (DAU), `new_user` (the user's first day moves)
+// and `mau_delta`, a difference array whose running total is the number of users active in the 30
+// days ending with a day (MAU) — so every KPI reads at most a few hundred small rows.
+import type { EventRollups, RollupKind } from "./event-rollups.ts";
+import type { Store } from "../store.ts";
+
+export const DAY_MS = 86_400_000;
+/** MAU's rolling window (seeds: Braze export: "a 30 day rolling window"). */
+export const MAU_WINDOW_DAYS = 30;
+/** Every event type but an uninstall is the user doing something. */
+export const isActivity = (type: string) => type !== "uninstall";
+
+/** Daily count changes, summed before they are written: one upsert per (kind, day) a batch moves. */
+class Deltas {
+  private readonly sums = new Map<string, { kind: RollupKind; name: string; hour: number; count: number }>();
+  add(kind: RollupKind, day: number, count: number): void {
+    const id = `${kind}:${day}`;
+    const sum = this.sums.get(id) ?? { kind, name: "", hour: day * 24, count: 0 };
+    sum.count += count;
+    this.sums.set(id, sum);
+  }
+  values() {
+    return [...this.sums.values()].filter((sum) => sum.count !== 0);
+  }
+}
+
+export class Activity {
+  constructor(
+    private readonly store: Store,
+    private readonly rollups: EventRollups,
+  ) {}
+
+  /** Records the activity in these events (joins the caller's transaction). */
+  record(appId: number, events: Iterable<{ install_id: string; type: string; occurred_at: number }>): void {
+    const userOf = this.userKeys(appId);
+    const daysOf = new Map<string, Set<number>>();
+    for (const event of events) {
+      if (!isActivity(event.type)) continue;
+      const user = userOf(event.install_id);
+      let days = daysOf.get(user);
+      if (!days) daysOf.set(user, (days = new Set()));
+      days.add(Math.floor(event.occurred_at / DAY_MS));
+    }
+    if (daysOf.size === 0) return;
+    const known = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
+    const insert = this.store.db.prepare("INSERT INTO user_activity (app_id, user_key, day) VALUES (?, ?, ?)");
+    const deltas = new Deltas();
+    // Per user, one read of the days already recorded; each new day then moves the counts as if added
+    // alone, in order, against the days recorded before it.
+    for (const [user, days] of daysOf) {
+      const recorded = (known.all(appId, user) as { day: number }[]).map((row) => row.day);
+      for (const day of [...days].sort((a, b) => a - b)) {
+        const at = sortedIndex(recorded, day);
+        if (recorded[at] === day) continue;
+        insert.run(appId, user, day);
+        moved(day, at > 0 ? recorded[at - 1]! : null, at < recorded.length ? recorded[at]! : null, 1, deltas);
+        recorded.splice(at, 0, day);
+      }
+    }
+    this.rollups.add(appId, deltas.values());
+  }
+
+  /**
+   * Forgets the activity of these devices' users and records again what the events left in the
+   * store say of them (an erasure: the counts then equal the events that remain).
+   */
+  recount(appId: number, installIds: readonly string[]): void {
+    const userOf = this.userKeys(appId);
+    const users = [...new Set(installIds.map(userOf))];
+    const deltas = new Deltas();
+    const days = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
+    const remove = this.store.db.prepare("DELETE FROM user_activity WHERE app_id = ? AND user_key = ?");
+    for (const user of users) {
+      const recorded = (days.all(appId, user) as { day: number }[]).map((row) => row.day);
+      remove.run(appId, user);
+      // Latest first: each day leaves against the days still recorded before it.
+      while (recorded.length > 0) {
+        const day = recorded.pop()!;
+        moved(day, recorded.at(-1) ?? null, null, -1, deltas);
+      }
+    }
+    this.rollups.add(appId, deltas.values());
+    // What remains of these users: the events of every device that still carries their key.
+    const remaining = this.store.db.prepare(
+      `SELECT e.install_id, e.type, e.occurred_at FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
+       WHERE e.app_id = ? AND (d.user_id = ? OR (e.install_id = ? AND d.user_id IS NULL))`,
+    );
+    for (const user of users) {
+      const [userId, installId] = user.startsWith("user:") ? [user.slice("user:".length), ""] : ["", user.slice("install:".length)];
+      this.record(appId, remaining.all(appId, userId, installId) as { install_id: string; type: string; occurred_at: number }[]);
+    }
+  }
+
+  /** A function from install id to user key (the device's user id, or the device): looked up once per install. */
+  private userKeys(appId: number): (installId: string) => string {
+    const lookup = this.store.db.prepare("SELECT user_id FROM devices WHERE app_id = ? AND install_id = ?");
+    const known = new Map<string, string>();
+    return (installId) => {
+      let key = known.get(installId);
+      if (key === undefined) {
+        const row = lookup.get(appId, installId) as { user_id: string | null } | undefined;
+        key = row?.user_id ? `user:${row.user_id}` : `install:${installId}`;
+        known.set(installId, key);
+      }
+      return key;
+    };
+  }
+
+}
+
+/** Where `day` goes in an ascending list (the index of the first element not below it). */
+function sortedIndex(days: readonly number[], day: number): number {
+  let [low, high] = [0, days.length];
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (days[middle]! < day) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * The counts one (user, day) row moves, added (sign 1) or removed (−1), given the user's nearest
+ * other days: DAU that day; the user's first day (new users) when it is or was the earliest; and the
+ * days only this one covers in MAU — [day, day+29] less what the days before and after cover.
+ */
+function moved(day: number, prev: number | null, next: number | null, sign: 1 | -1, deltas: Deltas): void {
+  deltas.add("active", day, sign);
+  if (prev === null) {
+    deltas.add("new_user", day, sign);
+    if (next !== null) deltas.add("new_user", next, -sign);
+  }
+  const from = prev === null ? day : Math.max(day, prev + MAU_WINDOW_DAYS);
+  const to = next === null ? day + MAU_WINDOW_DAYS - 1 : Math.min(day + MAU_WINDOW_DAYS - 1, next - 1);
+  if (from <= to) {
+    deltas.add("mau_delta", from, sign);
+    deltas.add("mau_delta", to + 1, -sign);
+  }
+}
