@@ -203,7 +203,7 @@ function mutate(valid: unknown, mutation: Mutation): unknown {
 // Requests
 
 type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-type Auth = "api" | "application-metrics" | "channel-metrics" | "signed-url";
+type Auth = "api" | "application-metrics" | "channel-metrics" | "signed-url" | "braze";
 
 interface Endpoint {
   readonly method: Method;
@@ -735,6 +735,28 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
         body: fc.record({ subject: fc.record({ user_id: fc.string({ minLength: 1, maxLength: 256 }), install_ids: fc.array(d.knownOr(pools.installIds), { maxLength: 3 }) }, { requiredKeys: [] }) }),
       },
     ],
+    // The Braze dialect: the key as Bearer, the app as app_group_id (errors are Braze's {"message"}).
+    braze: (() => {
+      // Mostly the right app group, so most requests get past authentication to the parameters.
+      const group = fc.oneof({ weight: 6, arbitrary: fc.constant(`${OWNER}/${APP}`) }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
+      const series = { app_group_id: group, length: fc.oneof(fc.integer({ min: -5, max: 120 }).map(String), fc.string({ maxLength: 8 })), unit: fc.constantFrom("day", "hour", "week"), ending_at: fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), fc.string({ maxLength: 30 })) };
+      const listQuery = fc.record({ app_group_id: group, page: fc.oneof(fc.integer({ min: -1, max: 5 }).map(String), fc.string({ maxLength: 5 })) }, { requiredKeys: ["app_group_id"] });
+      const seriesQuery = (extra: Record<string, fc.Arbitrary<string>> = {}) => fc.record({ ...series, ...extra }, { requiredKeys: ["app_group_id", "length"] });
+      return [
+        { method: "GET", path: "/braze/segments/list", auth: "braze", query: listQuery },
+        { method: "GET", path: "/braze/segments/details", auth: "braze", query: fc.record({ app_group_id: group, segment_id: fc.oneof(d.knownOr(pools.audienceNames), fc.string({ maxLength: 80 })) }) },
+        { method: "GET", path: "/braze/feed/list", auth: "braze", query: listQuery },
+        { method: "GET", path: "/braze/feed/data_series", auth: "braze", query: seriesQuery({ card_id: fc.string({ maxLength: 20 }) }) },
+        { method: "GET", path: "/braze/events/list", auth: "braze", query: listQuery },
+        { method: "GET", path: "/braze/purchases/product_list", auth: "braze", query: listQuery },
+        { method: "GET", path: "/braze/sessions/data_series", auth: "braze", query: seriesQuery() },
+        { method: "GET", path: "/braze/events/data_series", auth: "braze", query: seriesQuery({ event: fc.constantFrom("view_item", "share", "nope") }) },
+        { method: "GET", path: "/braze/purchases/revenue_series", auth: "braze", query: seriesQuery({ product: fc.string({ maxLength: 20 }) }) },
+        { method: "GET", path: "/braze/purchases/quantity_series", auth: "braze", query: seriesQuery() },
+        ...["mau", "dau", "new_users", "uninstalls"].map((kpi) => ({ method: "GET" as const, path: `/braze/kpi/${kpi}/data_series`, auth: "braze" as const, query: fc.record({ app_group_id: group, length: series.length, ending_at: series.ending_at }, { requiredKeys: ["app_group_id", "length"] }) })),
+        { method: "POST", path: "/braze/users/export/ids", auth: "braze", body: fc.record({ app_group_id: group, external_ids: fc.array(fc.string({ minLength: 1, maxLength: 64 }), { maxLength: 60 }) }) },
+      ] satisfies Endpoint[];
+    })(),
     // App Center's account routes (no account deletion: it would revoke the token the fuzzer sends).
     account_dsr: [
       { method: "POST", path: "/v0.1/user/dsr/export" },
@@ -799,6 +821,11 @@ function problemWith(request: FuzzRequest, outcome: Outcome): { kind: string; de
     body = JSON.parse(text);
   } catch {
     return { kind: `${outcome.status} not JSON`, detail: text.slice(0, 200) };
+  }
+  // The Braze dialect answers errors as Braze does: {"message"}.
+  if (request.path.startsWith("/braze/")) {
+    const braze = typeof body === "object" && body !== null && Object.keys(body).length === 1 && typeof (body as { message?: unknown }).message === "string";
+    return braze ? undefined : { kind: `${outcome.status} not {"message"}`, detail: text.slice(0, 200) };
   }
   const error = (body as { error?: unknown } | null)?.error as { code?: unknown; message?: unknown } | undefined;
   const shaped =
@@ -910,6 +937,7 @@ beforeAll(async () => {
     "application-metrics": { "x-apple-cloudkit-management-token": applicationMetricsToken },
     "channel-metrics": { "x-apple-cloudkit-management-token": channelMetricsToken },
     "signed-url": {},
+    braze: { authorization: `Bearer ${service.token}` },
   };
   tokenNames = { "acme/demo API token": service.token, "application metrics token": applicationMetricsToken, "channel metrics token": channelMetricsToken };
 
@@ -954,7 +982,7 @@ afterAll(async () => {
   if (timings.length > 0) console.log(`fuzz timings (seed ${SEED}):\n  ${timings.join("\n  ")}`);
 });
 
-const FAMILIES = ["audiences", "ingest", "notifications", "exports", "data_export_tokens", "export_configurations", "cloudkit", "background_work", "account_dsr", "data_subject_requests"] as const;
+const FAMILIES = ["audiences", "ingest", "notifications", "exports", "data_export_tokens", "export_configurations", "cloudkit", "background_work", "account_dsr", "braze", "data_subject_requests"] as const;
 
 describe(`${REQUESTS_PER_FAMILY} fuzzed requests per route family through the HTTP server (seed ${SEED})`, () => {
   FAMILIES.forEach((family, familyIndex) => {
