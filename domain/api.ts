@@ -851,6 +851,14 @@ export const API = {
     query: brazeQuery({ segment_id: z.string() }),
     responses: { 200: z.object({ ...success, created_at: iso, updated_at: iso, name: z.string(), description: z.string(), tags: z.array(z.string()) }) },
   },
+  brazeSegmentSeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/segments/data_series`,
+    summary: "Braze: a segment's size at the end of each day",
+    auth: "brazeKey",
+    query: brazeQuery({ segment_id: z.string(), ...kpiQuery }),
+    responses: { 200: seriesOf({ size: z.number().int() }) },
+  },
   brazeFeedList: {
     method: "GET",
     path: `${BRAZE_BASE}/feed/list`,

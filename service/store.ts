@@ -361,6 +361,28 @@ export const MIGRATIONS: readonly string[] = [
      SELECT app_id, 'mau_delta', '', x * 24, SUM(c) FROM (
        SELECT app_id, f AS x, 1 AS c FROM cover WHERE f <= t UNION ALL SELECT app_id, t + 1, -1 FROM cover WHERE f <= t)
      GROUP BY app_id, x;`,
+  // Each audience's size as last recorded on each UTC day (Braze's segments/data_series): every write
+  // of a count records it, whichever code path moved it; an audience deleted takes its history along.
+  `CREATE TABLE audience_sizes (
+     owner_name TEXT NOT NULL,
+     app_name TEXT NOT NULL,
+     name TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     PRIMARY KEY (owner_name, app_name, name, day)
+   ) WITHOUT ROWID;
+   INSERT INTO audience_sizes SELECT owner_name, app_name, name, CAST(unixepoch() / 86400 AS INTEGER), estimated_count FROM audiences;
+   CREATE TRIGGER audience_size_recorded AFTER UPDATE OF estimated_count ON audiences BEGIN
+     INSERT INTO audience_sizes VALUES (NEW.owner_name, NEW.app_name, NEW.name, CAST(unixepoch() / 86400 AS INTEGER), NEW.estimated_count)
+       ON CONFLICT (owner_name, app_name, name, day) DO UPDATE SET size = excluded.size;
+   END;
+   CREATE TRIGGER audience_size_created AFTER INSERT ON audiences BEGIN
+     INSERT INTO audience_sizes VALUES (NEW.owner_name, NEW.app_name, NEW.name, CAST(unixepoch() / 86400 AS INTEGER), NEW.estimated_count)
+       ON CONFLICT (owner_name, app_name, name, day) DO UPDATE SET size = excluded.size;
+   END;
+   CREATE TRIGGER audience_sizes_dropped AFTER DELETE ON audiences BEGIN
+     DELETE FROM audience_sizes WHERE owner_name = OLD.owner_name AND app_name = OLD.app_name AND name = OLD.name;
+   END;`,
 ];
 
 export type { AppKey };

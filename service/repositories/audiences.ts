@@ -208,6 +208,18 @@ export class Audiences {
     }
   }
 
+  /** The audience's size at the end of each day in [fromDay, toDay]: the last recorded on or before it (0 before it existed). */
+  dailySizes(key: AppKey, name: string, fromDay: number, toDay: number): number[] {
+    const rows = this.store.db
+      .prepare("SELECT day, size FROM audience_sizes WHERE owner_name = ? AND app_name = ? AND name = ? AND day <= ? ORDER BY day")
+      .all(key.owner, key.app, name, toDay) as { day: number; size: number }[];
+    let at = -1;
+    return Array.from({ length: toDay - fromDay + 1 }, (_, i) => {
+      while (at + 1 < rows.length && rows[at + 1]!.day <= fromDay + i) at++;
+      return at >= 0 ? rows[at]!.size : 0;
+    });
+  }
+
   /** The oldest device change any of the app's audiences has taken in (null without audiences). */
   oldestAppliedSeq(key: AppKey): number | null {
     return (this.store.db.prepare("SELECT min(applied_seq) AS oldest FROM audiences WHERE owner_name = ? AND app_name = ?").get(key.owner, key.app) as { oldest: number | null }).oldest;

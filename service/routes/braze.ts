@@ -9,9 +9,12 @@ import { API, HOUR_MS, LIMITS, seriesBuckets, type AppKey, type Bucket, type Ser
 import { brazeApp } from "../braze.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
+import { DAY_MS } from "../repositories/activity.ts";
 import { EventRollups, type RollupKind } from "../repositories/event-rollups.ts";
 import type { Services } from "../services.ts";
 
+const unknownSegment = (key: AppKey, segmentId: string) =>
+  new ApiError("BadRequest", `segment_id: unknown segment '${segmentId}' in app group '${key.owner}/${key.app}' (a segment is an audience: /braze/segments/list names them)`);
 const unknownCard = (cardId: string) => new ApiError("BadRequest", `card_id: unknown card '${cardId}' (this service has no news feed cards; /braze/feed/list is always empty)`);
 
 type KpiQuery = Omit<SeriesQuery, "unit"> & { app_id?: string | undefined };
@@ -97,8 +100,16 @@ export const brazeRoutes = ({ repositories, store }: Services): FastifyPluginAsy
   serve(app, API.brazeSegmentDetails, ({ query, request }) => {
     const key = brazeApp(request);
     const audience = repositories.audiences.get(key, query.segment_id);
-    if (!audience) throw new ApiError("BadRequest", `segment_id: unknown segment '${query.segment_id}' in app group '${key.owner}/${key.app}' (a segment is an audience: /braze/segments/list names them)`);
+    if (!audience) throw unknownSegment(key, query.segment_id);
     return { message: "success" as const, created_at: audience.createdAt, updated_at: audience.updatedAt, name: audience.name, description: audience.definition, tags: [] };
+  });
+
+  serve(app, API.brazeSegmentSeries, ({ query, request }) => {
+    const key = brazeApp(request);
+    if (!repositories.audiences.get(key, query.segment_id)) throw unknownSegment(key, query.segment_id);
+    const buckets = bucketsOf(key, { ...query, unit: "day" });
+    const sizes = repositories.audiences.dailySizes(key, query.segment_id, buckets[0]!.start / DAY_MS, buckets.at(-1)!.start / DAY_MS);
+    return { message: "success" as const, data: buckets.map((bucket, i) => ({ time: bucket.label, size: sizes[i]! })) };
   });
 
   serve(app, API.brazeFeedList, () => ({ message: "success" as const, cards: [] }));

@@ -745,6 +745,7 @@ function routeFamilies(pools: Pools): Record<string, Endpoint[]> {
       return [
         { method: "GET", path: "/braze/segments/list", auth: "braze", query: listQuery },
         { method: "GET", path: "/braze/segments/details", auth: "braze", query: fc.record({ app_group_id: group, segment_id: fc.oneof(d.knownOr(pools.audienceNames), fc.string({ maxLength: 80 })) }) },
+        { method: "GET", path: "/braze/segments/data_series", auth: "braze", query: fc.record({ app_group_id: group, segment_id: d.knownOr(pools.audienceNames), length: series.length, ending_at: series.ending_at }, { requiredKeys: ["app_group_id", "segment_id", "length"] }) },
         { method: "GET", path: "/braze/feed/list", auth: "braze", query: listQuery },
         { method: "GET", path: "/braze/feed/data_series", auth: "braze", query: seriesQuery({ card_id: fc.string({ maxLength: 20 }) }) },
         { method: "GET", path: "/braze/events/list", auth: "braze", query: listQuery },

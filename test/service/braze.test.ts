@@ -86,6 +86,28 @@ describe("Braze segments and news feed", () => {
     expect(details).toEqual({ message: "success", created_at: expect.any(String), updated_at: expect.any(String), name: "a007", description: "carrierCountry eq 'GB'", tags: [] });
   });
 
+  it("answers a segment's size at the end of each day: recorded whenever its count is written, carried over days without a change", async () => {
+    await withUsers();
+    expect((await put("gb", { definition: "carrierCountry eq 'GB'" })).statusCode).toBe(200);
+    await service.services.idle();
+    const today = Math.floor(Date.now() / 86_400_000);
+    // Earlier days, as the count writes of those days would have left them.
+    const record = service.store.db.prepare("INSERT OR REPLACE INTO audience_sizes VALUES ('acme', 'demo', 'gb', ?, ?)");
+    record.run(today - 5, 7);
+    record.run(today - 3, 9);
+    const series = (await get("/segments/data_series", { segment_id: "gb", length: "7" })).json();
+    expect(series.data.map((point: { size: number }) => point.size)).toEqual([0, 7, 7, 9, 9, 9, 1]);
+    expect(series.data.at(-1).time).toBe(new Date().toISOString().slice(0, 10));
+    // Another device in GB: the count moves, and today's size with it.
+    service.services.devices.upsert(key, [{ install_id: "0b9a3b8e-2a59-4e0e-9a4c-2f1f5f7f0a03", user_id: "cy", properties: { carrierCountry: "GB" }, custom_properties: {} }] as never);
+    await service.services.idle();
+    expect((await get("/segments/data_series", { segment_id: "gb", length: "1" })).json().data).toEqual([{ time: new Date().toISOString().slice(0, 10), size: 2 }]);
+    // Deleted, it is unknown, and its history goes with it.
+    await service.app.inject({ method: "DELETE", url: "/v0.1/apps/acme/demo/analytics/audiences/gb", headers: { "x-api-token": service.token } });
+    expect((await get("/segments/data_series", { segment_id: "gb", length: "1" })).statusCode).toBe(400);
+    expect(service.store.db.prepare("SELECT count(*) AS n FROM audience_sizes WHERE name = 'gb'").get()).toEqual({ n: 0 });
+  });
+
   it("answers an unknown segment, any card, a bad page and a length out of 1–100 with 400 naming the parameter", async () => {
     await withUsers();
     const cases: [string, Record<string, string>, string][] = [
