@@ -4,27 +4,16 @@
 // away — DAU, MAU (30-day window), new users and uninstalls, for series ending on any day.
 import fc from "fast-check";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BRAZE_BASE, seriesBuckets, type EventInput } from "../../domain/index.ts";
-import { startService, type TestService } from "../helpers/service.ts";
+import { describe, expect, it } from "vitest";
+import { seriesBuckets, type EventInput } from "../../domain/index.ts";
+import { brazeSuite } from "../helpers/braze.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.now();
 const TODAY = Math.floor(NOW / DAY);
 const key = { owner: "acme", app: "kpis" };
-let service: TestService;
-let token: string;
-beforeAll(async () => {
-  service = await startService({ runner: { concurrency: 0 } });
-  token = service.tokenFor(key.owner, key.app);
-});
-afterAll(async () => service?.close());
-
-const get = async (path: string, query: Record<string, string>) => {
-  const response = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}${path}?${new URLSearchParams({ app_group_id: "acme/kpis", ...query })}`, headers: { authorization: `Bearer ${token}` } });
-  expect(response.statusCode, response.body).toBe(200);
-  return (response.json() as { data: Record<string, number | string>[] }).data;
-};
+const suite = brazeSuite(key);
+const get = async (path: string, query: Record<string, string>) => (await suite.get(path, query)).data;
 
 // Three users (one with two devices) and two anonymous devices.
 const devices = [
@@ -71,16 +60,16 @@ describe("Braze KPIs against a brute-force count", () => {
   it("DAU, MAU, new users and uninstalls agree, whatever order the events arrive in and after an erasure", async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ events: drawn, batches, shuffleSeed, eraseBob, endDaysAgo, length }) => {
-        for (const table of ["events", "event_rollups", "user_activity", "devices"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
-        service.services.devices.upsert(key, devices.map((d) => ({ install_id: d.install_id, ...(d.user_id ? { user_id: d.user_id } : {}), properties: {}, custom_properties: {} })) as never);
+        for (const table of ["events", "event_rollups", "user_activity", "devices"]) suite.service().store.db.prepare(`DELETE FROM ${table}`).run();
+        suite.service().services.devices.upsert(key, devices.map((d) => ({ install_id: d.install_id, ...(d.user_id ? { user_id: d.user_id } : {}), properties: {}, custom_properties: {} })) as never);
         const events = drawn.map(eventOf);
         // Cut into batches, delivered in a shuffled order.
         const cut = Array.from({ length: batches }, (_, b) => events.filter((_, i) => i % batches === b));
         cut.sort((a, b) => ((a.length * 31 + shuffleSeed) % 7) - ((b.length * 31 + shuffleSeed) % 7));
-        for (const batch of cut) if (batch.length > 0) service.services.devices.insertEvents(key, batch);
+        for (const batch of cut) if (batch.length > 0) suite.service().services.devices.insertEvents(key, batch);
         let remaining = events;
         if (eraseBob) {
-          await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "bob" });
+          await suite.service().services.dataSubjectRequests.eraseStoreData(key, { user_id: "bob" });
           remaining = events.filter((e) => userOf(e.install_id) !== "bob");
         }
         const endingAt = new Date(Math.min((TODAY - endDaysAgo) * DAY + DAY - 1, NOW)).toISOString();
@@ -115,15 +104,15 @@ describe("Braze KPIs against a brute-force count", () => {
 describe("the rollups a store from before them gets", () => {
   it("the migrations' backfill of the series and KPIs equals what ingestion keeps", async () => {
     const { MIGRATIONS } = await import("../../service/store.ts");
-    for (const table of ["events", "event_rollups", "user_activity", "devices"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
-    service.services.devices.upsert(key, devices.map((d) => ({ install_id: d.install_id, ...(d.user_id ? { user_id: d.user_id } : {}), properties: {}, custom_properties: {} })) as never);
+    for (const table of ["events", "event_rollups", "user_activity", "devices"]) suite.service().store.db.prepare(`DELETE FROM ${table}`).run();
+    suite.service().services.devices.upsert(key, devices.map((d) => ({ install_id: d.install_id, ...(d.user_id ? { user_id: d.user_id } : {}), properties: {}, custom_properties: {} })) as never);
     const drawn = fc.sample(scenario, { numRuns: 1, seed: 77 })[0]!.events;
-    service.services.devices.insertEvents(key, drawn.map(eventOf));
-    service.services.devices.insertEvents(key, [{ type: "purchase", install_id: devices[0]!.install_id, timestamp: new Date(NOW - DAY).toISOString(), product_id: "eur", amount: 12.34, currency: "EUR" }]);
-    const snapshot = () => service.store.db.prepare("SELECT kind, name, hour, count, usd_cents FROM event_rollups WHERE count != 0 OR usd_cents != 0 ORDER BY kind, name, hour").all();
+    suite.service().services.devices.insertEvents(key, drawn.map(eventOf));
+    suite.service().services.devices.insertEvents(key, [{ type: "purchase", install_id: devices[0]!.install_id, timestamp: new Date(NOW - DAY).toISOString(), product_id: "eur", amount: 12.34, currency: "EUR" }]);
+    const snapshot = () => suite.service().store.db.prepare("SELECT kind, name, hour, count, usd_cents FROM event_rollups WHERE count != 0 OR usd_cents != 0 ORDER BY kind, name, hour").all();
     const kept = snapshot();
-    service.store.db.exec("DROP TABLE event_rollups; DROP TABLE user_activity;");
-    for (const migration of MIGRATIONS.filter((sql) => /CREATE TABLE (event_rollups|user_activity)/.test(sql))) service.store.db.exec(migration);
+    suite.service().store.db.exec("DROP TABLE event_rollups; DROP TABLE user_activity;");
+    for (const migration of MIGRATIONS.filter((sql) => /CREATE TABLE (event_rollups|user_activity)/.test(sql))) suite.service().store.db.exec(migration);
     // The difference counts may be spread differently; their running totals (MAU) and everything else are the same.
     const running = (rows: unknown[]) => {
       let total = 0;

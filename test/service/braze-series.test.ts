@@ -4,26 +4,15 @@
 // after an erasure, the events left. The lists are the names recorded, alphabetically, by page.
 import fc from "fast-check";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BRAZE_BASE, CURRENCIES, seriesBuckets, usdCents, type EventInput, type SeriesUnit } from "../../domain/index.ts";
-import { startService, type TestService } from "../helpers/service.ts";
+import { describe, expect, it } from "vitest";
+import { CURRENCIES, seriesBuckets, usdCents, type EventInput, type SeriesUnit } from "../../domain/index.ts";
+import { brazeSuite } from "../helpers/braze.ts";
 
 const HOUR = 3_600_000;
 const NOW = Date.now();
 const key = { owner: "acme", app: "series" };
-let service: TestService;
-let token: string;
-beforeAll(async () => {
-  service = await startService({ runner: { concurrency: 0 } });
-  token = service.tokenFor(key.owner, key.app);
-});
-afterAll(async () => service?.close());
-
-const get = async (path: string, query: Record<string, string>) => {
-  const response = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}${path}?${new URLSearchParams({ app_group_id: "acme/series", ...query })}`, headers: { authorization: `Bearer ${token}` } });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json() as { data: Record<string, number | string>[]; events?: string[]; products?: string[] };
-};
+const suite = brazeSuite(key);
+const get = suite.get;
 
 /**
  * Events of a few devices in and around the window a series covers (`spanHours` back from the hour
@@ -92,9 +81,9 @@ describe("Braze series against a brute-force count of the same events", () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ events, unit, length, endingAt }) => {
           // A fresh app per run: the rollups hold exactly these events.
-          service.store.db.prepare("DELETE FROM events").run();
-          service.store.db.prepare("DELETE FROM event_rollups").run();
-          service.services.devices.insertEvents(key, events);
+          suite.service().store.db.prepare("DELETE FROM events").run();
+          suite.service().store.db.prepare("DELETE FROM event_rollups").run();
+          suite.service().services.devices.insertEvents(key, events);
           const query = { unit, length: String(length), ...(endingAt ? { ending_at: endingAt } : {}) };
           const expected = bruteForce(events, unit, length, query.ending_at);
           const [sessions, share, revenue, giftCards] = await Promise.all([
@@ -113,12 +102,12 @@ describe("Braze series against a brute-force count of the same events", () => {
   });
 
   it("after an erasure, counts only the events left; lists name what was recorded, alphabetically", async () => {
-    service.store.db.prepare("DELETE FROM events").run();
-    service.store.db.prepare("DELETE FROM event_rollups").run();
+    suite.service().store.db.prepare("DELETE FROM events").run();
+    suite.service().store.db.prepare("DELETE FROM event_rollups").run();
     const [kept, erased] = [randomUUID(), randomUUID()];
     const at = new Date(NOW - 2 * HOUR).toISOString();
-    service.services.devices.upsert(key, [{ install_id: erased, user_id: "gone", properties: {}, custom_properties: {} }] as never);
-    service.services.devices.insertEvents(key, [
+    suite.service().services.devices.upsert(key, [{ install_id: erased, user_id: "gone", properties: {}, custom_properties: {} }] as never);
+    suite.service().services.devices.insertEvents(key, [
       { type: "session_start", install_id: kept, timestamp: at },
       { type: "session_start", install_id: erased, timestamp: at },
       { type: "custom", install_id: erased, timestamp: at, name: "only-erased", properties: {} },
@@ -126,7 +115,7 @@ describe("Braze series against a brute-force count of the same events", () => {
       { type: "purchase", install_id: erased, timestamp: at, product_id: "erased-sku", amount: 5, currency: "EUR" },
     ]);
     expect((await get("/events/list", {})).events).toEqual(["Zebra", "only-erased"]);
-    await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "gone" });
+    await suite.service().services.dataSubjectRequests.eraseStoreData(key, { user_id: "gone" });
     expect((await get("/sessions/data_series", { unit: "hour", length: "3" })).data.map((point) => point.sessions)).toEqual([1, 0, 0]);
     expect((await get("/events/list", {})).events).toEqual(["Zebra"]);
     expect((await get("/purchases/product_list", {})).products).toEqual([]);
