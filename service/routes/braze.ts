@@ -1,9 +1,10 @@
-// The Braze dialect's own routes (seeds: Braze export) — segments, news feed cards, the sessions,
-// custom event and purchase series and lists — beside the export routes it shares with the
-// app-prefixed paths (exports.ts, data-subject-requests.ts). A segment is an audience: its id and
-// name are the audience's name; disabled audiences count as archived. The service has no news feed
-// cards: lists are empty and any card id is unknown (400). Series read the hourly rollups
-// (repositories/event-rollups.ts), never the raw events.
+// The Braze dialect's own routes (seeds: Braze export) — segments and their daily size, news feed
+// cards, the KPIs (DAU, MAU, new users, uninstalls), the sessions, custom event and purchase series
+// and lists — beside the export routes it shares with the app-prefixed paths (exports.ts,
+// data-subject-requests.ts). A segment is an audience: its id and name are the audience's name;
+// disabled audiences count as archived. The service has no news feed cards: lists are empty and any
+// card id is unknown (400). Series read the rollups (repositories/event-rollups.ts, activity.ts) and
+// the recorded audience sizes, never the raw events.
 import type { FastifyPluginAsync } from "fastify";
 import { API, HOUR_MS, LIMITS, seriesBuckets, type AppKey, type Bucket, type SeriesQuery } from "../../domain/index.ts";
 import { brazeApp } from "../braze.ts";
