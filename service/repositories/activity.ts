@@ -4,7 +4,7 @@
 // moves three daily counts in the rollups — `active` (DAU), `new_user` (the user's first day moves)
 // and `mau_delta`, a difference array whose running total is the number of users active in the 30
 // days ending with a day (MAU) — so every KPI reads at most a few hundred small rows.
-import type { EventRollups, RollupKind } from "./event-rollups.ts";
+import type { EventRollups, RollupCount, RollupKind } from "./event-rollups.ts";
 import type { Store } from "../store.ts";
 
 export const DAY_MS = 86_400_000;
@@ -13,19 +13,8 @@ export const MAU_WINDOW_DAYS = 30;
 /** Every event type but an uninstall is the user doing something. */
 export const isActivity = (type: string) => type !== "uninstall";
 
-/** Daily count changes, summed before they are written: one upsert per (kind, day) a batch moves. */
-class Deltas {
-  private readonly sums = new Map<string, { kind: RollupKind; name: string; hour: number; count: number }>();
-  add(kind: RollupKind, day: number, count: number): void {
-    const id = `${kind}:${day}`;
-    const sum = this.sums.get(id) ?? { kind, name: "", hour: day * 24, count: 0 };
-    sum.count += count;
-    this.sums.set(id, sum);
-  }
-  values() {
-    return [...this.sums.values()].filter((sum) => sum.count !== 0);
-  }
-}
+/** A change to a day's count of a kind (the rollups sum a batch's changes before writing them). */
+const onDay = (kind: RollupKind, day: number, count: number): RollupCount => ({ kind, name: "", hour: day * 24, count });
 
 export class Activity {
   constructor(
@@ -47,7 +36,7 @@ export class Activity {
     if (daysOf.size === 0) return;
     const known = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
     const insert = this.store.db.prepare("INSERT INTO user_activity (app_id, user_key, day) VALUES (?, ?, ?)");
-    const deltas = new Deltas();
+    const deltas: RollupCount[] = [];
     // Per user, one read of the days already recorded; each new day then moves the counts as if added
     // alone, in order, against the days recorded before it.
     for (const [user, days] of daysOf) {
@@ -60,7 +49,7 @@ export class Activity {
         recorded.splice(at, 0, day);
       }
     }
-    this.rollups.add(appId, deltas.values());
+    this.rollups.add(appId, deltas);
   }
 
   /**
@@ -70,7 +59,7 @@ export class Activity {
   recount(appId: number, installIds: readonly string[]): void {
     const userOf = this.userKeys(appId);
     const users = [...new Set(installIds.map(userOf))];
-    const deltas = new Deltas();
+    const deltas: RollupCount[] = [];
     const days = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
     const remove = this.store.db.prepare("DELETE FROM user_activity WHERE app_id = ? AND user_key = ?");
     for (const user of users) {
@@ -82,7 +71,7 @@ export class Activity {
         moved(day, recorded.at(-1) ?? null, null, -1, deltas);
       }
     }
-    this.rollups.add(appId, deltas.values());
+    this.rollups.add(appId, deltas);
     // What remains of these users: the events of every device that still carries their key.
     const remaining = this.store.db.prepare(
       `SELECT e.install_id, e.type, e.occurred_at FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
@@ -127,16 +116,16 @@ function sortedIndex(days: readonly number[], day: number): number {
  * other days: DAU that day; the user's first day (new users) when it is or was the earliest; and the
  * days only this one covers in MAU — [day, day+29] less what the days before and after cover.
  */
-function moved(day: number, prev: number | null, next: number | null, sign: 1 | -1, deltas: Deltas): void {
-  deltas.add("active", day, sign);
+function moved(day: number, prev: number | null, next: number | null, sign: 1 | -1, deltas: RollupCount[]): void {
+  deltas.push(onDay("active", day, sign));
   if (prev === null) {
-    deltas.add("new_user", day, sign);
-    if (next !== null) deltas.add("new_user", next, -sign);
+    deltas.push(onDay("new_user", day, sign));
+    if (next !== null) deltas.push(onDay("new_user", next, -sign));
   }
   const from = prev === null ? day : Math.max(day, prev + MAU_WINDOW_DAYS);
   const to = next === null ? day + MAU_WINDOW_DAYS - 1 : Math.min(day + MAU_WINDOW_DAYS - 1, next - 1);
   if (from <= to) {
-    deltas.add("mau_delta", from, sign);
-    deltas.add("mau_delta", to + 1, -sign);
+    deltas.push(onDay("mau_delta", from, sign));
+    deltas.push(onDay("mau_delta", to + 1, -sign));
   }
 }

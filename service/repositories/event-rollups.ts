@@ -8,6 +8,15 @@ import type { Store } from "../store.ts";
 export const ROLLUP_KINDS = ["session", "custom", "purchase", "uninstall", "active", "new_user", "mau_delta"] as const;
 export type RollupKind = (typeof ROLLUP_KINDS)[number];
 
+/** A change to one hour's count (and USD cents) of a kind and name. */
+export interface RollupCount {
+  kind: RollupKind;
+  name: string;
+  hour: number;
+  count: number;
+  cents?: number;
+}
+
 /** An event's fields the rollups read, as the events table stores them. */
 export interface RollupEvent {
   type: string;
@@ -47,26 +56,32 @@ export class EventRollups {
 
   /** Adds (sign 1) or takes away (sign −1) these events' counts; joins the caller's transaction. */
   apply(appId: number, events: Iterable<RollupEvent>, sign: 1 | -1): void {
-    const sums = new Map<string, { kind: RollupKind; name: string; hour: number; count: number; cents: number }>();
+    const counts: RollupCount[] = [];
     for (const event of events) {
       const rollup = rollupOf(event);
-      if (!rollup) continue;
-      const id = `${rollup.kind}\u0000${rollup.name}\u0000${rollup.hour}`;
-      const sum = sums.get(id) ?? { ...rollup, count: 0, cents: 0 };
-      sum.count += sign;
-      sum.cents += sign * rollup.cents;
-      sums.set(id, sum);
+      if (rollup) counts.push({ ...rollup, count: sign, cents: sign * rollup.cents });
     }
-    this.add(appId, sums.values());
+    this.add(appId, counts);
   }
 
-  /** Adds counts (negative: takes away) to hours of kinds; joins the caller's transaction. */
-  add(appId: number, counts: Iterable<{ kind: RollupKind; name: string; hour: number; count: number; cents?: number }>): void {
+  /**
+   * Adds counts (negative: takes away) to hours of kinds, summed first — one upsert per (kind, name,
+   * hour) however many counts name it — and none for a sum of zero; joins the caller's transaction.
+   */
+  add(appId: number, counts: Iterable<RollupCount>): void {
+    const sums = new Map<string, Required<RollupCount>>();
+    for (const count of counts) {
+      const id = `${count.kind}\u0000${count.name}\u0000${count.hour}`;
+      const sum = sums.get(id) ?? { kind: count.kind, name: count.name, hour: count.hour, count: 0, cents: 0 };
+      sum.count += count.count;
+      sum.cents += count.cents ?? 0;
+      sums.set(id, sum);
+    }
     const upsert = this.store.db.prepare(
       `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app_id, kind, name, hour) DO UPDATE SET count = count + excluded.count, usd_cents = usd_cents + excluded.usd_cents`,
     );
-    for (const sum of counts) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents ?? 0);
+    for (const sum of sums.values()) if (sum.count !== 0 || sum.cents !== 0) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents);
   }
 
   /** The running total of a kind's counts up to each hour in [fromHour, toHour) that has any (MAU's difference counts). */
