@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { audienceDefinitionSchema, audienceListSchema, audienceSchema, audienceTestResultSchema, propertyTypeSchema } from "./audience.ts";
 import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./broadcast-metrics.ts";
-import { endingAtSchema, seriesLengthSchema, SERIES_UNITS } from "./braze-series.ts";
+import { CAMPAIGN_PUSH_STATS, endingAtSchema, seriesLengthSchema, SERIES_UNITS } from "./braze-series.ts";
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
@@ -220,6 +220,13 @@ const kpiRoute = <N extends string>(path: string, point: N, summary: string) =>
     responses: { 200: seriesOf({ [point]: z.number().int() } as Record<N, z.ZodNumber>) },
   }) as const;
 const seriesOf = <S extends z.core.$ZodShape>(point: S) => z.object({ ...success, data: z.array(z.object({ time: z.string(), ...point })) });
+/** Whether a list includes archived items (seeds: Braze export: `include_archived`, default false). */
+const includeArchived = { include_archived: z.enum(["true", "false"]).optional() };
+/** The analytics-enabled segment a series is narrowed to: the events of its members now (seeds: sessions and custom events). */
+const segmentFilter = { segment_id: z.string().optional() };
+const campaignParams = { campaign_id: z.string() };
+/** A push message type's statistics on one day (seeds: Braze export, campaigns/data_series; braze-series.ts). */
+const campaignPushStats = z.object(Object.fromEntries(CAMPAIGN_PUSH_STATS.map((stat) => [stat, z.number().int()])) as Record<(typeof CAMPAIGN_PUSH_STATS)[number], z.ZodNumber>);
 /** A news feed card (seeds: Braze export); the service has none, so lists are empty and ids unknown. */
 const feedCardParams = { card_id: z.string() };
 
@@ -859,12 +866,56 @@ export const API = {
     query: brazeQuery({ segment_id: z.string(), ...kpiQuery }),
     responses: { 200: seriesOf({ size: z.number().int() }) },
   },
+  brazeCampaignsList: {
+    method: "GET",
+    path: `${BRAZE_BASE}/campaigns/list`,
+    summary: "Braze: campaigns (the app's notifications), newest first, 100 a page; archived ones with include_archived",
+    auth: "brazeKey",
+    query: brazeQuery({ ...brazePage, ...includeArchived }),
+    responses: { 200: z.object({ ...success, campaigns: z.array(z.object({ id: z.string(), name: z.string(), is_api_campaign: z.boolean(), tags: z.array(z.string()) })) }) },
+  },
+  brazeCampaignDetails: {
+    method: "GET",
+    path: `${BRAZE_BASE}/campaigns/details`,
+    summary: "Braze: a campaign's details (a notification: when sent, on which push channels)",
+    auth: "brazeKey",
+    query: brazeQuery(campaignParams),
+    responses: {
+      200: z.object({
+        ...success,
+        created_at: iso,
+        updated_at: iso,
+        name: z.string(),
+        archived: z.boolean(),
+        schedule_type: z.string(),
+        channels: z.array(z.string()),
+        first_sent: iso.nullable(),
+        last_sent: iso.nullable(),
+        tags: z.array(z.string()),
+      }),
+    },
+  },
+  brazeCampaignSeries: {
+    method: "GET",
+    path: `${BRAZE_BASE}/campaigns/data_series`,
+    summary: "Braze: a campaign's daily stats per push message type, with conversions and revenue",
+    auth: "brazeKey",
+    query: brazeQuery({ ...campaignParams, ...kpiQuery }),
+    responses: {
+      200: seriesOf({
+        conversions: z.number().int(),
+        revenue: z.number(),
+        conversions_by_send_time: z.number().int(),
+        messages: z.record(z.string(), z.array(campaignPushStats)),
+      }),
+    },
+  },
   brazeFeedList: {
     method: "GET",
     path: `${BRAZE_BASE}/feed/list`,
     summary: "Braze: news feed cards (the service has none: always empty)",
     auth: "brazeKey",
-    query: brazeQuery({ ...brazePage, include_archived: z.enum(["true", "false"]).optional() }),
+    query: brazeQuery({ ...brazePage, ...includeArchived }),
     responses: { 200: z.object({ ...success, cards: z.array(z.object({ id: z.string(), type: z.string(), title: z.string(), tags: z.array(z.string()) })) }) },
   },
   brazeFeedDetails: {
@@ -890,9 +941,9 @@ export const API = {
   brazeSessionsSeries: {
     method: "GET",
     path: `${BRAZE_BASE}/sessions/data_series`,
-    summary: "Braze: sessions (session_start events) per day or hour",
+    summary: "Braze: sessions (session_start events) per day or hour, of all devices or a segment's",
     auth: "brazeKey",
-    query: brazeQuery(seriesQuery),
+    query: brazeQuery({ ...segmentFilter, ...seriesQuery }),
     responses: { 200: seriesOf({ sessions: z.number().int() }) },
   },
   brazeEventsList: {
@@ -906,9 +957,9 @@ export const API = {
   brazeEventsSeries: {
     method: "GET",
     path: `${BRAZE_BASE}/events/data_series`,
-    summary: "Braze: occurrences of one custom event per day or hour",
+    summary: "Braze: occurrences of one custom event per day or hour, of all devices or a segment's",
     auth: "brazeKey",
-    query: brazeQuery({ event: z.string().min(1), ...seriesQuery }),
+    query: brazeQuery({ event: z.string().min(1), ...segmentFilter, ...seriesQuery }),
     responses: { 200: seriesOf({ count: z.number().int() }) },
   },
   brazeProductsList: {

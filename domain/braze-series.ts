@@ -13,6 +13,7 @@ export const SERIES_UNITS = ["day", "hour"] as const;
 export type SeriesUnit = (typeof SERIES_UNITS)[number];
 const UNIT_MS: Record<SeriesUnit, number> = { day: 86_400_000, hour: 3_600_000 };
 export const HOUR_MS = UNIT_MS.hour;
+export const DAY_MS = UNIT_MS.day;
 
 const lengthMessage = `must be between ${LIMITS.dataSeriesLengthMin.value} and ${LIMITS.dataSeriesLengthMax.value} inclusive (${LIMITS.dataSeriesLengthMax.source})`;
 /** How many units a series holds. */
@@ -71,3 +72,22 @@ export const usdCents = (amount: number, currency: string): number => {
   const rate = USD_PER_UNIT[currency];
   return rate === undefined ? 0 : Math.round(amount * rate * 100);
 };
+
+// ---- campaigns (seeds: Braze export: campaigns/list, details, data_series) ----
+// A campaign is one notification (its id and name); every one is sent through the API, so each is
+// an API campaign with a single variation (no multivariate arrays, no control group).
+
+/** Braze's message type for each push channel a device may have (seeds: "Possible message types"). */
+export const BRAZE_PUSH_MESSAGE_TYPES = { apns: "apple_push", fcm: "android_push", wns: "windows_universal_push" } as const;
+
+/** The statistics each push message type reports per day (seeds: the `android_push` object, with unique opens). */
+export const CAMPAIGN_PUSH_STATS = ["sent", "direct_opens", "total_opens", "unique_opens", "bounces", "unique_recipients"] as const;
+
+/**
+ * A conversion: a device's first purchase within this many hours after its first open of the
+ * campaign's push (Braze's default conversion deadline is three days).
+ */
+export const CONVERSION_WINDOW_HOURS = 72;
+
+/** Braze's schedule type for a notification: sent when the API asked (an API-triggered campaign). */
+export const CAMPAIGN_SCHEDULE_TYPE = "api_triggered";

@@ -7,7 +7,10 @@ import { followExport } from "./follow.ts";
 import { defaultOutboundPolicy } from "./outbound.ts";
 import { createServices } from "./services.ts";
 import { Store } from "./store.ts";
-import { generateApp } from "./synthetic.ts";
+import { generateApp, generateCampaigns } from "./synthetic.ts";
+
+/** How many devices each generated campaign goes to (the first by id). */
+const CAMPAIGN_RECIPIENTS = 50_000;
 
 const USAGE = `usage:
   pushplane-service serve [--port 8080] [--host 127.0.0.1] [--data-dir .pushplane/data] [--rate-limit 1200] [--retention-sweep-minutes 60]
@@ -24,7 +27,8 @@ const USAGE = `usage:
   pushplane-service token create --owner <owner> [--app <app>]... [--description text] [--data-dir .pushplane/data]
       no --app: every app of the owner; one or more: those apps (an --app may name another owner as owner/app)
   PUSHPLANE_API_TOKEN=<token> pushplane-service export follow --endpoint http://127.0.0.1:8787 --app owner/app (--run <id> | --job <id>)
-  pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--seed 42] [--data-dir .pushplane/data]`;
+  pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--campaigns 0] [--seed 42] [--data-dir .pushplane/data]
+      --campaigns             notifications as if sent in the last 30 days (to up to 50,000 devices each), with opens and purchases after them`;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -46,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       app: { type: "string", multiple: true },
       devices: { type: "string", default: "10000" },
       "events-per-device": { type: "string", default: "2" },
+      campaigns: { type: "string", default: "0" },
       seed: { type: "string", default: "42" },
       endpoint: { type: "string", default: "http://127.0.0.1:8787" },
       run: { type: "string" },
@@ -125,6 +130,10 @@ async function main(argv: string[]): Promise<void> {
         `${key.owner}/${key.app}: ${result.devices} devices, ${result.users} users, ${result.events} events in ${seconds.toFixed(1)} s ` +
           `(${Math.round(result.devices / seconds).toLocaleString()} devices/s)`,
       );
+      if (Number(values.campaigns) > 0) {
+        const sent = generateCampaigns(services, key, { campaigns: Number(values.campaigns), recipients: CAMPAIGN_RECIPIENTS, seed: Number(values.seed) + i });
+        console.log(`${key.owner}/${key.app}: ${sent.campaigns} campaigns, ${sent.deliveries} deliveries, ${sent.events} opens and purchases after them`);
+      }
     }
     await services.close();
     store.close();

@@ -182,7 +182,7 @@ export class NotificationService {
         // Stop before the next device once the lease is gone: whoever holds it now carries on.
         signal.throwIfAborted();
         const result = await this.sender.send(delivery, content, credentials);
-        notifications.recordOutcome(id, delivery.deviceId, result.ok ? "Success" : result.reason);
+        notifications.recordOutcome(id, delivery.deviceId, result.ok ? "Success" : result.reason, delivery.channel);
       }
     }
     this.finish(id);

@@ -3,8 +3,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
-import { HOUR_MS, LIMITS, USD_PER_UNIT, type AppKey } from "../domain/index.ts";
-import { DAY_MS, MAU_WINDOW_DAYS } from "./repositories/activity.ts";
+import { DAY_MS, HOUR_MS, LIMITS, USD_PER_UNIT, type AppKey } from "../domain/index.ts";
+import { MAU_WINDOW_DAYS } from "./repositories/activity.ts";
 import { Apps } from "./repositories/apps.ts";
 
 /**
@@ -383,6 +383,12 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER audience_sizes_dropped AFTER DELETE ON audiences BEGIN
      DELETE FROM audience_sizes WHERE owner_name = OLD.owner_name AND app_name = OLD.app_name AND name = OLD.name;
    END;`,
+  // Campaigns (Braze's campaigns/data_series): the push channel each delivery went out on, recorded
+  // with its outcome (deliveries from before take their device's channel now), and a campaign's
+  // opens found without scanning other events (only push_opened events name a notification).
+  `ALTER TABLE notification_deliveries ADD COLUMN channel TEXT;
+   UPDATE notification_deliveries SET channel = (SELECT push_channel FROM devices WHERE devices.id = notification_deliveries.device_id) WHERE outcome IS NOT NULL;
+   CREATE INDEX events_by_notification ON events (app_id, notification_id, occurred_at) WHERE notification_id IS NOT NULL;`,
 ];
 
 export type { AppKey };

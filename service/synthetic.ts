@@ -1,10 +1,12 @@
 // Realistic, seeded, deterministic synthetic data: users with one to three devices, the seeds'
-// device properties with plausible distributions, typed custom properties, push tokens and events.
+// device properties with plausible distributions, typed custom properties, push tokens and events,
+// and campaigns as if sent (deliveries, the opens that name them, purchases after an open).
 // The same seed gives the same data, so tests, demos and benchmarks can name what they expect.
 import prand from "pure-rand";
 import type { DeviceInput, EventInput } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
-import type { AppKey } from "./store.ts";
+import type { Repositories } from "./repositories/index.ts";
+import type { AppKey, Store } from "./store.ts";
 
 type Rng = ReturnType<typeof prand.xoroshiro128plus>;
 
@@ -152,4 +154,61 @@ export function generateApp(deviceStore: DeviceStore, key: AppKey, options: Gene
   }
   flush();
   return { devices, users, events: eventCount };
+}
+
+export interface CampaignOptions {
+  campaigns: number;
+  /** How many of the app's devices (the first by id) each campaign goes to. */
+  recipients: number;
+  seed: number;
+  now?: number;
+}
+
+/**
+ * Campaigns as if sent (Braze's campaigns/data_series inputs): notifications over the last 30 days,
+ * each delivered to the app's first `recipients` devices (a device without a push token bounces), a
+ * fifth of the recipients opening it in the two days after — some twice — and a quarter of those
+ * buying within four days of opening (inside the 72-hour conversion window or not).
+ */
+export function generateCampaigns(
+  services: { store: Store; repositories: Pick<Repositories, "deviceReads" | "notifications">; devices: DeviceStore },
+  key: AppKey,
+  options: CampaignOptions,
+): { campaigns: number; deliveries: number; events: number } {
+  const random = new Random(options.seed);
+  const now = options.now ?? Date.now();
+  const { store, repositories, devices } = services;
+  const appId = store.appId(key);
+  const targets = repositories.deviceReads.first(appId, options.recipients);
+  let deliveries = 0;
+  let eventCount = 0;
+  for (let c = 0; c < options.campaigns; c++) {
+    const id = `campaign-${random.hex(12)}`;
+    const sendTime = now - random.int(1, 30 * 24) * 3_600_000;
+    const delivered: string[] = [];
+    store.transaction(() => {
+      const content = { name: `Campaign ${c + 1}`, title: random.pick(["Sale", "New in", "We miss you"]), body: "Open the app to see more" };
+      repositories.notifications.insert({ id, app_id: appId, name: content.name, content: JSON.stringify(content), target: null, state: "Sending", send_time: sendTime }, targets);
+      for (const delivery of repositories.notifications.pendingDeliveries(id, targets.length)) {
+        const ok = delivery.token !== null && delivery.channel !== null;
+        repositories.notifications.recordOutcome(id, delivery.deviceId, ok ? "Success" : "NoPushToken", delivery.channel);
+        if (ok) delivered.push(delivery.installId);
+      }
+      repositories.notifications.settle(id, "Completed", repositories.notifications.outcomeCounts(id));
+    });
+    deliveries += targets.length;
+    const events: EventInput[] = [];
+    const at = (ms: number) => new Date(Math.min(ms, now - 1)).toISOString();
+    for (const installId of delivered) {
+      if (!random.chance(0.2)) continue;
+      const opened = sendTime + random.int(1, 48 * 60) * 60_000;
+      events.push({ type: "push_opened", install_id: installId, timestamp: at(opened), notification_id: id });
+      if (random.chance(0.3)) events.push({ type: "push_opened", install_id: installId, timestamp: at(opened + random.int(1, 24 * 60) * 60_000), notification_id: id });
+      if (random.chance(0.25)) {
+        events.push({ type: "purchase", install_id: installId, timestamp: at(opened + random.int(1, 96 * 60) * 60_000), product_id: `sku-${random.int(1, 200)}`, amount: random.int(99, 9_999) / 100, currency: "USD" });
+      }
+    }
+    for (let first = 0; first < events.length; first += 20_000) eventCount += devices.insertEvents(key, events.slice(first, first + 20_000));
+  }
+  return { campaigns: options.campaigns, deliveries, events: eventCount };
 }

@@ -4,10 +4,10 @@
 // moves three daily counts in the rollups — `active` (DAU), `new_user` (the user's first day moves)
 // and `mau_delta`, a difference array whose running total is the number of users active in the 30
 // days ending with a day (MAU) — so every KPI reads at most a few hundred small rows.
+import { DAY_MS } from "../../domain/index.ts";
 import type { EventRollups, RollupCount, RollupKind } from "./event-rollups.ts";
 import type { Store } from "../store.ts";
 
-export const DAY_MS = 86_400_000;
 /** MAU's rolling window (seeds: Braze export: "a 30 day rolling window"). */
 export const MAU_WINDOW_DAYS = 30;
 /** Every event type but an uninstall is the user doing something. */

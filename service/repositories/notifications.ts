@@ -14,6 +14,8 @@ export interface NotificationRow {
   send_time: number;
   pns_send_success: number;
   pns_send_failure: number;
+  /** 1 once archived (swagger Push_Delete). */
+  archived: number;
 }
 
 /** A delivery whose outcome is not recorded yet, with its device's push channel and token as they are now. */
@@ -64,9 +66,11 @@ export class Notifications {
       .all(id, limit) as unknown as PendingDelivery[];
   }
 
-  /** Records one device's outcome ("Success" or the failure reason), once. */
-  recordOutcome(id: string, deviceId: number, outcome: string): void {
-    this.store.db.prepare("UPDATE notification_deliveries SET outcome = ? WHERE notification_id = ? AND device_id = ? AND outcome IS NULL").run(outcome, id, deviceId);
+  /** Records one device's outcome ("Success" or the failure reason) and the push channel it went to, once. */
+  recordOutcome(id: string, deviceId: number, outcome: string, channel: string | null): void {
+    this.store.db
+      .prepare("UPDATE notification_deliveries SET outcome = ?, channel = ? WHERE notification_id = ? AND device_id = ? AND outcome IS NULL")
+      .run(outcome, channel, id, deviceId);
   }
 
   /** Gives every delivery without an outcome the outcome DeliveryFailed. */
@@ -121,6 +125,23 @@ export class Notifications {
 
   count(appId: number, includeArchived: boolean): number {
     return (this.store.db.prepare(`SELECT count(*) AS n FROM notifications WHERE app_id = ? ${includeArchived ? "" : "AND archived = 0"}`).get(appId) as { n: number }).n;
+  }
+
+  /** The app's notifications newest first (Braze's campaign list), a page at a time; archived ones only when asked. */
+  newestFirst(appId: number, options: { includeArchived: boolean; offset: number; limit: number }): NotificationRow[] {
+    return this.store.db
+      .prepare(`SELECT * FROM notifications WHERE app_id = ? ${options.includeArchived ? "" : "AND archived = 0"} ORDER BY send_time DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(appId, options.limit, options.offset) as unknown as NotificationRow[];
+  }
+
+  /** Per push channel, the deliveries that succeeded and that failed (a delivery to a device without one has none). */
+  outcomesByChannel(id: string): { channel: string; sent: number; bounces: number }[] {
+    return this.store.db
+      .prepare(
+        `SELECT channel, sum(outcome = 'Success') AS sent, sum(outcome != 'Success') AS bounces FROM notification_deliveries
+         WHERE notification_id = ? AND outcome IS NOT NULL AND channel IS NOT NULL GROUP BY channel ORDER BY channel`,
+      )
+      .all(id) as unknown as { channel: string; sent: number; bounces: number }[];
   }
 
   /** Archives the app's notifications with these ids; answers how many. */

@@ -1,21 +1,39 @@
-// The Braze dialect's own routes (seeds: Braze export) — segments and their daily size, news feed
-// cards, the KPIs (DAU, MAU, new users, uninstalls), the sessions, custom event and purchase series
-// and lists — beside the export routes it shares with the app-prefixed paths (exports.ts,
-// data-subject-requests.ts). A segment is an audience: its id and name are the audience's name;
-// disabled audiences count as archived. The service has no news feed cards: lists are empty and any
-// card id is unknown (400). Series read the rollups (repositories/event-rollups.ts, activity.ts) and
-// the recorded audience sizes, never the raw events.
+// The Braze dialect's own routes (seeds: Braze export) — segments and their daily size, campaigns
+// and their daily stats, news feed cards, the KPIs (DAU, MAU, new users, uninstalls), the sessions,
+// custom event and purchase series and lists — beside the export routes it shares with the
+// app-prefixed paths (exports.ts, data-subject-requests.ts). A segment is an audience: its id and
+// name are the audience's name; disabled audiences count as archived. A campaign is a notification
+// (README: "Campaigns"). The service has no news feed cards: lists are empty and any card id is
+// unknown (400). Series read the rollups (repositories/event-rollups.ts, activity.ts) and the
+// recorded audience sizes, never the app's raw events; a campaign reads its own opens, a series
+// narrowed to a segment its members' events (on a worker thread).
 import type { FastifyPluginAsync } from "fastify";
-import { API, HOUR_MS, LIMITS, seriesBuckets, type AppKey, type Bucket, type SeriesQuery } from "../../domain/index.ts";
+import {
+  API,
+  BRAZE_PUSH_MESSAGE_TYPES,
+  CAMPAIGN_PUSH_STATS,
+  CAMPAIGN_SCHEDULE_TYPE,
+  CONVERSION_WINDOW_HOURS,
+  DAY_MS,
+  HOUR_MS,
+  LIMITS,
+  seriesBuckets,
+  usdCents,
+  type AppKey,
+  type Bucket,
+  type PushChannel,
+  type SeriesQuery,
+} from "../../domain/index.ts";
 import { brazeApp } from "../braze.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
-import { DAY_MS } from "../repositories/activity.ts";
 import { EventRollups, type RollupKind } from "../repositories/event-rollups.ts";
 import type { Services } from "../services.ts";
 
 const unknownSegment = (key: AppKey, segmentId: string) =>
   new ApiError("BadRequest", `segment_id: unknown segment '${segmentId}' in app group '${key.owner}/${key.app}' (a segment is an audience: /braze/segments/list names them)`);
+const unknownCampaign = (key: AppKey, campaignId: string) =>
+  new ApiError("BadRequest", `campaign_id: unknown campaign '${campaignId}' in app group '${key.owner}/${key.app}' (a campaign is a notification: /braze/campaigns/list names them)`);
 const unknownCard = (cardId: string) => new ApiError("BadRequest", `card_id: unknown card '${cardId}' (this service has no news feed cards; /braze/feed/list is always empty)`);
 
 type KpiQuery = Omit<SeriesQuery, "unit"> & { app_id?: string | undefined };
@@ -30,7 +48,12 @@ function bucketsOf(key: AppKey, query: SeriesQuery & { app_id?: string | undefin
   return buckets;
 }
 
-export const brazeRoutes = ({ repositories, store }: Services): FastifyPluginAsync => async (app) => {
+/** Braze's message type of a push channel (a channel the service does not know stays as it is). */
+const messageType = (channel: string) => BRAZE_PUSH_MESSAGE_TYPES[channel as PushChannel] ?? channel;
+type PushStats = Record<(typeof CAMPAIGN_PUSH_STATS)[number], number>;
+const noStats = (): PushStats => Object.fromEntries(CAMPAIGN_PUSH_STATS.map((stat) => [stat, 0])) as PushStats;
+
+export const brazeRoutes = ({ repositories, store, counter, workers }: Services): FastifyPluginAsync => async (app) => {
   const pageSize = LIMITS.brazeListPage.value;
   const namesPage = LIMITS.brazeNamesPage.value;
   const rollups = new EventRollups(store);
@@ -72,15 +95,36 @@ export const brazeRoutes = ({ repositories, store }: Services): FastifyPluginAsy
     };
   });
 
-  serve(app, API.brazeSessionsSeries, ({ query, request }) => ({
-    message: "success" as const,
-    data: series(brazeApp(request), query, "session").map(({ time, count }) => ({ time, sessions: count })),
-  }));
+  /**
+   * Per bucket, the events of one type (and name) of a segment's members now — the devices its
+   * definition matches — counted from their events on a worker thread: segments are not rolled up.
+   */
+  const segmentSeries = async (key: AppKey, query: SeriesQuery & { app_id?: string | undefined }, segmentId: string, type: string, name?: string) => {
+    const audience = repositories.audiences.get(key, segmentId);
+    if (!audience) throw unknownSegment(key, segmentId);
+    const buckets = bucketsOf(key, query);
+    const appId = store.appId(key);
+    const condition = counter.condition(appId, audience.definition, audience.customProperties);
+    const [rows] = await workers.run([repositories.events.membersHourlyQuery(appId, condition, type, name, buckets[0]!.start, buckets.at(-1)!.end)]);
+    const hours = new Map(rows.map((row) => [row.hour, row.count]));
+    return buckets.map((bucket) => {
+      let count = 0;
+      for (let hour = bucket.start / HOUR_MS; hour < bucket.end / HOUR_MS; hour++) count += hours.get(hour) ?? 0;
+      return { time: bucket.label, count };
+    });
+  };
+
+  serve(app, API.brazeSessionsSeries, async ({ query, request }) => {
+    const key = brazeApp(request);
+    const counts = query.segment_id === undefined ? series(key, query, "session") : await segmentSeries(key, query, query.segment_id, "session_start");
+    return { message: "success" as const, data: counts.map(({ time, count }) => ({ time, sessions: count })) };
+  });
   serve(app, API.brazeEventsList, ({ query, request }) => ({ message: "success" as const, events: listPage(brazeApp(request), "custom", query.page) }));
-  serve(app, API.brazeEventsSeries, ({ query, request }) => ({
-    message: "success" as const,
-    data: series(brazeApp(request), query, "custom", query.event).map(({ time, count }) => ({ time, count })),
-  }));
+  serve(app, API.brazeEventsSeries, async ({ query, request }) => {
+    const key = brazeApp(request);
+    const counts = query.segment_id === undefined ? series(key, query, "custom", query.event) : await segmentSeries(key, query, query.segment_id, "custom", query.event);
+    return { message: "success" as const, data: counts.map(({ time, count }) => ({ time, count })) };
+  });
   serve(app, API.brazeProductsList, ({ query, request }) => ({ message: "success" as const, products: listPage(brazeApp(request), "purchase", query.page) }));
   serve(app, API.brazeRevenueSeries, ({ query, request }) => ({
     message: "success" as const,
@@ -111,6 +155,83 @@ export const brazeRoutes = ({ repositories, store }: Services): FastifyPluginAsy
     const buckets = bucketsOf(key, { ...query, unit: "day" });
     const sizes = repositories.audiences.dailySizes(key, query.segment_id, buckets[0]!.start / DAY_MS, buckets.at(-1)!.start / DAY_MS);
     return { message: "success" as const, data: buckets.map((bucket, i) => ({ time: bucket.label, size: sizes[i]! })) };
+  });
+
+  // Campaigns (README: "Campaigns"): a notification, newest first; sent and bounced deliveries count
+  // on the day it was sent, opens on the day they happened, a conversion on its purchase's day (and
+  // on the send day for conversions_by_send_time).
+  const campaign = (key: AppKey, campaignId: string) => {
+    const row = repositories.notifications.findInApp(store.appId(key), campaignId);
+    if (!row) throw unknownCampaign(key, campaignId);
+    return row;
+  };
+  serve(app, API.brazeCampaignsList, ({ query, request }) => ({
+    message: "success" as const,
+    campaigns: repositories.notifications
+      .newestFirst(store.appId(brazeApp(request)), { includeArchived: query.include_archived === "true", offset: query.page * pageSize, limit: pageSize })
+      .map((row) => ({ id: row.id, name: row.name, is_api_campaign: true, tags: [] })),
+  }));
+  serve(app, API.brazeCampaignDetails, ({ query, request }) => {
+    const row = campaign(brazeApp(request), query.campaign_id);
+    const sentAt = new Date(row.send_time).toISOString();
+    const delivered = row.state !== "Queued" && row.state !== "NoTargetFound";
+    return {
+      message: "success" as const,
+      created_at: sentAt,
+      updated_at: sentAt,
+      name: row.name,
+      archived: row.archived === 1,
+      schedule_type: CAMPAIGN_SCHEDULE_TYPE,
+      channels: repositories.notifications.outcomesByChannel(row.id).map(({ channel }) => messageType(channel)),
+      first_sent: delivered ? sentAt : null,
+      last_sent: delivered ? sentAt : null,
+      tags: [],
+    };
+  });
+  serve(app, API.brazeCampaignSeries, ({ query, request }) => {
+    const key = brazeApp(request);
+    const row = campaign(key, query.campaign_id);
+    const buckets = bucketsOf(key, { ...query, unit: "day" });
+    const first = buckets[0]!.start / DAY_MS;
+    const days = buckets.map(() => ({ conversions: 0, cents: 0, bySendTime: 0, messages: new Map<string, PushStats>() }));
+    const dayOf = (at: number) => days[Math.floor(at / DAY_MS) - first];
+    const statsOf = (day: (typeof days)[number], channel: string) => {
+      const type = messageType(channel);
+      if (!day.messages.has(type)) day.messages.set(type, noStats());
+      return day.messages.get(type)!;
+    };
+    // Every channel the campaign went out on appears every day (zeros where nothing happened).
+    const outcomes = repositories.notifications.outcomesByChannel(row.id);
+    for (const day of days) for (const { channel } of outcomes) statsOf(day, channel);
+    const sendDay = dayOf(row.send_time);
+    if (sendDay) {
+      for (const { channel, sent, bounces } of outcomes) Object.assign(statsOf(sendDay, channel), { sent, bounces, unique_recipients: sent });
+    }
+    for (const open of repositories.events.campaignOpens(store.appId(key), row.id, buckets[0]!.start, buckets.at(-1)!.end)) {
+      if (open.channel === null) continue;
+      const stats = statsOf(days[open.day - first]!, open.channel);
+      stats.direct_opens += open.opens;
+      stats.total_opens += open.opens;
+      stats.unique_opens += open.devices;
+    }
+    for (const purchase of repositories.events.campaignConversions(store.appId(key), row.id, CONVERSION_WINDOW_HOURS * HOUR_MS)) {
+      const day = dayOf(purchase.occurred_at);
+      if (day) {
+        day.conversions++;
+        day.cents += purchase.amount != null && purchase.currency ? usdCents(purchase.amount, purchase.currency) : 0;
+      }
+      if (sendDay) sendDay.bySendTime++;
+    }
+    return {
+      message: "success" as const,
+      data: buckets.map((bucket, i) => ({
+        time: bucket.label,
+        conversions: days[i]!.conversions,
+        revenue: days[i]!.cents / 100,
+        conversions_by_send_time: days[i]!.bySendTime,
+        messages: Object.fromEntries([...days[i]!.messages].map(([type, stats]) => [type, [stats]])),
+      })),
+    };
   });
 
   serve(app, API.brazeFeedList, () => ({ message: "success" as const, cards: [] }));

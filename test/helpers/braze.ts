@@ -2,20 +2,21 @@
 // group named, a 200 expected.
 import { afterAll, beforeAll, expect } from "vitest";
 import { BRAZE_BASE, type AppKey } from "../../domain/index.ts";
+import type { AppOptions } from "../../service/app.ts";
 import { startService, type TestService } from "./service.ts";
 
 export interface BrazeAnswer {
-  data: Record<string, number | string>[];
+  data: Record<string, unknown>[];
   events?: string[];
   products?: string[];
 }
 
-/** Starts a service (background counts off) for the file's tests and answers how to reach it. */
-export function brazeSuite(key: AppKey): { service: () => TestService; get: (path: string, query: Record<string, string>) => Promise<BrazeAnswer> } {
+/** Starts a service (background work off unless `options` say otherwise) for the file's tests and answers how to reach it. */
+export function brazeSuite(key: AppKey, options: Partial<AppOptions> = {}): { service: () => TestService; get: (path: string, query: Record<string, string>) => Promise<BrazeAnswer> } {
   let service: TestService;
   let token: string;
   beforeAll(async () => {
-    service = await startService({ runner: { concurrency: 0 } });
+    service = await startService({ runner: { concurrency: 0 }, ...options });
     token = service.tokenFor(key.owner, key.app);
   });
   afterAll(async () => service?.close());

@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { CURRENCIES, seriesBuckets, usdCents, type EventInput, type SeriesUnit } from "../../domain/index.ts";
+import { BRAZE_BASE, CURRENCIES, seriesBuckets, usdCents, type EventInput, type SeriesUnit } from "../../domain/index.ts";
 import { brazeSuite } from "../helpers/braze.ts";
 
 const HOUR = 3_600_000;
@@ -99,6 +99,51 @@ describe("Braze series against a brute-force count of the same events", () => {
         }),
       { numRuns: 25, seed: 1124 },
     );
+  });
+
+  it("narrowed to a segment, sessions and a custom event count only the events of the segment's members now", async () => {
+    const service = suite.service();
+    // Devices in Great Britain are the segment's members; a device moving there takes its past events along.
+    const countries = ["GB", "GB", "US", "FR"];
+    const installIds: string[] = countries.map(() => randomUUID());
+    const upsert = (country: (i: number) => string) =>
+      service.services.devices.upsert(key, installIds.map((install_id, i) => ({ install_id, properties: { carrierCountry: country(i) }, custom_properties: {} })));
+    upsert((i) => countries[i]!);
+    const put = await service.app.inject({
+      method: "PUT",
+      url: `/v0.1/apps/${key.owner}/${key.app}/analytics/audiences/britons`,
+      headers: { "x-api-token": service.tokenFor(key.owner, key.app) },
+      payload: { definition: "carrierCountry eq 'GB'" },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    const nowHour = Math.floor(NOW / HOUR);
+    const scenario = fc.record({
+      events: eventsArbitrary(installIds, nowHour, 30),
+      unit: fc.constantFrom<SeriesUnit>("day", "hour"),
+      length: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 40 })),
+      frenchMoves: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ events, unit, length, frenchMoves }) => {
+        service.store.db.prepare("DELETE FROM events").run();
+        service.store.db.prepare("DELETE FROM event_rollups").run();
+        upsert((i) => (frenchMoves && countries[i] === "FR" ? "GB" : countries[i]!));
+        service.services.devices.insertEvents(key, events);
+        const members = new Set(installIds.filter((_, i) => countries[i] === "GB" || (frenchMoves && countries[i] === "FR")));
+        const expected = bruteForce(events.filter((e) => members.has(e.install_id)), unit, length, undefined);
+        const query = { unit, length: String(length), segment_id: "britons" };
+        expect((await get("/sessions/data_series", query)).data).toEqual(expected.map(({ time, sessions }) => ({ time, sessions })));
+        expect((await get("/events/data_series", { ...query, event: "share" })).data).toEqual(expected.map(({ time, share }) => ({ time, count: share })));
+      }),
+      { numRuns: 15, seed: 1125 },
+    );
+    const unknown = await service.app.inject({
+      method: "GET",
+      url: `${BRAZE_BASE}/sessions/data_series?app_group_id=${key.owner}/${key.app}&length=2&segment_id=nobody`,
+      headers: { authorization: `Bearer ${service.tokenFor(key.owner, key.app)}` },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().message).toMatch(/^segment_id: unknown segment 'nobody'/);
   });
 
   it("after an erasure, counts only the events left; lists name what was recorded, alphabetically", async () => {
