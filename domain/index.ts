@@ -22,3 +22,4 @@ export * from "./address.ts";
 export * from "./guardrails.ts";
 export * from "./hidden-inputs.ts";
 export * from "./braze-series.ts";
+export * from "./braze-series-export.ts";

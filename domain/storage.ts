@@ -69,7 +69,7 @@ export const containerMetadataSchema = z
   })
   .default({});
 
-export const EXPORT_KINDS = ["device_export", "segment_export", "users_by_id_export", "raw_event_export", "broadcast_metrics_export"] as const;
+export const EXPORT_KINDS = ["device_export", "segment_export", "users_by_id_export", "raw_event_export", "broadcast_metrics_export", "braze_series_export"] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 /** Options of a segment export (seeds: Braze export, Users by Segment): the segment is an audience. */

@@ -2,7 +2,7 @@
 // The schedule lives in the service, which runs it durably; outputs show the last run and the next.
 // Declared in domain/declarations/exports.ts; here: create, read, update, delete.
 import type * as pulumi from "@pulumi/pulumi";
-import { broadcastJobOptions, exportJobResource } from "../domain/index.ts";
+import { brazeSeriesJobOptions, broadcastJobOptions, exportJobResource } from "../domain/index.ts";
 import type { AppRef, ExportJobBody, ExportJobResult } from "../client/client.ts";
 import { clientFor } from "./settings.ts";
 import { implement, type Checked, type Stated } from "./declared.ts";
@@ -32,6 +32,7 @@ const body = (inputs: ExportJobInputs): ExportJobBody => ({
     : {}),
   ...(inputs.rawEvents ? { options: { window_days: inputs.rawEvents.windowDays, ...(inputs.rawEvents.eventNames ? { event_names: inputs.rawEvents.eventNames } : {}) } } : {}),
   ...(inputs.broadcastMetrics ? { options: broadcastJobOptions(inputs.broadcastMetrics) } : {}),
+  ...(inputs.brazeSeries ? { options: brazeSeriesJobOptions(inputs.brazeSeries) } : {}),
   ...(inputs.schedule ? { schedule: inputs.schedule } : {}),
   blob_container_sas_uri: inputs.containerSasUrl,
   ...(inputs.prefix ? { prefix: inputs.prefix } : {}),

@@ -5,6 +5,7 @@
 import { AccountRequests } from "./account-dsr.ts";
 import { AudienceCounter } from "./audience-counts.ts";
 import { AuthFailureLimiter } from "./auth.ts";
+import { BrazeSeries } from "./braze-series.ts";
 import { DataExportTokenService } from "./data-export-tokens.ts";
 import { DeviceStore } from "./devices.ts";
 import { BroadcastReports } from "./exports/broadcast-metrics.ts";
@@ -46,6 +47,8 @@ export interface Services {
   readonly box: SecretBox;
   readonly runner: Runner;
   readonly workers: SqlWorkers;
+  /** The Braze dialect's series (its routes and the series export job). */
+  readonly brazeSeries: BrazeSeries;
   readonly outbound: Outbound;
   readonly copies: ExportedCopies;
   readonly accountRequests: AccountRequests;
@@ -77,11 +80,12 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
   const outbound = new Outbound(options.outbound ?? {});
   const devices: DeviceStore = new DeviceStore(store, (key, appId) => counter.track(key, appId), workers);
   const counter = new AudienceCounter(store, repositories, (appId) => devices.slots(appId), workers, runner, interactiveWorkers);
+  const brazeSeries = new BrazeSeries(store, repositories, counter, workers);
   const box = new SecretBox(store.dataDir);
   const pushConfigs = new PushConfigStore(repositories, box);
   const notifications = new NotificationService(store, repositories, counter, pushConfigs, runner, options.sender);
   const copies = new ExportedCopies(repositories, box, outbound);
-  const exports = new ExportService(store, repositories, devices, box, counter, runner, workers, outbound, copies);
+  const exports = new ExportService(store, repositories, devices, box, counter, runner, workers, outbound, copies, brazeSeries);
   const retention = new RetentionService(store, repositories, box, runner, outbound, options.retentionSweepIntervalMs);
   const continuousExports = new ContinuousExports(store, repositories, box, runner, outbound, copies, options.continuousExportIntervalMs);
   const broadcastReports = new BroadcastReports(store, repositories, workers, runner);
@@ -91,6 +95,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     box,
     runner,
     workers,
+    brazeSeries,
     outbound,
     copies,
     accountRequests: new AccountRequests(store, repositories, box, runner, options.accountDeleteGraceMs),

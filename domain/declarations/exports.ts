@@ -2,6 +2,8 @@
 // broadcast-metrics export), App Center's continuous export, and CloudKit-style data export tokens.
 import { z } from "zod";
 import { broadcastMetricsJobOptionsSchema } from "../broadcast-metrics.ts";
+import { BRAZE_SERIES_NAMES, brazeSeriesJobOptionsSchema, SERIES_EXPORT_FORMATS, type BrazeSeriesName } from "../braze-series-export.ts";
+import { SERIES_UNITS } from "../braze-series.ts";
 import { DATA_EXPORT_DATASETS, DATA_EXPORT_TOKEN_DEFAULT_LIFETIME_DAYS } from "../data-export-token.ts";
 import { appFields, declareResource, type InputFailure } from "../declare-resource.ts";
 import { LIMITS } from "../limits.ts";
@@ -36,6 +38,31 @@ const broadcastMetricsOptions = z
   })
   .strict();
 
+const brazeSeriesOptions = z
+  .object({
+    series: z.enum(BRAZE_SERIES_NAMES as [BrazeSeriesName, ...BrazeSeriesName[]]),
+    length: z.number().int().default(1),
+    unit: z.enum(SERIES_UNITS).optional(),
+    event: z.string().optional(),
+    product: z.string().optional(),
+    segmentId: z.string().optional(),
+    campaignId: z.string().optional(),
+    format: z.enum(SERIES_EXPORT_FORMATS).default("csv"),
+  })
+  .strict();
+
+/** The service's options for a Braze series job (its field names). */
+export const brazeSeriesJobOptions = (series: z.output<typeof brazeSeriesOptions>) => ({
+  series: series.series,
+  length: series.length,
+  format: series.format,
+  ...(series.unit ? { unit: series.unit } : {}),
+  ...(series.event !== undefined ? { event: series.event } : {}),
+  ...(series.product !== undefined ? { product: series.product } : {}),
+  ...(series.segmentId !== undefined ? { segment_id: series.segmentId } : {}),
+  ...(series.campaignId !== undefined ? { campaign_id: series.campaignId } : {}),
+});
+
 /** The service's options for a broadcast-metrics job (CloudKit names a channel by base64 id). */
 export const broadcastJobOptions = (metrics: z.output<typeof broadcastMetricsOptions>) => ({
   bundle_id: metrics.bundleId,
@@ -45,8 +72,19 @@ export const broadcastJobOptions = (metrics: z.output<typeof broadcastMetricsOpt
 });
 
 /** Which options each kind takes: the other kinds' options are refused, not ignored. */
-const OPTIONS_OF = { segment_export: "segment", users_by_id_export: "usersById", raw_event_export: "rawEvents", broadcast_metrics_export: "broadcastMetrics" } as const;
-const REQUIRED = { segment: "which audience to export ({ segmentId })", usersById: "which users to export ({ externalIds: [...] })", broadcastMetrics: "at least { bundleId }" } as const;
+const OPTIONS_OF = {
+  segment_export: "segment",
+  users_by_id_export: "usersById",
+  raw_event_export: "rawEvents",
+  broadcast_metrics_export: "broadcastMetrics",
+  braze_series_export: "brazeSeries",
+} as const;
+const REQUIRED = {
+  segment: "which audience to export ({ segmentId })",
+  usersById: "which users to export ({ externalIds: [...] })",
+  broadcastMetrics: "at least { bundleId }",
+  brazeSeries: "which series ({ series, ... })",
+} as const;
 
 export const exportJobResource = declareResource({
   kind: "ExportJob",
@@ -54,7 +92,10 @@ export const exportJobResource = declareResource({
   source: "seeds: Braze export (users by segment, users by id, raw events); seeds: CloudKit broadcast-metrics export",
   inputs: {
     ...appFields({ replaces: true }),
-    kind: { schema: z.enum(EXPORT_KINDS), doc: "What to export: every device, one audience (Braze's segment), named users (Braze's users by id), raw events, or the broadcast-metrics report." },
+    kind: {
+      schema: z.enum(EXPORT_KINDS),
+      doc: "What to export: every device, one audience (Braze's segment), named users (Braze's users by id), raw events, the broadcast-metrics report, or one of the Braze dialect's series.",
+    },
     schedule: { schema: z.string().min(1).optional(), doc: "Cron expression in UTC (e.g. \"0 2 * * *\"); left out, the export runs once, right after creation." },
     containerSasUrl: {
       schema: z.string().refine((url) => URL.canParse(url), "must be a container SAS URL"),
@@ -78,6 +119,11 @@ export const exportJobResource = declareResource({
       doc: "kind broadcast_metrics_export only: the CloudKit-style CSV (per day: subscribers, sent, delivered, opened) of the app or one channel (its audience) for the last windowDays (default 1), ending yesterday.",
       limits: [LIMITS.broadcastMetricsStartDaysBack],
     },
+    brazeSeries: {
+      schema: brazeSeriesOptions.optional(),
+      doc: `kind braze_series_export only: one of the Braze dialect's series (${BRAZE_SERIES_NAMES.join(", ")}) — the length (default 1) whole days, or hours with unit hour, before each run — as CSV (nested values in dotted columns) or JSON lines (format), with the parameter its series needs: event (custom_event), product (revenue, purchase_quantity; optional), segmentId (segment_size; optional for sessions and custom_event), campaignId (campaign). The points are the ones the series' /braze route answers (README: "The Braze dialect").`,
+      limits: [LIMITS.dataSeriesLengthMax],
+    },
   },
   outputs: {
     jobId: { schema: z.string(), doc: "The job's id in the service." },
@@ -98,6 +144,15 @@ export const exportJobResource = declareResource({
     }
     if (wanted && wanted in REQUIRED && job[wanted] === undefined) {
       failures.push({ property: wanted, reason: `${wanted} is required for a ${job.kind}: ${REQUIRED[wanted as keyof typeof REQUIRED]}` });
+    }
+    if (job.brazeSeries && !pending.has("brazeSeries")) {
+      // The service's own rules (which parameters each series needs or takes), in the program's field names.
+      const options = brazeSeriesJobOptionsSchema.safeParse(brazeSeriesJobOptions(job.brazeSeries));
+      const field: Record<string, string> = { segment_id: "segmentId", campaign_id: "campaignId" };
+      for (const issue of options.error?.issues ?? []) {
+        const name = field[String(issue.path[0])] ?? String(issue.path[0]);
+        failures.push({ property: "brazeSeries", reason: `brazeSeries.${name}: ${issue.message.replace(/\b(segment_id|campaign_id)\b/g, (id) => field[id]!)}` });
+      }
     }
     if (job.broadcastMetrics && !pending.has("broadcastMetrics")) {
       // The service's own rules (seeds: CloudKit broadcast-metrics export), in the program's field names.

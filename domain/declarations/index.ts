@@ -10,7 +10,7 @@ import { containerSasTokenResource, storageContainerResource } from "./storage.t
 
 export { audienceResource } from "./audience.ts";
 export { dataSubjectRequestResource } from "./dsr.ts";
-export { broadcastJobOptions, dataExportTokenResource, exportConfigurationResource, exportJobResource } from "./exports.ts";
+export { brazeSeriesJobOptions, broadcastJobOptions, dataExportTokenResource, exportConfigurationResource, exportJobResource } from "./exports.ts";
 export { pushConfigBody, pushConfigResource, pushConfigSecret } from "./push-config.ts";
 export { containerSasTokenResource, storageContainerResource } from "./storage.ts";
 

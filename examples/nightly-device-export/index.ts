@@ -1,7 +1,8 @@
 // Nightly device exports into blob storage, declared: the container (private, 30-day retention so
 // an erasure reaches exported copies), a create+write SAS that rotates two days before it expires,
-// a nightly export at 02:00 UTC, a one-off backfill that runs right away, daily raw events and
-// weekly broadcast metrics, and the analytics events continuously.
+// a nightly export at 02:00 UTC, a one-off backfill that runs right away, daily raw events, weekly
+// broadcast metrics, yesterday's hourly sessions as a Braze series, and the analytics events
+// continuously.
 // Needs `pulumi config set --secret pushplane:storageConnectionString "<connection string>"`: an
 // Azure storage account's (Access keys) or Azurite's development one.
 import { ContainerSasToken, DataExportToken, ExportConfiguration, ExportJob, StorageContainer } from "@pushplane/pulumi";
@@ -47,6 +48,16 @@ const weeklyMetrics = new ExportJob("weekly-broadcast-metrics", {
   broadcastMetrics: { bundleId: "com.acme.demo", windowDays: 7 },
 });
 
+// Yesterday's sessions hour by hour (the Braze dialect's sessions/data_series), as CSV every night
+// at 00:30 UTC, for the growth team's spreadsheet.
+const hourlySessions = new ExportJob("hourly-sessions", {
+  kind: "braze_series_export",
+  schedule: "30 0 * * *",
+  containerSasUrl: writeOnly.sasUrl,
+  prefix: "series/",
+  brazeSeries: { series: "sessions", unit: "hour", length: 24 },
+});
+
 // The app's analytics events, continuously (App Center's export configuration): NDJSON every five
 // minutes into the account's pushplane-export container.
 const analyticsEvents = new ExportConfiguration("analytics-events");
@@ -67,4 +78,5 @@ export const nightlyJob = { id: nightly.jobId, nextRunTime: nightly.nextRunTime 
 export const backfillJob = backfill.jobId;
 export const rawEventsJob = { id: dailyRawEvents.jobId, nextRunTime: dailyRawEvents.nextRunTime };
 export const metricsJob = { id: weeklyMetrics.jobId, nextRunTime: weeklyMetrics.nextRunTime };
+export const sessionsJob = { id: hourlySessions.jobId, nextRunTime: hourlySessions.nextRunTime };
 export const continuousExport = { id: analyticsEvents.configurationId, state: analyticsEvents.state };

@@ -7,21 +7,26 @@ import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { z } from "zod";
 import {
+  brazeSeriesJobOptionsSchema,
   broadcastJobRange,
   broadcastMetricsJobOptionsSchema,
+  DAY_MS,
   firstRun,
+  HOUR_MS,
   LIMITS,
   nextRun,
   rawEventJobOptionsSchema,
   segmentExportOptionsSchema,
   usersByIdJobOptionsSchema,
   type UsersByIdJobOptions,
+  type BrazeSeriesJobOptions,
   type BroadcastMetricsJobOptions,
   type ExportKind,
   type RawEventExportRequest,
   type SegmentExportOptions,
 } from "../../domain/index.ts";
 import type { AudienceCounter } from "../audience-counts.ts";
+import type { BrazeSeries } from "../braze-series.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError, badRequest, zodIssues } from "../errors.ts";
 import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
@@ -32,6 +37,7 @@ import type { Runner } from "../runner.ts";
 import type { SecretBox } from "../secret-box.ts";
 import type { SqlWorkers } from "../sql-worker.ts";
 import type { AppKey, Store } from "../store.ts";
+import { seriesFile } from "./braze-series.ts";
 import { broadcastMetricsCsv } from "./broadcast-metrics.ts";
 import type { CopyDestination, ExportedCopies } from "./copies.ts";
 import { exportDevices } from "./device-export.ts";
@@ -39,7 +45,6 @@ import { exportRawEvents } from "./raw-events.ts";
 import { checkSasUrl } from "./sas.ts";
 import { exportSegmentUsers, USER_EXPORT_FIELDS, type UserExportField } from "./users.ts";
 
-const DAY = 86_400_000;
 const RUN = "export.run";
 const SCHEDULE = "export.schedule";
 
@@ -150,6 +155,12 @@ function checkUserFields<T extends { fields_to_export?: string[] | undefined }>(
   return options;
 }
 
+/** The end (last millisecond, ISO) of the last whole unit of a series before `now`. */
+const lastWholeUnitEnd = (options: BrazeSeriesJobOptions, now: number): string => {
+  const unit = options.unit === "hour" ? HOUR_MS : DAY_MS;
+  return new Date(Math.floor(now / unit) * unit - 1).toISOString();
+};
+
 export class ExportService {
   private readonly kinds: { [K in ExportKind]: ExportKindSpec<Record<string, unknown>> };
 
@@ -163,6 +174,7 @@ export class ExportService {
     private readonly workers: SqlWorkers,
     private readonly outbound: Outbound,
     private readonly copies: ExportedCopies,
+    private readonly brazeSeries: BrazeSeries,
   ) {
     this.kinds = {
       device_export: {
@@ -191,7 +203,7 @@ export class ExportService {
           const other = this.repositories.exportRuns.rawEventExportInProgress(run.appId, run.runId);
           if (other) throw new RunError(`another raw event export (${other.id}) was in progress; only one runs at a time (seeds: Braze export)`);
           const to = options.ending_at ? Date.parse(options.ending_at) : Date.now();
-          const from = options.starting_at ? Date.parse(options.starting_at) : to - (options.window_days ?? 1) * DAY;
+          const from = options.starting_at ? Date.parse(options.starting_at) : to - (options.window_days ?? 1) * DAY_MS;
           const result = await exportRawEvents(
             this.repositories.events,
             run.appId,
@@ -225,6 +237,29 @@ export class ExportService {
             .getBlockBlobClient(run.target)
             .upload(csv, Buffer.byteLength(csv), { blobHTTPHeaders: { blobContentType: "text/csv; charset=utf-8" }, abortSignal: run.signal });
           return { written: days };
+        },
+      },
+      braze_series_export: {
+        options: (raw) => parseOptions(brazeSeriesJobOptionsSchema, raw),
+        // A run reports the `length` whole units before the one it was created in, fixed at creation.
+        forRun: (options) => ({ ...options, ending_at: lastWholeUnitEnd(options as BrazeSeriesJobOptions, Date.now()) }),
+        target: ({ prefix, day, runId, options }) => `${prefix}braze-series/${(options as BrazeSeriesJobOptions).series}/${day}/${runId}.${(options as BrazeSeriesJobOptions).format}`,
+        write: async (options: BrazeSeriesJobOptions & { ending_at: string }, run) => {
+          const { series, format, ...request } = options;
+          let points: object[];
+          try {
+            points = await this.brazeSeries.compute(series, run.app, request);
+          } catch (error) {
+            // An unknown segment or campaign (removed since the job was made) ends the run, saying which.
+            if (error instanceof ApiError) throw new RunError(`${series} series: ${error.message}`);
+            throw error;
+          }
+          const file = seriesFile(points, format);
+          await run.container
+            .getBlockBlobClient(run.target)
+            .upload(file.body, Buffer.byteLength(file.body), { blobHTTPHeaders: { blobContentType: file.contentType }, abortSignal: run.signal });
+          run.progress(points.length, points.length);
+          return { written: points.length };
         },
       },
       segment_export: {
@@ -347,10 +382,10 @@ export class ExportService {
     const window = LIMITS.rawEventExportWindowDays;
     const lookback = LIMITS.rawEventExportLookbackDays;
     if (to <= from) throw new ApiError("BadRequest", `ending_at must be after starting_at (got ${request.starting_at} → ${request.ending_at})`);
-    if (to - from > window.value * DAY) {
-      throw new ApiError("BadRequest", `the window must be at most ${window.value} days (${window.unit}; got ${((to - from) / DAY).toFixed(1)} days; ${window.source}): export longer periods a week at a time`);
+    if (to - from > window.value * DAY_MS) {
+      throw new ApiError("BadRequest", `the window must be at most ${window.value} days (${window.unit}; got ${((to - from) / DAY_MS).toFixed(1)} days; ${window.source}): export longer periods a week at a time`);
     }
-    if (from < now - lookback.value * DAY) {
+    if (from < now - lookback.value * DAY_MS) {
       throw new ApiError("BadRequest", `starting_at must be within the last ${lookback.value} days (${lookback.unit}; got ${request.starting_at}; ${lookback.source})`);
     }
     const appId = this.repositories.apps.id(key);

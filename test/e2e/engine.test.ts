@@ -262,6 +262,7 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
       nightlyJob: { id: string; nextRunTime: string };
       rawEventsJob: { id: string; nextRunTime: string };
       metricsJob: { id: string; nextRunTime: string };
+      sessionsJob: { id: string; nextRunTime: string };
       continuousExport: { id: string; state: string };
       backfillJob: string;
       sasRenewAfter: string;
@@ -275,6 +276,11 @@ describe("nightly-device-export: container, rotating SAS and export jobs on Azur
       kind: "broadcast_metrics_export",
       options: { bundle_id: "com.acme.demo", dataset: "broadcast_application_metrics", window_days: 7 },
     });
+    expect(service.services.exports.getJob(key, outputs.sessionsJob.id)).toMatchObject({
+      kind: "braze_series_export",
+      options: { series: "sessions", unit: "hour", length: 24, format: "csv" },
+    });
+    expect([new Date(outputs.sessionsJob.nextRunTime).getUTCHours(), new Date(outputs.sessionsJob.nextRunTime).getUTCMinutes()]).toEqual([0, 30]);
     expect(Date.parse(outputs.sasRenewAfter) - Date.now()).toBeGreaterThan(4 * 86_400_000);
     // The continuous export wrote once already, so up knows the account takes it.
     expect(outputs.continuousExport.state).toBe("Enabled");

@@ -1,5 +1,6 @@
-// ExportJob read against a real service: a users-by-id job reads back the users the service holds,
-// so an erasure that took one out shows as drift on refresh instead of being undone by the next up.
+// ExportJob against a real service: a users-by-id job reads back the users the service holds, so an
+// erasure that took one out shows as drift on refresh instead of being undone by the next up; a
+// Braze series job reaches the service with the service's option names.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportJobProvider } from "../../provider/export-job.ts";
 import { configure } from "../../provider/settings.ts";
@@ -26,5 +27,14 @@ describe("ExportJob read of a users-by-id job", () => {
     await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "ada" });
     const read = await exportJobProvider.read!(created.id, created.outs!);
     expect(read.props?.usersById?.externalIds).toEqual(["bob"]);
+  });
+});
+
+describe("ExportJob of a Braze series", () => {
+  it("creates the job with the service's option names and defaults", async () => {
+    const inputs = { ...key, kind: "braze_series_export" as const, schedule: "0 * * * *", containerSasUrl: sas, prefix: "", brazeSeries: { series: "sessions" as const, length: 24, unit: "hour" as const, segmentId: "vips", format: "csv" as const } };
+    const created = await exportJobProvider.create(inputs);
+    const jobId = created.id.split("/")[2]!;
+    expect(service.services.repositories.exportJobs.find(jobId)?.options).toBe(JSON.stringify({ series: "sessions", length: 24, unit: "hour", segment_id: "vips", format: "csv" }));
   });
 });

@@ -205,6 +205,21 @@ describe("ExportJob check", () => {
     );
   });
 
+  it("a Braze series job names its series, the parameters that series takes (service's rules, program's names), and 1–100 units", async () => {
+    const check = (brazeSeries?: object) => exportJobProvider.check({}, { kind: "braze_series_export", containerSasUrl: sas, ...(brazeSeries ? { brazeSeries } : {}) });
+    expect((await check()).failures?.[0]?.reason).toContain("brazeSeries is required for a braze_series_export");
+    expect((await check({ series: "dau" })).inputs?.brazeSeries).toEqual({ series: "dau", length: 1, format: "csv" });
+    expect((await check({ series: "custom_event" })).failures).toEqual([{ property: "brazeSeries", reason: "brazeSeries.event: required for the custom_event series" }]);
+    expect((await check({ series: "mau", segmentId: "vips" })).failures).toEqual([
+      { property: "brazeSeries", reason: "brazeSeries.segmentId: the mau series takes no segmentId (only sessions, custom_event, segment_size do)" },
+    ]);
+    expect((await check({ series: "sessions", length: 101 })).failures?.[0]?.reason).toMatch(/^brazeSeries\.length: must be between 1 and 100/);
+    expect((await check({ series: "campaign", campaignId: "c-1", format: "jsonl" })).failures).toBeUndefined();
+    expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: sas, brazeSeries: { series: "dau" } })).failures?.[0]?.reason).toBe(
+      "brazeSeries applies to braze_series_export only, not device_export",
+    );
+  });
+
   it("waits for a SAS URL not known until up", async () => {
     expect((await exportJobProvider.check({}, { kind: "device_export", containerSasUrl: UNKNOWN })).failures).toBeUndefined();
   });

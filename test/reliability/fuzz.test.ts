@@ -495,6 +495,12 @@ function domainArbitraries(pools: Pools) {
           fc.record({ dataset: fc.constant("broadcast_application_metrics"), bundle_id: fc.constant("com.acme.demo"), window_days: fc.integer({ min: 1, max: 30 }) }, { requiredKeys: ["bundle_id"] }),
           fc.record({ dataset: fc.constant("broadcast_channel_metrics"), bundle_id: fc.constant("com.acme.demo"), channel_id: audienceName.map((name) => Buffer.from(name).toString("base64")), window_days: fc.integer({ min: 1, max: 30 }) }),
         );
+      case "braze_series_export":
+        return fc.oneof(
+          fc.record({ series: fc.constantFrom("dau", "mau", "new_users", "uninstalls"), length: fc.integer({ min: 1, max: 100 }), format: fc.constantFrom("csv", "jsonl") }, { requiredKeys: ["series"] }),
+          fc.record({ series: fc.constant("custom_event"), event: fc.constantFrom("level_up", "share"), unit: fc.constantFrom("day", "hour"), segment_id: audienceName }, { requiredKeys: ["series", "event"] }),
+          fc.record({ series: fc.constant("campaign"), campaign_id: fc.string({ minLength: 1, maxLength: 40 }) }),
+        );
     }
   };
   const exportJob = fc.constantFrom(...EXPORT_KINDS).chain((kind) =>

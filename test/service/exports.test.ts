@@ -471,6 +471,61 @@ describe("export jobs", () => {
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
   });
 
+  it("a scheduled Braze series export writes the points the series' route answers, as CSV or JSON lines", async () => {
+    const sas = await sasFor(container);
+    const refused = async (options: object) => (await call("POST", `${APP}/export_jobs`, { kind: "braze_series_export", options, blob_container_sas_uri: sas })).json().error.message;
+    expect(await refused({ series: "custom_event" })).toContain("options.event: required for the custom_event series");
+    expect(await refused({ series: "dau", product: "sku-1" })).toContain("options.product: the dau series takes no product (only revenue, purchase_quantity do)");
+    expect(await refused({ series: "sessions", length: 101 })).toContain("options.length: must be between 1 and 100");
+    expect(await refused({ series: "weather" })).toContain("options.series");
+
+    // Sessions in each of the last 30 hours, and a campaign opened yesterday.
+    const HOUR = 3_600_000;
+    const installId = (service.store.db.prepare("SELECT install_id FROM devices LIMIT 1").get() as { install_id: string }).install_id;
+    service.services.devices.insertEvents(
+      key,
+      Array.from({ length: 30 }, (_, i) => ({ type: "session_start" as const, install_id: installId, timestamp: new Date(Date.now() - (i + 1) * HOUR).toISOString() })),
+    );
+    service.services.repositories.notifications.insert(
+      { id: "series-campaign", app_id: service.store.appId(key), name: "Series", content: "{}", target: null, state: "Completed", send_time: Date.now() - 30 * HOUR },
+      [],
+    );
+    service.services.devices.insertEvents(key, [{ type: "push_opened", install_id: installId, timestamp: new Date(Date.now() - 25 * HOUR).toISOString(), notification_id: "series-campaign" }]);
+
+    const runOf = async (options: object) => {
+      const job = (await call("POST", `${APP}/export_jobs`, { kind: "braze_series_export", schedule: "0 * * * *", options, blob_container_sas_uri: sas, prefix: "series/" })).json();
+      expect(service.services.exports.fire(job.id, Date.parse(job.next_run_time)).runId).toBeDefined();
+      await service.services.idle();
+      const run = (await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run;
+      await call("DELETE", `${APP}/export_jobs/${job.id}`);
+      return run;
+    };
+    const brazeGet = async (path: string, query: Record<string, string>) =>
+      (await service.app.inject({ method: "GET", url: `/braze${path}?${new URLSearchParams({ app_group_id: "acme/demo", ...query })}`, headers: { authorization: `Bearer ${service.token}` } })).json().data;
+
+    // Hourly sessions as CSV: the 24 whole hours before the run, as the route answers them.
+    const sessions = await runOf({ series: "sessions", unit: "hour", length: 24 });
+    expect(sessions).toMatchObject({ status: "Completed", rows_written: 24, blob_name: expect.stringMatching(/^series\/braze-series\/sessions\/\d{4}-\d{2}-\d{2}\/[\w-]+\.csv$/) });
+    const rows = (await download(sessions.blob_name)).trimEnd().split("\n").map((line) => line.split(","));
+    expect(rows[0]).toEqual(["time", "sessions"]);
+    const lastHour = rows.at(-1)![0]!;
+    expect(Date.parse(lastHour)).toBe(Math.floor(Date.now() / HOUR) * HOUR - HOUR);
+    const answer = await brazeGet("/sessions/data_series", { unit: "hour", length: "24", ending_at: lastHour });
+    expect(rows.slice(1)).toEqual(answer.map((point: { time: string; sessions: number }) => [point.time, String(point.sessions)]));
+    expect(rows.slice(1).every((row) => row[1] === "1")).toBe(true);
+
+    // A campaign's days as JSON lines: each line the route's point, nested messages and all.
+    const campaign = await runOf({ series: "campaign", campaign_id: "series-campaign", length: 3, format: "jsonl" });
+    expect(campaign.blob_name).toMatch(/\.jsonl$/);
+    const lines = (await download(campaign.blob_name)).trimEnd().split("\n").map((line) => JSON.parse(line));
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    expect(lines).toEqual(await brazeGet("/campaigns/data_series", { campaign_id: "series-campaign", length: "3", ending_at: `${yesterday}T23:59:59Z` }));
+
+    // A campaign that no longer exists ends its run, saying which.
+    const gone = await runOf({ series: "campaign", campaign_id: "never-sent" });
+    expect(gone).toMatchObject({ status: "Failed", error: expect.stringContaining("campaign series: campaign_id: unknown campaign 'never-sent'") });
+  });
+
   it("a run whose process died is resumed once its lease expires; one from before runs were resumable fails, saying why", async () => {
     const appId = service.store.appId(key);
     const sealed = service.services.box.seal(await sasFor(container));
