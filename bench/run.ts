@@ -1,6 +1,7 @@
 // Runs the benchmarks and prints Markdown (copied into bench/RESULTS.md by hand).
 // `npm run bench` runs all; `npm run bench -- membership` one of them.
 import { runAudiencesAtScaleBench } from "./audiences-at-scale.ts";
+import { runBrazeSeriesBench } from "./braze-series.ts";
 import { runDefinitionBench } from "./definition.ts";
 import { runEngineOverheadBench } from "./engine-overhead.ts";
 import { runErasureBlobBench } from "./erasure-blobs.ts";
@@ -20,6 +21,10 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string[]> }> =
   },
   erasure: { title: "Erasure of one data subject at 1 M devices (store part)", run: () => runErasureBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
   "erasure-blobs": { title: "Erasure of one data subject from ten export blobs of 100,000 lines (blob part)", run: () => runErasureBlobBench() },
+  "braze-series": {
+    title: "Braze series at 1 M devices and 10 M events",
+    run: () => runBrazeSeriesBench(Number(process.env.BENCH_DEVICES ?? 1_000_000), Number(process.env.BENCH_EVENTS_PER_DEVICE ?? 10)),
+  },
   responsiveness: { title: "Responsiveness at 1 M devices and 200 audiences", run: () => runResponsivenessBench(Number(process.env.BENCH_DEVICES ?? 1_000_000)) },
 };
 

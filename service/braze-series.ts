@@ -101,9 +101,9 @@ export class BrazeSeries {
       case "custom_event":
         return this.labelled(key, request, (buckets) => this.events(key, buckets, request.segment_id, "custom", "custom", request.event), "count");
       case "revenue":
-        return this.labelled(key, request, (buckets) => this.counts(key, buckets, "purchase", request.product, "cents").map((cents) => cents / 100), "revenue");
+        return this.labelled(key, request, (buckets) => this.purchases(key, buckets, request.product, "cents").map((cents) => cents / 100), "revenue");
       case "purchase_quantity":
-        return this.labelled(key, request, (buckets) => this.counts(key, buckets, "purchase", request.product), "purchase_quantity");
+        return this.labelled(key, request, (buckets) => this.purchases(key, buckets, request.product, "count"), "purchase_quantity");
       case "segment_size":
         return this.segmentSizes(key, daily);
       case "campaign":
@@ -122,6 +122,11 @@ export class BrazeSeries {
   private counts(key: AppKey, buckets: Bucket[], kind: RollupKind, name?: string, value: "count" | "cents" = "count"): number[] {
     const rows = this.rollups.hourly(this.store.appId(key), kind, buckets[0]!.start / HOUR_MS, buckets.at(-1)!.end / HOUR_MS, name);
     return perBucket(buckets, new Map(rows.map((row) => [row.hour, row[value]])));
+  }
+
+  /** Purchases (or their USD cents) per bucket: of one product, or of all from their own hourly totals (one row an hour, however many products). */
+  private purchases(key: AppKey, buckets: Bucket[], product: string | undefined, value: "count" | "cents"): number[] {
+    return product === undefined ? this.counts(key, buckets, "purchase_total", "", value) : this.counts(key, buckets, "purchase", product, value);
   }
 
   /** The running total of MAU's difference counts at the end of each day: the last total on or before it. */

@@ -322,7 +322,7 @@ export class DeviceStore {
       );
       const stored = events.map(storedEvent);
       this.rollups.apply(appId, stored, 1);
-      this.activity.record(appId, stored.map((event, i) => ({ ...event, install_id: events[i]!.install_id })));
+      this.activity.record(appId, stored);
       for (const event of events) {
         insert.run(
           appId,

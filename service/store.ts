@@ -389,6 +389,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE notification_deliveries ADD COLUMN channel TEXT;
    UPDATE notification_deliveries SET channel = (SELECT push_channel FROM devices WHERE devices.id = notification_deliveries.device_id) WHERE outcome IS NOT NULL;
    CREATE INDEX events_by_notification ON events (app_id, notification_id, occurred_at) WHERE notification_id IS NOT NULL;`,
+  // Every product's purchases per hour, so a revenue series of all products reads one row an hour.
+  `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents)
+     SELECT app_id, 'purchase_total', '', hour, SUM(count), SUM(usd_cents) FROM event_rollups WHERE kind = 'purchase' GROUP BY app_id, hour;`,
 ];
 
 export type { AppKey };

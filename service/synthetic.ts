@@ -103,21 +103,32 @@ export function generateUser(random: Random, index: number, anonymousShare = 0.1
   return { userId, devices };
 }
 
+/**
+ * A device's events, `count` of them, as an SDK sends them: sessions on days over the last 90 days,
+ * each a session_start, a few custom events and now and then a purchase (in one of several
+ * currencies) minutes apart, and usually a session_end; a device's last event is sometimes an
+ * uninstall (the KPIs' inputs).
+ */
 export function generateEvents(random: Random, device: DeviceInput, count: number, now = Date.UTC(2026, 10, 1)): EventInput[] {
   const events: EventInput[] = [];
-  for (let i = 0; i < count; i++) {
-    const at = new Date(now - random.int(0, 90 * 86_400) * 1000).toISOString();
-    // Sessions over the last 90 days, custom events, purchases in several currencies, now and then an uninstall (the KPIs' inputs).
-    const kind = random.weighted([["session_start", 50], ["custom", 30], ["purchase", 8], ["session_end", 12], ["uninstall", 1]] as const);
-    if (kind === "custom") events.push({ type: "custom", install_id: device.install_id, timestamp: at, name: random.pick(["view_item", "add_to_cart", "share"]), properties: { screen: random.pick(["home", "detail", "cart"]) } });
-    else if (kind === "purchase") {
-      const currency = random.weighted([["USD", 60], ["EUR", 20], ["GBP", 10], ["JPY", 5], ["BRL", 5]] as const);
-      const amount = currency === "JPY" ? random.int(100, 20_000) : random.int(99, 9_999) / 100;
-      events.push({ type: "purchase", install_id: device.install_id, timestamp: at, product_id: `sku-${random.int(1, 200)}`, amount, currency });
+  const install_id = device.install_id;
+  while (events.length < count) {
+    let at = now - random.int(0, 90 * 86_400) * 1000;
+    const next = () => new Date((at += random.int(5, 300) * 1000)).toISOString();
+    events.push({ type: "session_start", install_id, timestamp: new Date(at).toISOString() });
+    for (let i = random.int(0, 5); i > 0 && events.length < count; i--) {
+      if (random.chance(0.15)) {
+        const currency = random.weighted([["USD", 60], ["EUR", 20], ["GBP", 10], ["JPY", 5], ["BRL", 5]] as const);
+        const amount = currency === "JPY" ? random.int(100, 20_000) : random.int(99, 9_999) / 100;
+        events.push({ type: "purchase", install_id, timestamp: next(), product_id: `sku-${random.int(1, 200)}`, amount, currency });
+      } else {
+        events.push({ type: "custom", install_id, timestamp: next(), name: random.pick(["view_item", "add_to_cart", "share"]), properties: { screen: random.pick(["home", "detail", "cart"]) } });
+      }
     }
-    else events.push({ type: kind, install_id: device.install_id, timestamp: at });
+    if (events.length < count && random.chance(0.8)) events.push({ type: "session_end", install_id, timestamp: next() });
   }
-  return events;
+  if (count > 0 && random.chance(0.02)) events[count - 1] = { type: "uninstall", install_id, timestamp: new Date(now - random.int(0, 86_400) * 1000).toISOString() };
+  return events.slice(0, count);
 }
 
 export interface GenerateOptions {

@@ -22,32 +22,47 @@ export class Activity {
     private readonly rollups: EventRollups,
   ) {}
 
-  /** Records the activity in these events (joins the caller's transaction). */
+  /**
+   * Records the activity in these events (joins the caller's transaction): three statements per
+   * batch — the devices' users, the days already recorded for them, the new rows — whatever its size.
+   */
   record(appId: number, events: Iterable<{ install_id: string; type: string; occurred_at: number }>): void {
-    const userOf = this.userKeys(appId);
+    const active = [...events].filter((event) => isActivity(event.type));
+    if (active.length === 0) return;
+    const userOf = this.userKeys(appId, active.map((event) => event.install_id));
     const daysOf = new Map<string, Set<number>>();
-    for (const event of events) {
-      if (!isActivity(event.type)) continue;
+    for (const event of active) {
       const user = userOf(event.install_id);
       let days = daysOf.get(user);
       if (!days) daysOf.set(user, (days = new Set()));
       days.add(Math.floor(event.occurred_at / DAY_MS));
     }
-    if (daysOf.size === 0) return;
-    const known = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
-    const insert = this.store.db.prepare("INSERT INTO user_activity (app_id, user_key, day) VALUES (?, ?, ?)");
+    const recordedOf = new Map<string, number[]>();
+    const known = this.store.db
+      .prepare("SELECT user_key, day FROM user_activity WHERE app_id = ? AND user_key IN (SELECT value FROM json_each(?)) ORDER BY user_key, day")
+      .all(appId, JSON.stringify([...daysOf.keys()])) as { user_key: string; day: number }[];
+    for (const row of known) {
+      const recorded = recordedOf.get(row.user_key);
+      if (recorded) recorded.push(row.day);
+      else recordedOf.set(row.user_key, [row.day]);
+    }
+    const added: [string, number][] = [];
     const deltas: RollupCount[] = [];
-    // Per user, one read of the days already recorded; each new day then moves the counts as if added
-    // alone, in order, against the days recorded before it.
+    // Each new day moves the counts as if added alone, in order, against the days recorded before it.
     for (const [user, days] of daysOf) {
-      const recorded = (known.all(appId, user) as { day: number }[]).map((row) => row.day);
+      const recorded = recordedOf.get(user) ?? [];
       for (const day of [...days].sort((a, b) => a - b)) {
         const at = sortedIndex(recorded, day);
         if (recorded[at] === day) continue;
-        insert.run(appId, user, day);
+        added.push([user, day]);
         moved(day, at > 0 ? recorded[at - 1]! : null, at < recorded.length ? recorded[at]! : null, 1, deltas);
         recorded.splice(at, 0, day);
       }
+    }
+    if (added.length > 0) {
+      // In key order: each insert lands next to the one before, in pages already at hand.
+      added.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+      this.store.db.prepare("INSERT INTO user_activity (app_id, user_key, day) SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)").run(appId, JSON.stringify(added));
     }
     this.rollups.add(appId, deltas);
   }
@@ -57,7 +72,7 @@ export class Activity {
    * store say of them (an erasure: the counts then equal the events that remain).
    */
   recount(appId: number, installIds: readonly string[]): void {
-    const userOf = this.userKeys(appId);
+    const userOf = this.userKeys(appId, installIds);
     const users = [...new Set(installIds.map(userOf))];
     const deltas: RollupCount[] = [];
     const days = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
@@ -83,21 +98,14 @@ export class Activity {
     }
   }
 
-  /** A function from install id to user key (the device's user id, or the device): looked up once per install. */
-  private userKeys(appId: number): (installId: string) => string {
-    const lookup = this.store.db.prepare("SELECT user_id FROM devices WHERE app_id = ? AND install_id = ?");
-    const known = new Map<string, string>();
-    return (installId) => {
-      let key = known.get(installId);
-      if (key === undefined) {
-        const row = lookup.get(appId, installId) as { user_id: string | null } | undefined;
-        key = row?.user_id ? `user:${row.user_id}` : `install:${installId}`;
-        known.set(installId, key);
-      }
-      return key;
-    };
+  /** A function from install id to user key (the device's user id, or the device), for these install ids: one lookup for all. */
+  private userKeys(appId: number, installIds: readonly string[]): (installId: string) => string {
+    const rows = this.store.db
+      .prepare("SELECT install_id, user_id FROM devices WHERE app_id = ? AND user_id IS NOT NULL AND install_id IN (SELECT value FROM json_each(?))")
+      .all(appId, JSON.stringify([...new Set(installIds)])) as { install_id: string; user_id: string }[];
+    const users = new Map(rows.map((row) => [row.install_id, `user:${row.user_id}`]));
+    return (installId) => users.get(installId) ?? `install:${installId}`;
   }
-
 }
 
 /** Where `day` goes in an ascending list (the index of the first element not below it). */

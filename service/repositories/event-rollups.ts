@@ -1,11 +1,13 @@
 // Hourly counts of the events the Braze series report — sessions (session_start), custom events by
-// name, purchases by product with their revenue in USD cents — kept in the transaction that writes
-// (or erases) the events, so a series reads at most `length` × 24 small rows instead of scanning
-// raw events. A batch is summed in memory first: one upsert per (kind, name, hour) it touches.
+// name, purchases by product and in all (with their revenue in USD cents), uninstalls — and the
+// KPIs' daily counts (activity.ts), kept in the transaction that writes (or erases) the events, so a
+// series reads at most `length` × 24 small rows instead of scanning raw events. A batch is summed in
+// memory first: one upsert per (kind, name, hour) it touches.
 import { HOUR_MS, usdCents, type EventInput } from "../../domain/index.ts";
 import type { Store } from "../store.ts";
 
-export const ROLLUP_KINDS = ["session", "custom", "purchase", "uninstall", "active", "new_user", "mau_delta"] as const;
+/** `purchase` is per product; `purchase_total` (name '') is every product's, so a revenue series of all products reads one row an hour. */
+export const ROLLUP_KINDS = ["session", "custom", "purchase", "purchase_total", "uninstall", "active", "new_user", "mau_delta"] as const;
 export type RollupKind = (typeof ROLLUP_KINDS)[number];
 
 /** A change to one hour's count (and USD cents) of a kind and name. */
@@ -17,8 +19,9 @@ export interface RollupCount {
   cents?: number;
 }
 
-/** An event's fields the rollups read, as the events table stores them. */
+/** An event's fields the rollups and the KPI activity read, as the events table stores them. */
 export interface RollupEvent {
+  install_id: string;
   type: string;
   name?: string | null;
   product_id?: string | null;
@@ -27,22 +30,9 @@ export interface RollupEvent {
   occurred_at: number;
 }
 
-/** One event as the rollups see it, or undefined for an event no series counts. */
-export function rollupOf(event: RollupEvent):
-  | { kind: RollupKind; name: string; hour: number; cents: number }
-  | undefined {
-  const hour = Math.floor(event.occurred_at / HOUR_MS);
-  if (event.type === "session_start") return { kind: "session", name: "", hour, cents: 0 };
-  if (event.type === "uninstall") return { kind: "uninstall", name: "", hour, cents: 0 };
-  if (event.type === "custom" && event.name) return { kind: "custom", name: event.name, hour, cents: 0 };
-  if (event.type === "purchase" && event.product_id) {
-    return { kind: "purchase", name: event.product_id, hour, cents: event.amount != null && event.currency ? usdCents(event.amount, event.currency) : 0 };
-  }
-  return undefined;
-}
-
 /** An ingested event's fields as the events table stores them. */
 export const storedEvent = (event: EventInput): RollupEvent => ({
+  install_id: event.install_id,
   type: event.type,
   name: event.type === "custom" ? event.name : null,
   product_id: event.type === "purchase" ? event.product_id : null,
@@ -51,17 +41,38 @@ export const storedEvent = (event: EventInput): RollupEvent => ({
   occurred_at: Date.parse(event.timestamp),
 });
 
+/** Sums of counts and cents per (kind, name, hour), keyed by all three. */
+type Sums = Map<string, Required<RollupCount>>;
+
+function addTo(sums: Sums, kind: RollupKind, name: string, hour: number, count: number, cents: number): void {
+  const id = `${kind}\u0000${name}\u0000${hour}`;
+  const sum = sums.get(id);
+  if (sum) {
+    sum.count += count;
+    sum.cents += cents;
+  } else {
+    sums.set(id, { kind, name, hour, count, cents });
+  }
+}
+
 export class EventRollups {
   constructor(private readonly store: Store) {}
 
   /** Adds (sign 1) or takes away (sign −1) these events' counts; joins the caller's transaction. */
   apply(appId: number, events: Iterable<RollupEvent>, sign: 1 | -1): void {
-    const counts: RollupCount[] = [];
+    const sums: Sums = new Map();
     for (const event of events) {
-      const rollup = rollupOf(event);
-      if (rollup) counts.push({ ...rollup, count: sign, cents: sign * rollup.cents });
+      const hour = Math.floor(event.occurred_at / HOUR_MS);
+      if (event.type === "session_start") addTo(sums, "session", "", hour, sign, 0);
+      else if (event.type === "uninstall") addTo(sums, "uninstall", "", hour, sign, 0);
+      else if (event.type === "custom" && event.name) addTo(sums, "custom", event.name, hour, sign, 0);
+      else if (event.type === "purchase" && event.product_id) {
+        const cents = sign * (event.amount != null && event.currency ? usdCents(event.amount, event.currency) : 0);
+        addTo(sums, "purchase", event.product_id, hour, sign, cents);
+        addTo(sums, "purchase_total", "", hour, sign, cents);
+      }
     }
-    this.add(appId, counts);
+    this.write(appId, sums);
   }
 
   /**
@@ -69,14 +80,12 @@ export class EventRollups {
    * hour) however many counts name it — and none for a sum of zero; joins the caller's transaction.
    */
   add(appId: number, counts: Iterable<RollupCount>): void {
-    const sums = new Map<string, Required<RollupCount>>();
-    for (const count of counts) {
-      const id = `${count.kind}\u0000${count.name}\u0000${count.hour}`;
-      const sum = sums.get(id) ?? { kind: count.kind, name: count.name, hour: count.hour, count: 0, cents: 0 };
-      sum.count += count.count;
-      sum.cents += count.cents ?? 0;
-      sums.set(id, sum);
-    }
+    const sums: Sums = new Map();
+    for (const count of counts) addTo(sums, count.kind, count.name, count.hour, count.count, count.cents ?? 0);
+    this.write(appId, sums);
+  }
+
+  private write(appId: number, sums: Sums): void {
     const upsert = this.store.db.prepare(
       `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app_id, kind, name, hour) DO UPDATE SET count = count + excluded.count, usd_cents = usd_cents + excluded.usd_cents`,

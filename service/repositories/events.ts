@@ -76,20 +76,25 @@ export class Events {
     return this.store.db
       .prepare(
         `SELECT e.occurred_at / ${DAY_MS} AS day, coalesce(nd.channel, d.push_channel) AS channel, count(*) AS opens, count(DISTINCT e.install_id) AS devices
-         FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
+         FROM events e INDEXED BY events_by_notification
+                       LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
                        LEFT JOIN notification_deliveries nd ON nd.notification_id = e.notification_id AND nd.device_id = d.id
          WHERE e.app_id = ? AND e.notification_id = ? AND e.occurred_at >= ? AND e.occurred_at < ? GROUP BY 1, 2`,
       )
       .all(appId, notificationId, from, to) as unknown as { day: number; channel: string | null; opens: number; devices: number }[];
   }
 
-  /** Each device's first purchase within `windowMs` after its first open of a campaign (its conversion). */
+  /**
+   * Each device's first purchase within `windowMs` after its first open of a campaign (its
+   * conversion): the openers from the notification's index, then each opener's own events (the
+   * planner, left to itself, scans the app's events by time instead).
+   */
   campaignConversions(appId: number, notificationId: string, windowMs: number): { occurred_at: number; amount: number | null; currency: string | null }[] {
     return this.store.db
       .prepare(
-        `WITH openers AS (SELECT install_id, min(occurred_at) AS opened FROM events WHERE app_id = ? AND notification_id = ? GROUP BY install_id),
+        `WITH openers AS (SELECT install_id, min(occurred_at) AS opened FROM events INDEXED BY events_by_notification WHERE app_id = ? AND notification_id = ? GROUP BY install_id),
               purchases AS (SELECT p.occurred_at, p.amount, p.currency, row_number() OVER (PARTITION BY o.install_id ORDER BY p.occurred_at, p.id) AS nth
-                            FROM openers o JOIN events p ON p.app_id = ? AND p.install_id = o.install_id
+                            FROM openers o CROSS JOIN events p INDEXED BY events_by_device ON p.app_id = ? AND p.install_id = o.install_id
                             WHERE p.type = 'purchase' AND p.occurred_at >= o.opened AND p.occurred_at < o.opened + ?)
          SELECT occurred_at, amount, currency FROM purchases WHERE nth = 1`,
       )
@@ -98,12 +103,13 @@ export class Events {
 
   /**
    * Per hour in [from, to), the events of one type (and name) of the devices matching a condition
-   * now (a segment's members): read through each member's events, for a worker thread.
+   * now (a segment's members): read through each member's events (the planner, left to itself,
+   * scans the window's events once per member), for a worker thread.
    */
   membersHourlyQuery(appId: number, condition: SqlCondition, type: string, name: string | undefined, from: number, to: number): Query<{ hour: number; count: number }[]> {
     return {
       sql: `SELECT e.occurred_at / ${HOUR_MS} AS hour, count(*) AS count
-            FROM device_attributes a JOIN devices d ON d.id = a.device_id JOIN events e ON e.app_id = a.app_id AND e.install_id = d.install_id
+            FROM device_attributes a JOIN devices d ON d.id = a.device_id CROSS JOIN events e INDEXED BY events_by_device ON e.app_id = a.app_id AND e.install_id = d.install_id
             WHERE a.app_id = ? AND ${condition.sql} AND e.type = ? ${name === undefined ? "" : "AND e.name = ?"} AND e.occurred_at >= ? AND e.occurred_at < ?
             GROUP BY 1`,
       params: [appId, ...condition.params, type, ...(name === undefined ? [] : [name]), from, to],

@@ -100,7 +100,7 @@ export class SubjectData {
   /** Deletes the events of these install ids; answers how many. */
   deleteEvents(appId: number, installIds: readonly string[]): number {
     // The series' hourly counts lose what the erased events added (aggregates then equal the events left).
-    const removed = this.store.db.prepare("DELETE FROM events WHERE app_id = ? AND install_id = ? RETURNING type, name, product_id, amount, currency, occurred_at");
+    const removed = this.store.db.prepare("DELETE FROM events WHERE app_id = ? AND install_id = ? RETURNING install_id, type, name, product_id, amount, currency, occurred_at");
     const rollups = new EventRollups(this.store);
     let count = 0;
     for (const installId of installIds) {

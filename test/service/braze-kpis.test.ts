@@ -112,7 +112,7 @@ describe("the rollups a store from before them gets", () => {
     const snapshot = () => suite.service().store.db.prepare("SELECT kind, name, hour, count, usd_cents FROM event_rollups WHERE count != 0 OR usd_cents != 0 ORDER BY kind, name, hour").all();
     const kept = snapshot();
     suite.service().store.db.exec("DROP TABLE event_rollups; DROP TABLE user_activity;");
-    for (const migration of MIGRATIONS.filter((sql) => /CREATE TABLE (event_rollups|user_activity)/.test(sql))) suite.service().store.db.exec(migration);
+    for (const migration of MIGRATIONS.filter((sql) => /CREATE TABLE (event_rollups|user_activity)|'purchase_total'/.test(sql))) suite.service().store.db.exec(migration);
     // The difference counts may be spread differently; their running totals (MAU) and everything else are the same.
     const running = (rows: unknown[]) => {
       let total = 0;
