@@ -21,6 +21,7 @@ import {
 } from "../domain/index.ts";
 import type { AudienceCounter } from "./audience-counts.ts";
 import { ApiError } from "./errors.ts";
+import type { KpiActivity } from "./kpi-activity.ts";
 import { EventRollups, type RollupKind } from "./repositories/event-rollups.ts";
 import type { Repositories } from "./repositories/index.ts";
 import type { SqlWorkers } from "./sql-worker.ts";
@@ -64,6 +65,7 @@ export class BrazeSeries {
     private readonly repositories: Repositories,
     private readonly counter: AudienceCounter,
     private readonly workers: SqlWorkers,
+    private readonly kpiActivity: KpiActivity,
   ) {
     this.rollups = new EventRollups(store);
   }
@@ -86,6 +88,8 @@ export class BrazeSeries {
 
   private async points(name: BrazeSeriesName, key: AppKey, request: SeriesRequest): Promise<object[]> {
     const daily = { ...request, unit: "day" as const };
+    // The activity KPIs count every event in: what the background has not recorded yet is, now.
+    if (name === "dau" || name === "mau" || name === "new_users") this.kpiActivity.catchUp();
     switch (name) {
       // The KPIs (README: "What the KPIs count"): counts per day; MAU the running total of its difference counts.
       case "dau":

@@ -1,6 +1,5 @@
 // Device storage: device properties in typed columns, custom properties in typed slot columns
 // assigned per app on first sight (so audience counts are plain column comparisons in SQL).
-import { Activity } from "./repositories/activity.ts";
 import { EventRollups, storedEvent } from "./repositories/event-rollups.ts";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
@@ -88,15 +87,17 @@ type IngestKind = "devices" | "events";
 
 export class DeviceStore {
   private readonly rollups: EventRollups;
-  private readonly activity: Activity;
-  /** `track` starts following a write transaction's changes to an app's devices. */
+  /**
+   * `track` starts following a write transaction's changes to an app's devices; `eventsArrived`
+   * (called in the transaction that wrote events) has their KPI activity recorded behind ingestion.
+   */
   constructor(
     private readonly store: Store,
     private readonly track: (key: AppKey, appId: number) => ChangeTracker,
     private readonly workers: SqlWorkers,
+    private readonly eventsArrived: () => void = () => {},
   ) {
     this.rollups = new EventRollups(store);
-    this.activity = new Activity(store, this.rollups);
   }
 
   /**
@@ -320,9 +321,8 @@ export class DeviceStore {
         `INSERT INTO events (app_id, install_id, type, name, occurred_at, notification_id, product_id, amount, currency, properties)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      const stored = events.map(storedEvent);
-      this.rollups.apply(appId, stored, 1);
-      this.activity.record(appId, stored);
+      this.rollups.apply(appId, events.map(storedEvent), 1);
+      this.eventsArrived();
       for (const event of events) {
         insert.run(
           appId,

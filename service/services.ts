@@ -6,6 +6,7 @@ import { AccountRequests } from "./account-dsr.ts";
 import { AudienceCounter } from "./audience-counts.ts";
 import { AuthFailureLimiter } from "./auth.ts";
 import { BrazeSeries } from "./braze-series.ts";
+import { KpiActivity } from "./kpi-activity.ts";
 import { DataExportTokenService } from "./data-export-tokens.ts";
 import { DeviceStore } from "./devices.ts";
 import { BroadcastReports } from "./exports/broadcast-metrics.ts";
@@ -49,6 +50,8 @@ export interface Services {
   readonly workers: SqlWorkers;
   /** The Braze dialect's series (its routes and the series export job). */
   readonly brazeSeries: BrazeSeries;
+  /** The KPIs' activity, recorded behind ingestion (and caught up before a KPI is read). */
+  readonly kpiActivity: KpiActivity;
   readonly outbound: Outbound;
   readonly copies: ExportedCopies;
   readonly accountRequests: AccountRequests;
@@ -78,9 +81,10 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
   // Requests that answer a caller (a size estimate) never queue behind background full counts.
   const interactiveWorkers = new SqlWorkers(store.path, 1);
   const outbound = new Outbound(options.outbound ?? {});
-  const devices: DeviceStore = new DeviceStore(store, (key, appId) => counter.track(key, appId), workers);
+  const kpiActivity = new KpiActivity(store, runner);
+  const devices: DeviceStore = new DeviceStore(store, (key, appId) => counter.track(key, appId), workers, () => kpiActivity.eventsArrived());
   const counter = new AudienceCounter(store, repositories, (appId) => devices.slots(appId), workers, runner, interactiveWorkers);
-  const brazeSeries = new BrazeSeries(store, repositories, counter, workers);
+  const brazeSeries = new BrazeSeries(store, repositories, counter, workers, kpiActivity);
   const box = new SecretBox(store.dataDir);
   const pushConfigs = new PushConfigStore(repositories, box);
   const notifications = new NotificationService(store, repositories, counter, pushConfigs, runner, options.sender);
@@ -96,6 +100,7 @@ export function createServices(store: Store, options: ServiceOptions = {}): Serv
     runner,
     workers,
     brazeSeries,
+    kpiActivity,
     outbound,
     copies,
     accountRequests: new AccountRequests(store, repositories, box, runner, options.accountDeleteGraceMs),

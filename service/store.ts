@@ -392,9 +392,21 @@ export const MIGRATIONS: readonly string[] = [
   // Every product's purchases per hour, so a revenue series of all products reads one row an hour.
   `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents)
      SELECT app_id, 'purchase_total', '', hour, SUM(count), SUM(usd_cents) FROM event_rollups WHERE kind = 'purchase' GROUP BY app_id, hour;`,
+  // How far the KPIs' activity is recorded (kpi-activity.ts): the last event id taken in. Events
+  // already in were taken in by the user_activity backfill. Deleting the newest events frees their
+  // ids for the next ones (SQLite gives max(id) + 1): it then steps back to the newest left.
+  `CREATE TABLE activity_progress (recorded_through INTEGER NOT NULL);
+   INSERT INTO activity_progress SELECT coalesce(max(id), 0) FROM events;
+   CREATE TRIGGER activity_progress_after_delete AFTER DELETE ON events BEGIN
+     UPDATE activity_progress SET recorded_through = (SELECT coalesce(max(id), 0) FROM events)
+       WHERE recorded_through > (SELECT coalesce(max(id), 0) FROM events);
+   END;`,
 ];
 
 export type { AppKey };
+
+/** The writing connection's page cache, KiB. */
+const WRITER_CACHE_KIB = 65_536;
 
 /** How long a statement waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -417,8 +429,10 @@ export class Store {
     // mmap lets audience scans read pages without a system call per page (bench/RESULTS.md).
     // secure_delete: what is deleted is overwritten with zeros, not left in free space in the file,
     // so an erased subject's rows are gone from the bytes too (with truncateLog for the log).
+    // A 64 MiB page cache: ingestion writes index pages all over (install ids, users' days); with
+    // SQLite's 2 MiB default it reloads them batch after batch (bench/RESULTS.md, Braze series).
     this.db.exec(
-      `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA mmap_size = 1073741824; PRAGMA secure_delete = ON;`,
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA mmap_size = 1073741824; PRAGMA secure_delete = ON; PRAGMA cache_size = -${WRITER_CACHE_KIB};`,
     );
     this.migrate();
   }

@@ -1,11 +1,12 @@
 // Who was active on which UTC day, for the Braze KPIs (README: "What the KPIs count"): a user is the
-// user id its device carried when the event arrived, or the device itself without one; any event but
+// user id its device carried when the event's activity was recorded (kpi-activity.ts: behind
+// ingestion, at the latest before a KPI is read), or the device itself without one; any event but
 // an uninstall is activity. One row per (user, day) in `user_activity`; each row added or removed
 // moves three daily counts in the rollups — `active` (DAU), `new_user` (the user's first day moves)
 // and `mau_delta`, a difference array whose running total is the number of users active in the 30
 // days ending with a day (MAU) — so every KPI reads at most a few hundred small rows.
 import { DAY_MS } from "../../domain/index.ts";
-import type { EventRollups, RollupCount, RollupKind } from "./event-rollups.ts";
+import { RollupSums, type EventRollups } from "./event-rollups.ts";
 import type { Store } from "../store.ts";
 
 /** MAU's rolling window (seeds: Braze export: "a 30 day rolling window"). */
@@ -13,8 +14,6 @@ export const MAU_WINDOW_DAYS = 30;
 /** Every event type but an uninstall is the user doing something. */
 export const isActivity = (type: string) => type !== "uninstall";
 
-/** A change to a day's count of a kind (the rollups sum a batch's changes before writing them). */
-const onDay = (kind: RollupKind, day: number, count: number): RollupCount => ({ kind, name: "", hour: day * 24, count });
 
 export class Activity {
   constructor(
@@ -27,15 +26,52 @@ export class Activity {
    * batch — the devices' users, the days already recorded for them, the new rows — whatever its size.
    */
   record(appId: number, events: Iterable<{ install_id: string; type: string; occurred_at: number }>): void {
-    const active = [...events].filter((event) => isActivity(event.type));
-    if (active.length === 0) return;
-    const userOf = this.userKeys(appId, active.map((event) => event.install_id));
+    const days: { install_id: string; day: number }[] = [];
+    for (const event of events) if (isActivity(event.type)) days.push({ install_id: event.install_id, day: Math.floor(event.occurred_at / DAY_MS) });
+    this.recordDays(appId, days);
+  }
+
+  /**
+   * Records the activity of the next events after the last recorded (activity_progress), at most
+   * `limit` of them, and moves the progress past them; answers whether there were any. Joins the
+   * caller's transaction.
+   */
+  recordNext(limit: number): boolean {
+    const { recorded_through: from } = this.store.db.prepare("SELECT recorded_through FROM activity_progress").get() as { recorded_through: number };
+    const { upTo } = this.store.db.prepare("SELECT max(id) AS upTo FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)").get(from, limit) as { upTo: number | null };
+    if (upTo === null) return false;
+    // Each device's days in the chunk, distinct (SQLite folds a device's events of a day into one row).
+    const active = this.store.db
+      .prepare(`SELECT app_id, install_id, occurred_at / ${DAY_MS} AS day FROM events WHERE id > ? AND id <= ? AND type != 'uninstall' GROUP BY 1, 2, 3`) // isActivity
+      .all(from, upTo) as { app_id: number; install_id: string; day: number }[];
+    const byApp = new Map<number, typeof active>();
+    for (const row of active) {
+      const list = byApp.get(row.app_id);
+      if (list) list.push(row);
+      else byApp.set(row.app_id, [row]);
+    }
+    for (const [appId, rows] of byApp) this.recordDays(appId, rows);
+    this.store.db.prepare("UPDATE activity_progress SET recorded_through = ?").run(upTo);
+    return true;
+  }
+
+  /** Records that these devices were active on these days (joins the caller's transaction). */
+  recordDays(appId: number, active: Iterable<{ install_id: string; day: number }>): void {
+    // The days of each device first, then of each user.
+    const daysOfDevice = new Map<string, Set<number>>();
+    for (const { install_id: installId, day } of active) {
+      let days = daysOfDevice.get(installId);
+      if (!days) daysOfDevice.set(installId, (days = new Set()));
+      days.add(day);
+    }
+    if (daysOfDevice.size === 0) return;
+    const userOf = this.userKeys(appId, [...daysOfDevice.keys()]);
     const daysOf = new Map<string, Set<number>>();
-    for (const event of active) {
-      const user = userOf(event.install_id);
-      let days = daysOf.get(user);
-      if (!days) daysOf.set(user, (days = new Set()));
-      days.add(Math.floor(event.occurred_at / DAY_MS));
+    for (const [installId, deviceDays] of daysOfDevice) {
+      const user = userOf(installId);
+      const days = daysOf.get(user);
+      if (!days) daysOf.set(user, deviceDays);
+      else for (const day of deviceDays) days.add(day);
     }
     const recordedOf = new Map<string, number[]>();
     const known = this.store.db
@@ -47,7 +83,7 @@ export class Activity {
       else recordedOf.set(row.user_key, [row.day]);
     }
     const added: [string, number][] = [];
-    const deltas: RollupCount[] = [];
+    const deltas = new RollupSums();
     // Each new day moves the counts as if added alone, in order, against the days recorded before it.
     for (const [user, days] of daysOf) {
       const recorded = recordedOf.get(user) ?? [];
@@ -64,7 +100,7 @@ export class Activity {
       added.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
       this.store.db.prepare("INSERT INTO user_activity (app_id, user_key, day) SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)").run(appId, JSON.stringify(added));
     }
-    this.rollups.add(appId, deltas);
+    this.rollups.write(appId, deltas);
   }
 
   /**
@@ -74,7 +110,7 @@ export class Activity {
   recount(appId: number, installIds: readonly string[]): void {
     const userOf = this.userKeys(appId, installIds);
     const users = [...new Set(installIds.map(userOf))];
-    const deltas: RollupCount[] = [];
+    const deltas = new RollupSums();
     const days = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
     const remove = this.store.db.prepare("DELETE FROM user_activity WHERE app_id = ? AND user_key = ?");
     for (const user of users) {
@@ -86,7 +122,7 @@ export class Activity {
         moved(day, recorded.at(-1) ?? null, null, -1, deltas);
       }
     }
-    this.rollups.add(appId, deltas);
+    this.rollups.write(appId, deltas);
     // What remains of these users: the events of every device that still carries their key.
     const remaining = this.store.db.prepare(
       `SELECT e.install_id, e.type, e.occurred_at FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
@@ -124,16 +160,18 @@ function sortedIndex(days: readonly number[], day: number): number {
  * other days: DAU that day; the user's first day (new users) when it is or was the earliest; and the
  * days only this one covers in MAU — [day, day+29] less what the days before and after cover.
  */
-function moved(day: number, prev: number | null, next: number | null, sign: 1 | -1, deltas: RollupCount[]): void {
-  deltas.push(onDay("active", day, sign));
+function moved(day: number, prev: number | null, next: number | null, sign: 1 | -1, deltas: RollupSums): void {
+  // A day's counts are kept on its first hour.
+  const onDay = (kind: "active" | "new_user" | "mau_delta", on: number, count: number) => deltas.add(kind, "", on * 24, count, 0);
+  onDay("active", day, sign);
   if (prev === null) {
-    deltas.push(onDay("new_user", day, sign));
-    if (next !== null) deltas.push(onDay("new_user", next, -sign));
+    onDay("new_user", day, sign);
+    if (next !== null) onDay("new_user", next, -sign);
   }
   const from = prev === null ? day : Math.max(day, prev + MAU_WINDOW_DAYS);
   const to = next === null ? day + MAU_WINDOW_DAYS - 1 : Math.min(day + MAU_WINDOW_DAYS - 1, next - 1);
   if (from <= to) {
-    deltas.push(onDay("mau_delta", from, sign));
-    deltas.push(onDay("mau_delta", to + 1, -sign));
+    onDay("mau_delta", from, sign);
+    onDay("mau_delta", to + 1, -sign);
   }
 }

@@ -41,17 +41,31 @@ export const storedEvent = (event: EventInput): RollupEvent => ({
   occurred_at: Date.parse(event.timestamp),
 });
 
-/** Sums of counts and cents per (kind, name, hour), keyed by all three. */
-type Sums = Map<string, Required<RollupCount>>;
+/**
+ * Sums of counts and cents per (kind, name, hour): nested maps rather than one map keyed by a string
+ * of all three, so summing an event allocates nothing (a batch holds up to a few hundred thousand).
+ */
+export class RollupSums {
+  private readonly byKind = new Map<RollupKind, Map<string, Map<number, { count: number; cents: number }>>>();
 
-function addTo(sums: Sums, kind: RollupKind, name: string, hour: number, count: number, cents: number): void {
-  const id = `${kind}\u0000${name}\u0000${hour}`;
-  const sum = sums.get(id);
-  if (sum) {
-    sum.count += count;
-    sum.cents += cents;
-  } else {
-    sums.set(id, { kind, name, hour, count, cents });
+  add(kind: RollupKind, name: string, hour: number, count: number, cents: number): void {
+    let byName = this.byKind.get(kind);
+    if (!byName) this.byKind.set(kind, (byName = new Map()));
+    let byHour = byName.get(name);
+    if (!byHour) byName.set(name, (byHour = new Map()));
+    const sum = byHour.get(hour);
+    if (sum) {
+      sum.count += count;
+      sum.cents += cents;
+    } else {
+      byHour.set(hour, { count, cents });
+    }
+  }
+
+  *entries(): Generator<Required<RollupCount>> {
+    for (const [kind, byName] of this.byKind) {
+      for (const [name, byHour] of byName) for (const [hour, sum] of byHour) yield { kind, name, hour, count: sum.count, cents: sum.cents };
+    }
   }
 }
 
@@ -60,16 +74,16 @@ export class EventRollups {
 
   /** Adds (sign 1) or takes away (sign −1) these events' counts; joins the caller's transaction. */
   apply(appId: number, events: Iterable<RollupEvent>, sign: 1 | -1): void {
-    const sums: Sums = new Map();
+    const sums = new RollupSums();
     for (const event of events) {
       const hour = Math.floor(event.occurred_at / HOUR_MS);
-      if (event.type === "session_start") addTo(sums, "session", "", hour, sign, 0);
-      else if (event.type === "uninstall") addTo(sums, "uninstall", "", hour, sign, 0);
-      else if (event.type === "custom" && event.name) addTo(sums, "custom", event.name, hour, sign, 0);
+      if (event.type === "session_start") sums.add("session", "", hour, sign, 0);
+      else if (event.type === "uninstall") sums.add("uninstall", "", hour, sign, 0);
+      else if (event.type === "custom" && event.name) sums.add("custom", event.name, hour, sign, 0);
       else if (event.type === "purchase" && event.product_id) {
         const cents = sign * (event.amount != null && event.currency ? usdCents(event.amount, event.currency) : 0);
-        addTo(sums, "purchase", event.product_id, hour, sign, cents);
-        addTo(sums, "purchase_total", "", hour, sign, cents);
+        sums.add("purchase", event.product_id, hour, sign, cents);
+        sums.add("purchase_total", "", hour, sign, cents);
       }
     }
     this.write(appId, sums);
@@ -80,17 +94,18 @@ export class EventRollups {
    * hour) however many counts name it — and none for a sum of zero; joins the caller's transaction.
    */
   add(appId: number, counts: Iterable<RollupCount>): void {
-    const sums: Sums = new Map();
-    for (const count of counts) addTo(sums, count.kind, count.name, count.hour, count.count, count.cents ?? 0);
+    const sums = new RollupSums();
+    for (const count of counts) sums.add(count.kind, count.name, count.hour, count.count, count.cents ?? 0);
     this.write(appId, sums);
   }
 
-  private write(appId: number, sums: Sums): void {
+  /** Writes summed counts (one upsert per kind, name and hour; none for a zero sum); joins the caller's transaction. */
+  write(appId: number, sums: RollupSums): void {
     const upsert = this.store.db.prepare(
       `INSERT INTO event_rollups (app_id, kind, name, hour, count, usd_cents) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app_id, kind, name, hour) DO UPDATE SET count = count + excluded.count, usd_cents = usd_cents + excluded.usd_cents`,
     );
-    for (const sum of sums.values()) if (sum.count !== 0 || sum.cents !== 0) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents);
+    for (const sum of sums.entries()) if (sum.count !== 0 || sum.cents !== 0) upsert.run(appId, sum.kind, sum.name, sum.hour, sum.count, sum.cents);
   }
 
   /** The running total of a kind's counts up to each hour in [fromHour, toHour) that has any (MAU's difference counts). */

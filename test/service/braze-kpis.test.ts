@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { seriesBuckets, type EventInput } from "../../domain/index.ts";
 import { brazeSuite } from "../helpers/braze.ts";
+import { startService } from "../helpers/service.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.now();
@@ -101,6 +102,35 @@ describe("Braze KPIs against a brute-force count", () => {
   });
 });
 
+describe("the activity recorded behind ingestion", () => {
+  it("counts events whose ids an erasure of the newest events freed, and catches up in the background", async () => {
+    const service = suite.service();
+    for (const table of ["events", "event_rollups", "user_activity", "devices"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
+    service.services.kpiActivity.catchUp();
+    const at = (daysAgo: number) => new Date((TODAY - daysAgo) * DAY + 3_600_000).toISOString();
+    const [kept, erased, later] = [randomUUID(), randomUUID(), randomUUID()];
+    service.services.devices.upsert(key, [{ install_id: erased, user_id: "erased-user", properties: {}, custom_properties: {} }] as never);
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: kept, timestamp: at(2) }]);
+    // The erased user's events are the newest: their ids are free again once they are gone.
+    service.services.devices.insertEvents(key, [1, 1, 1].map(() => ({ type: "session_start" as const, install_id: erased, timestamp: at(1) })));
+    expect((await get("/kpi/dau/data_series", { length: "3" })).map((point) => point.dau)).toEqual([1, 1, 0]);
+    await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "erased-user" });
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: later, timestamp: at(1) }]);
+    expect((await get("/kpi/dau/data_series", { length: "3" })).map((point) => point.dau)).toEqual([1, 1, 0]);
+    expect((await get("/kpi/new_users/data_series", { length: "3" })).map((point) => point.new_users)).toEqual([1, 1, 0]);
+
+    // Without a read, the background item records what arrived.
+    const background = await startService();
+    try {
+      background.services.devices.insertEvents(key, [{ type: "session_start", install_id: randomUUID(), timestamp: at(0) }]);
+      await background.services.idle();
+      expect(background.store.db.prepare("SELECT count(*) AS n FROM user_activity").get()).toEqual({ n: 1 });
+    } finally {
+      await background.close();
+    }
+  });
+});
+
 describe("the rollups a store from before them gets", () => {
   it("the migrations' backfill of the series and KPIs equals what ingestion keeps", async () => {
     const { MIGRATIONS } = await import("../../service/store.ts");
@@ -110,6 +140,7 @@ describe("the rollups a store from before them gets", () => {
     suite.service().services.devices.insertEvents(key, drawn.map(eventOf));
     suite.service().services.devices.insertEvents(key, [{ type: "purchase", install_id: devices[0]!.install_id, timestamp: new Date(NOW - DAY).toISOString(), product_id: "eur", amount: 12.34, currency: "EUR" }]);
     const snapshot = () => suite.service().store.db.prepare("SELECT kind, name, hour, count, usd_cents FROM event_rollups WHERE count != 0 OR usd_cents != 0 ORDER BY kind, name, hour").all();
+    suite.service().services.kpiActivity.catchUp();
     const kept = snapshot();
     suite.service().store.db.exec("DROP TABLE event_rollups; DROP TABLE user_activity;");
     for (const migration of MIGRATIONS.filter((sql) => /CREATE TABLE (event_rollups|user_activity)|'purchase_total'/.test(sql))) suite.service().store.db.exec(migration);

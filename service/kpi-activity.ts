@@ -1,0 +1,51 @@
+// The KPIs' activity (repositories/activity.ts) recorded behind ingestion: events are written
+// without it — ingestion keeps its speed — and a background item, or any KPI read first, records
+// the activity of the events after the last one recorded, in id order, a chunk per transaction.
+// Recording is idempotent (a user's day is a member of a set), so an erasure's recount, a second
+// process and a catch-up may meet in any order; a KPI read therefore always counts every event in.
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { Activity } from "./repositories/activity.ts";
+import { EventRollups } from "./repositories/event-rollups.ts";
+import type { Runner } from "./runner.ts";
+import type { Store } from "./store.ts";
+
+const CATCH_UP = "kpi.activity";
+/** Events per transaction: large enough that per-chunk work is noise, small enough to keep the writer lock short. */
+const CHUNK_EVENTS = 50_000;
+
+export class KpiActivity {
+  private readonly activity: Activity;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runner: Runner,
+  ) {
+    this.activity = new Activity(store, new EventRollups(store));
+    runner.register<Record<string, never>>(CATCH_UP, {
+      run: async (_payload, context) => {
+        while (this.chunk()) {
+          context.signal.throwIfAborted();
+          await nextTurn();
+        }
+      },
+      maxAttempts: 10,
+    });
+  }
+
+  /** Events arrived (called in the ingesting transaction): the background item records their activity soon. */
+  eventsArrived(): void {
+    this.runner.enqueue(CATCH_UP, "all");
+  }
+
+  /** Records every event's activity not recorded yet, now (before a KPI is read). */
+  catchUp(): void {
+    while (this.chunk()) {
+      // Until the newest event is in.
+    }
+  }
+
+  /** Records the next chunk of events in one transaction; answers whether there may be more. */
+  private chunk(): boolean {
+    return this.store.transaction(() => this.activity.recordNext(CHUNK_EVENTS));
+  }
+}
