@@ -146,6 +146,28 @@ describe("Braze series against a brute-force count of the same events", () => {
     expect(unknown.json().message).toMatch(/^segment_id: unknown segment 'nobody'/);
   });
 
+  it("lists custom events and products 250 a page, alphabetically", async () => {
+    const service = suite.service();
+    service.store.db.prepare("DELETE FROM events").run();
+    service.store.db.prepare("DELETE FROM event_rollups").run();
+    const names = Array.from({ length: 260 }, (_, i) => `name-${String(i).padStart(3, "0")}`);
+    const at = new Date(NOW - HOUR).toISOString();
+    const install_id = randomUUID();
+    // Inserted in reverse: the order is the names', not the events'.
+    service.services.devices.insertEvents(
+      key,
+      [...names].reverse().flatMap((name): EventInput[] => [
+        { type: "custom", install_id, timestamp: at, name, properties: {} },
+        { type: "purchase", install_id, timestamp: at, product_id: name, amount: 1, currency: "USD" },
+      ]),
+    );
+    expect((await get("/events/list", {})).events).toEqual(names.slice(0, 250));
+    expect((await get("/events/list", { page: "1" })).events).toEqual(names.slice(250));
+    expect((await get("/events/list", { page: "2" })).events).toEqual([]);
+    expect((await get("/purchases/product_list", {})).products).toEqual(names.slice(0, 250));
+    expect((await get("/purchases/product_list", { page: "1" })).products).toEqual(names.slice(250));
+  });
+
   it("after an erasure, counts only the events left; lists name what was recorded, alphabetically", async () => {
     suite.service().store.db.prepare("DELETE FROM events").run();
     suite.service().store.db.prepare("DELETE FROM event_rollups").run();
