@@ -1,6 +1,6 @@
 // Hourly counts of the events the Braze series report — sessions (session_start), custom events by
-// name, purchases by product and in all (with their revenue in USD cents), uninstalls — and the
-// KPIs' daily counts (activity.ts), kept in the transaction that writes (or erases) the events, so a
+// name, purchases by product and in all (with their revenue in USD cents), uninstalls — kept in the
+// transaction that writes (or erases) the events, and the KPIs' daily counts (activity.ts), so a
 // series reads at most `length` × 24 small rows instead of scanning raw events. A batch is summed in
 // memory first: one upsert per (kind, name, hour) it touches.
 import { HOUR_MS, usdCents, type EventInput } from "../../domain/index.ts";
@@ -86,16 +86,6 @@ export class EventRollups {
         sums.add("purchase_total", "", hour, sign, cents);
       }
     }
-    this.write(appId, sums);
-  }
-
-  /**
-   * Adds counts (negative: takes away) to hours of kinds, summed first — one upsert per (kind, name,
-   * hour) however many counts name it — and none for a sum of zero; joins the caller's transaction.
-   */
-  add(appId: number, counts: Iterable<RollupCount>): void {
-    const sums = new RollupSums();
-    for (const count of counts) sums.add(count.kind, count.name, count.hour, count.count, count.cents ?? 0);
     this.write(appId, sums);
   }
 
