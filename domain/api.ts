@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { audienceDefinitionSchema, audienceListSchema, audienceSchema, audienceTestResultSchema, propertyTypeSchema } from "./audience.ts";
 import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./broadcast-metrics.ts";
-import { CAMPAIGN_PUSH_STATS, endingAtSchema, seriesLengthSchema, SERIES_UNITS } from "./braze-series.ts";
+import { CAMPAIGN_PUSH_STATS, digitsParam, endingAtSchema, seriesLengthParam, SERIES_UNITS } from "./braze-series.ts";
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
@@ -204,10 +204,10 @@ const brazeBody = <S extends z.core.$ZodShape>(body: z.ZodObject<S>) => body.ext
 /** A Braze GET's query: the credentials and the route's own parameters; another parameter is bad syntax (400). */
 const brazeQuery = <S extends z.core.$ZodShape>(shape: S) => z.object({ ...BRAZE_CREDENTIALS, ...shape }).strict();
 /** Which page of a list (seeds: Braze export: `page`, defaulting to 0, the first). */
-const brazePage = { page: z.coerce.number().int().min(0).default(0) };
+const brazePage = { page: digitsParam("a page number (0, the default, is the first)").default(0) };
 const success = { message: z.literal("success") };
 /** A series query (braze-series.ts): length 1–100 units, day or hour, ending at `ending_at` (default now); `app_id`, when sent, is the app group's own app. */
-const kpiQuery = { length: seriesLengthSchema, ending_at: endingAtSchema.optional(), app_id: z.string().optional() };
+const kpiQuery = { length: seriesLengthParam, ending_at: endingAtSchema.optional(), app_id: z.string().optional() };
 const seriesQuery = { ...kpiQuery, unit: z.enum(SERIES_UNITS).default("day") };
 /** A KPI: a daily series (seeds: Braze export, KPI export), its point named after it. */
 const kpiRoute = <N extends string>(path: string, point: N, summary: string) =>

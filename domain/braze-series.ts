@@ -16,8 +16,20 @@ export const HOUR_MS = UNIT_MS.hour;
 export const DAY_MS = UNIT_MS.day;
 
 const lengthMessage = `must be between ${LIMITS.dataSeriesLengthMin.value} and ${LIMITS.dataSeriesLengthMax.value} inclusive (${LIMITS.dataSeriesLengthMax.source})`;
-/** How many units a series holds. */
-export const seriesLengthSchema = z.coerce.number().int().min(LIMITS.dataSeriesLengthMin.value, lengthMessage).max(LIMITS.dataSeriesLengthMax.value, lengthMessage);
+/** How many units a series holds (a job's option: a JSON number). */
+export const seriesLengthSchema = z.number().int(lengthMessage).min(LIMITS.dataSeriesLengthMin.value, lengthMessage).max(LIMITS.dataSeriesLengthMax.value, lengthMessage);
+
+/**
+ * A whole number as a query parameter: decimal digits only (no sign, exponent, hex, spaces or
+ * leading zeros), given once; the message says what it is when it is missing or malformed.
+ */
+export const digitsParam = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : Array.isArray(issue.input) ? "must be given once" : `must be ${what}`) })
+    .regex(/^(0|[1-9][0-9]*)$/, `must be ${what}, in decimal digits`)
+    .transform(Number);
+/** How many units a series holds, as its query parameter. */
+export const seriesLengthParam = digitsParam(`a whole number from ${LIMITS.dataSeriesLengthMin.value} to ${LIMITS.dataSeriesLengthMax.value}`).pipe(seriesLengthSchema);
 /** When the series ends: ISO 8601 with an offset, not in the future (checked against the clock when asked). */
 export const endingAtSchema = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date and time with an offset, e.g. 2026-11-23T23:59:59-05:00" });
 

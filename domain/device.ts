@@ -75,7 +75,10 @@ export const eventSchema = z.discriminatedUnion("type", [
       type: z.literal("purchase"),
       ...eventBase,
       product_id: z.string().min(1).max(256),
-      amount: z.number().nonnegative(),
+      amount: z
+        .number()
+        .nonnegative()
+        .max(LIMITS.purchaseAmount.value, `must be at most ${LIMITS.purchaseAmount.value.toLocaleString("en-US")} ${LIMITS.purchaseAmount.unit} (${LIMITS.purchaseAmount.source})`),
       // The revenue series reports USD at fixed rates (braze-series.ts): a currency needs one.
       currency: z.enum(CURRENCIES as [string, ...string[]], { message: `must be one of ${CURRENCIES.join(", ")} (ISO 4217 codes the revenue series converts to USD at fixed rates)` }),
     })

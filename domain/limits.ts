@@ -28,6 +28,7 @@ export const LIMITS = {
   audienceDescriptionLength: limit(128, "characters", `${SWAGGER}, AudienceDefinition.description`),
   definitionNestingDepth: limit(50, "levels deep", "pushplane: keeps every pass over a definition's tree shallow"),
   customPropertiesPerApp: limit(32, "custom properties per app", "pushplane storage (one column each)"),
+  purchaseAmount: limit(1_000_000_000, "units of its currency per purchase", "pushplane: revenue sums stay whole cents, exact in a double"),
   ingestBatchDevices: limit(100_000, "devices per bulk ingestion request", "pushplane service"),
   ingestBatchEvents: limit(100_000, "events per ingestion request", "pushplane service"),
   // NDJSON ingestion is read as a stream, so these bound what one request may make the service hold.

@@ -4,7 +4,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import swagger from "@fastify/swagger";
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
-import { API } from "../domain/index.ts";
+import { API, BRAZE_BASE } from "../domain/index.ts";
 import { authenticate, scopedApp } from "./auth.ts";
 import { authenticateBrazeEarly } from "./braze.ts";
 import { brazeRoutes } from "./routes/braze.ts";
@@ -96,6 +96,9 @@ function openApiDocument(app: FastifyInstance): ReturnType<FastifyInstance["swag
   return document as ReturnType<FastifyInstance["swagger"]>;
 }
 
+/** Whether a URL lies under the Braze dialect's base. */
+const isBrazePath = (url: string) => url === BRAZE_BASE || url.startsWith(`${BRAZE_BASE}/`) || url.startsWith(`${BRAZE_BASE}?`);
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = options.logger && typeof options.logger === "object" ? { ...options.logger, serializers: { req: requestLogSerializer, err: errorLogSerializer } } : (options.logger ?? false);
   const app = Fastify({
@@ -150,7 +153,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     request.log.error({ err: error }, "unhandled error");
     return reply.code(500).send(errorBody("InternalServerError", "internal error"));
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("NotFound", `no route ${request.method} ${loggableUrl(request.url)}`)));
+  app.setNotFoundHandler((request, reply) => {
+    const message = `no route ${request.method} ${loggableUrl(request.url)}`;
+    // Under the Braze base, as Braze answers errors.
+    return reply.code(404).send(isBrazePath(request.url) ? { message } : errorBody("NotFound", message));
+  });
 
   const services = createServices(options.store, options);
   app.decorate("services", services);
@@ -175,6 +182,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onRequest", async (request, reply) => {
     // A Braze route's key is taken now when it is in the header or query (so the rate limit counts it); the route checks the rest.
     if (request.routeOptions.config?.braze) return authenticateBrazeEarly(request);
+    // No Braze route at this path or with this method: nothing to authenticate against (a Braze
+    // client sends no X-API-Token, so answering 401 would count its valid key as a failure).
+    if (request.is404 && isBrazePath(request.url)) return;
     if (request.routeOptions.config?.public) return;
     const header = request.headers["x-api-token"];
     const token = authenticate(services.repositories.apiTokens, typeof header === "string" ? header : undefined);

@@ -44,6 +44,9 @@ export function authenticateBraze(request: FastifyRequest): void {
     }
     request.apiToken = token;
   }
+  for (const source of [request.query, request.body]) {
+    if (Array.isArray((source as Record<string, unknown> | undefined)?.app_group_id)) throw new ApiError("BadRequest", "app_group_id: must be given once");
+  }
   const group = parameter(request.query, "app_group_id") ?? parameter(request.body, "app_group_id");
   const [owner, app, ...rest] = (group ?? "").split("/");
   const key = owner && app && rest.length === 0 ? { owner, app } : undefined;

@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<void> {
       );
       if (Number(values.campaigns) > 0) {
         const sent = generateCampaigns(services, key, { campaigns: Number(values.campaigns), recipients: CAMPAIGN_RECIPIENTS, seed: Number(values.seed) + i });
-        console.log(`${key.owner}/${key.app}: ${sent.campaigns} campaigns, ${sent.deliveries} deliveries, ${sent.events} opens and purchases after them`);
+        console.log(`${key.owner}/${key.app}: campaigns ${sent.campaigns}, deliveries ${sent.deliveries}, opens and purchases after them ${sent.events}`);
       }
     }
     await services.close();

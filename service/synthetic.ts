@@ -2,6 +2,7 @@
 // device properties with plausible distributions, typed custom properties, push tokens and events,
 // and campaigns as if sent (deliveries, the opens that name them, purchases after an open).
 // The same seed gives the same data, so tests, demos and benchmarks can name what they expect.
+import { randomUUID } from "node:crypto";
 import prand from "pure-rand";
 import type { DeviceInput, EventInput } from "../domain/index.ts";
 import type { DeviceStore } from "./devices.ts";
@@ -127,7 +128,11 @@ export function generateEvents(random: Random, device: DeviceInput, count: numbe
     }
     if (events.length < count && random.chance(0.8)) events.push({ type: "session_end", install_id, timestamp: next() });
   }
-  if (count > 0 && random.chance(0.02)) events[count - 1] = { type: "uninstall", install_id, timestamp: new Date(now - random.int(0, 86_400) * 1000).toISOString() };
+  // An uninstall after the device's last event (a reinstall may bring it back later).
+  if (count > 1 && random.chance(0.02)) {
+    const last = Math.max(...events.slice(0, count - 1).map((event) => Date.parse(event.timestamp)));
+    events[count - 1] = { type: "uninstall", install_id, timestamp: new Date(Math.min(now, last + random.int(60, 86_400) * 1000)).toISOString() };
+  }
   return events.slice(0, count);
 }
 
@@ -194,7 +199,8 @@ export function generateCampaigns(
   let deliveries = 0;
   let eventCount = 0;
   for (let c = 0; c < options.campaigns; c++) {
-    const id = `campaign-${random.hex(12)}`;
+    // Notification ids are unique across apps: drawn fresh, not from the seed (a second app generated with the same seed would repeat them).
+    const id = randomUUID();
     const sendTime = now - random.int(1, 30 * 24) * 3_600_000;
     const delivered: string[] = [];
     store.transaction(() => {

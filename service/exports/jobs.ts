@@ -26,7 +26,7 @@ import {
   type SegmentExportOptions,
 } from "../../domain/index.ts";
 import type { AudienceCounter } from "../audience-counts.ts";
-import type { BrazeSeries } from "../braze-series.ts";
+import { unknownCampaign, type BrazeSeries } from "../braze-series.ts";
 import type { DeviceStore } from "../devices.ts";
 import { ApiError, badRequest, zodIssues } from "../errors.ts";
 import { redactSecrets, redactUrl, type Outbound } from "../outbound.ts";
@@ -131,6 +131,8 @@ interface RunResult {
 interface ExportKindSpec<O extends Record<string, unknown>> {
   /** Checks options, answering them normalized (defaults filled) or a 400 naming the field. */
   options(raw: Record<string, unknown> | undefined): O;
+  /** Checks options against what the app holds when the job is made or changed (a 400 naming the field). */
+  check?(options: O, app: AppKey): void;
   /** Options as one run uses them (a relative window becomes fixed dates, once, at creation). */
   forRun?(options: O): O;
   target(run: { runId: string; prefix: string; day: string; options: O }): string;
@@ -241,6 +243,13 @@ export class ExportService {
       },
       braze_series_export: {
         options: (raw) => parseOptions(brazeSeriesJobOptionsSchema, raw),
+        // A campaign (a notification: not declared beside the job) must exist already. A segment is
+        // looked up when each run starts, so a job may be declared in the same stack as its audience.
+        check: (options: BrazeSeriesJobOptions, app) => {
+          if (options.campaign_id !== undefined && !this.repositories.notifications.findInApp(this.store.appId(app), options.campaign_id)) {
+            throw new ApiError("BadRequest", `options.${unknownCampaign(app, options.campaign_id).message}`);
+          }
+        },
         // A run reports the `length` whole units before the one it was created in, fixed at creation.
         forRun: (options) => ({ ...options, ending_at: lastWholeUnitEnd(options as BrazeSeriesJobOptions, Date.now()) }),
         target: ({ prefix, day, runId, options }) => `${prefix}braze-series/${(options as BrazeSeriesJobOptions).series}/${day}/${runId}.${(options as BrazeSeriesJobOptions).format}`,
@@ -402,9 +411,10 @@ export class ExportService {
   // ---- jobs ----
 
   /** Checks a job; answers its options normalized and its first run time (a one-off job runs now). */
-  private validate(spec: JobSpec): { options: Record<string, unknown>; firstRunAt: number } {
+  private validate(key: AppKey, spec: JobSpec): { options: Record<string, unknown>; firstRunAt: number } {
     this.checkSas(spec.sasUrl);
     const options = this.kinds[spec.kind].options(spec.options);
+    this.kinds[spec.kind].check?.(options, key);
     if (!spec.schedule) return { options, firstRunAt: Date.now() };
     // The parser the runner uses: a schedule accepted here always has a next run to compute.
     const first = firstRun(spec.schedule, new Date());
@@ -413,7 +423,7 @@ export class ExportService {
   }
 
   createJob(key: AppKey, spec: JobSpec): ExportJob {
-    const { options, firstRunAt } = this.validate(spec);
+    const { options, firstRunAt } = this.validate(key, spec);
     const id = randomUUID();
     const appId = this.repositories.apps.id(key);
     this.store.transaction(() => {
@@ -427,7 +437,7 @@ export class ExportService {
   updateJob(key: AppKey, id: string, spec: JobSpec): ExportJob | undefined {
     const job = this.jobRow(key, id);
     if (!job) return undefined;
-    const { options, firstRunAt } = this.validate(spec);
+    const { options, firstRunAt } = this.validate(key, spec);
     // A one-off job keeps its state: it either ran already or is still due.
     const nextRunAt = spec.schedule ? firstRunAt : job.next_run_at;
     this.store.transaction(() => {

@@ -118,7 +118,10 @@ describe("Braze segments and news feed", () => {
       ["/feed/data_series", { card_id: "c1", length: "101" }, "length: must be between 1 and 100 inclusive (seeds: Braze export)"],
       ["/feed/data_series", { card_id: "c1", length: "1.5" }, "length"],
       ["/feed/data_series", { card_id: "c1", length: "7", unit: "week" }, "unit"],
+      ["/feed/data_series", { card_id: "c1" }, "length: is required: a whole number from 1 to 100"],
+      ...["1e1", "0x10", " 10", "010", "+5", "5.0"].map((length): [string, Record<string, string>, string] => ["/kpi/dau/data_series", { length }, "length: must be a whole number from 1 to 100, in decimal digits"]),
       ["/segments/list", { page: "abc" }, "page"],
+      ["/segments/list", { page: "1e1" }, "page: must be a page number (0, the default, is the first), in decimal digits"],
       ["/segments/list", { pages: "1" }, "pages"],
     ];
     for (const [path, query, message] of cases) {
@@ -127,5 +130,28 @@ describe("Braze segments and news feed", () => {
       expect(response.json().message, path).toContain(message);
     }
     expect((await get("/feed/list", { include_archived: "true" })).json()).toEqual({ message: "success", cards: [] });
+    const twice = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}/kpi/dau/data_series?app_group_id=${group}&length=1&length=2`, headers: { authorization: `Bearer ${service.token}` } });
+    expect([twice.statusCode, twice.json()]).toEqual([400, { message: "length: must be given once" }]);
+    const groupTwice = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}/kpi/dau/data_series?app_group_id=${group}&app_group_id=${group}&length=1`, headers: { authorization: `Bearer ${service.token}` } });
+    expect([groupTwice.statusCode, groupTwice.json()]).toEqual([400, { message: "app_group_id: must be given once" }]);
+  });
+
+  it("answers a path or method it does not serve with Braze's 404, and never counts a valid key as a failed authentication", async () => {
+    await withUsers();
+    const requests = [
+      { method: "GET" as const, url: `${BRAZE_BASE}/kpi/foo/data_series?app_group_id=${group}&length=1` },
+      { method: "POST" as const, url: `${BRAZE_BASE}/kpi/dau/data_series` },
+      { method: "GET" as const, url: `${BRAZE_BASE}/users/export/ids` },
+      { method: "GET" as const, url: `${BRAZE_BASE}/nope` },
+      { method: "GET" as const, url: BRAZE_BASE },
+    ];
+    for (let round = 0; round < 5; round++) {
+      for (const request of requests) {
+        const response = await service.app.inject({ ...request, headers: { authorization: `Bearer ${service.token}` } });
+        expect([response.statusCode, Object.keys(response.json())], request.url).toEqual([404, ["message"]]);
+      }
+    }
+    // 25 misses later, the key still works (a failed authentication limit would have answered 429).
+    expect((await get("/kpi/dau/data_series", { length: "1" })).statusCode).toBe(200);
   });
 });

@@ -521,9 +521,11 @@ describe("export jobs", () => {
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     expect(lines).toEqual(await brazeGet("/campaigns/data_series", { campaign_id: "series-campaign", length: "3", ending_at: `${yesterday}T23:59:59Z` }));
 
-    // A campaign that no longer exists ends its run, saying which.
-    const gone = await runOf({ series: "campaign", campaign_id: "never-sent" });
-    expect(gone).toMatchObject({ status: "Failed", error: expect.stringContaining("campaign series: campaign_id: unknown campaign 'never-sent'") });
+    // A campaign that does not exist is refused when the job is made; a segment (which the same stack
+    // may be creating) is looked up when the run starts, and one that is not there ends the run, saying which.
+    expect(await refused({ series: "campaign", campaign_id: "never-sent" })).toContain("options.campaign_id: unknown campaign 'never-sent' in app group 'acme/demo'");
+    const gone = await runOf({ series: "segment_size", segment_id: "gone" });
+    expect(gone).toMatchObject({ status: "Failed", error: expect.stringContaining("segment_size series: segment_id: unknown segment 'gone'") });
   });
 
   it("a run whose process died is resumed once its lease expires; one from before runs were resumable fails, saying why", async () => {

@@ -284,6 +284,7 @@ describe("event ingestion", () => {
 
   it.each([
     [{ type: "purchase", install_id: randomUUID(), timestamp: at, product_id: "p", amount: 1, currency: "usd" }, "events.0.currency"],
+    [{ type: "purchase", install_id: randomUUID(), timestamp: at, product_id: "p", amount: 1e308, currency: "EUR" }, "events.0.amount: must be at most 1,000,000,000 units of its currency per purchase"],
     [{ type: "teleport", install_id: randomUUID(), timestamp: at }, "events.0.type"],
     [{ type: "session_start", install_id: randomUUID(), timestamp: "yesterday" }, "events.0.timestamp"],
   ])("rejects %j naming the field", async (event, field) => {
