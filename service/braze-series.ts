@@ -39,10 +39,12 @@ export interface SeriesRequest {
   campaign_id?: string | undefined;
 }
 
+/** An id as an error quotes it: whole up to 80 characters, cut short after (a message never echoes kilobytes back). */
+export const quotedId = (id: string) => `'${id.length > 80 ? `${id.slice(0, 80)}…` : id}'`;
 export const unknownSegment = (key: AppKey, segmentId: string) =>
-  new ApiError("BadRequest", `segment_id: unknown segment '${segmentId}' in app group '${key.owner}/${key.app}' (a segment is an audience: /braze/segments/list names them)`);
+  new ApiError("BadRequest", `segment_id: unknown segment ${quotedId(segmentId)} in app group '${key.owner}/${key.app}' (a segment is an audience: /braze/segments/list names them)`);
 export const unknownCampaign = (key: AppKey, campaignId: string) =>
-  new ApiError("BadRequest", `campaign_id: unknown campaign '${campaignId}' in app group '${key.owner}/${key.app}' (a campaign is a notification: /braze/campaigns/list names them)`);
+  new ApiError("BadRequest", `campaign_id: unknown campaign ${quotedId(campaignId)} in app group '${key.owner}/${key.app}' (a campaign is a notification: /braze/campaigns/list names them)`);
 
 /** Braze's message type of a push channel (a channel the service does not know stays as it is). */
 export const messageType = (channel: string) => BRAZE_PUSH_MESSAGE_TYPES[channel as PushChannel] ?? channel;

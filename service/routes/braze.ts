@@ -8,13 +8,13 @@
 import type { FastifyPluginAsync } from "fastify";
 import { API, CAMPAIGN_SCHEDULE_TYPE, LIMITS, type AppKey } from "../../domain/index.ts";
 import { brazeApp } from "../braze.ts";
-import { messageType, unknownCampaign, unknownSegment } from "../braze-series.ts";
+import { messageType, quotedId, unknownCampaign, unknownSegment } from "../braze-series.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
 import { EventRollups, type RollupKind } from "../repositories/event-rollups.ts";
 import type { Services } from "../services.ts";
 
-const unknownCard = (cardId: string) => new ApiError("BadRequest", `card_id: unknown card '${cardId}' (this service has no news feed cards; /braze/feed/list is always empty)`);
+const unknownCard = (cardId: string) => new ApiError("BadRequest", `card_id: unknown card ${quotedId(cardId)} (this service has no news feed cards; /braze/feed/list is always empty)`);
 
 export const brazeRoutes = ({ repositories, store, brazeSeries }: Services): FastifyPluginAsync => async (app) => {
   const pageSize = LIMITS.brazeListPage.value;

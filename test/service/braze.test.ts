@@ -113,6 +113,7 @@ describe("Braze segments and news feed", () => {
     const cases: [string, Record<string, string>, string][] = [
       ["/segments/details", { segment_id: "nope" }, "segment_id: unknown segment 'nope' in app group 'acme/demo'"],
       ["/feed/details", { card_id: "c1" }, "card_id: unknown card 'c1' (this service has no news feed cards"],
+      ["/segments/details", { segment_id: "x".repeat(5000) }, `segment_id: unknown segment '${"x".repeat(80)}…' in app group`],
       ["/feed/data_series", { card_id: "c1", length: "7" }, "card_id: unknown card 'c1'"],
       ["/feed/data_series", { card_id: "c1", length: "0" }, "length: must be between 1 and 100 inclusive (seeds: Braze export)"],
       ["/feed/data_series", { card_id: "c1", length: "101" }, "length: must be between 1 and 100 inclusive (seeds: Braze export)"],
