@@ -204,7 +204,8 @@ const brazeBody = <S extends z.core.$ZodShape>(body: z.ZodObject<S>) => body.ext
 /** A Braze GET's query: the credentials and the route's own parameters; another parameter is bad syntax (400). */
 const brazeQuery = <S extends z.core.$ZodShape>(shape: S) => z.object({ ...BRAZE_CREDENTIALS, ...shape }).strict();
 /** Which page of a list (seeds: Braze export: `page`, defaulting to 0, the first). */
-const brazePage = { page: digitsParam("a page number (0, the default, is the first)").default(0) };
+const pageMessage = `must be a page number from 0 (the default, the first) to ${LIMITS.brazePageNumber.value}`;
+const brazePage = { page: digitsParam("a page number (0, the default, is the first)").pipe(z.number().max(LIMITS.brazePageNumber.value, pageMessage)).default(0) };
 const success = { message: z.literal("success") };
 /** A series query (braze-series.ts): length 1–100 units, day or hour, ending at `ending_at` (default now); `app_id`, when sent, is the app group's own app. */
 const kpiQuery = { length: seriesLengthParam, ending_at: endingAtSchema.optional(), app_id: z.string().optional() };

@@ -20,6 +20,7 @@ import {
   type SeriesUnit,
 } from "../domain/index.ts";
 import type { AudienceCounter } from "./audience-counts.ts";
+import { quotedId } from "./braze.ts";
 import { ApiError } from "./errors.ts";
 import type { KpiActivity } from "./kpi-activity.ts";
 import { EventRollups, type RollupKind } from "./repositories/event-rollups.ts";
@@ -39,8 +40,6 @@ export interface SeriesRequest {
   campaign_id?: string | undefined;
 }
 
-/** An id as an error quotes it: whole up to 80 characters, cut short after (a message never echoes kilobytes back). */
-export const quotedId = (id: string) => `'${id.length > 80 ? `${id.slice(0, 80)}…` : id}'`;
 export const unknownSegment = (key: AppKey, segmentId: string) =>
   new ApiError("BadRequest", `segment_id: unknown segment ${quotedId(segmentId)} in app group '${key.owner}/${key.app}' (a segment is an audience: /braze/segments/list names them)`);
 export const unknownCampaign = (key: AppKey, campaignId: string) =>
@@ -75,7 +74,7 @@ export class BrazeSeries {
   /** The buckets a request asks for, or the seed's 400 naming the parameter; `app_id`, when sent, must be the app group's app. */
   buckets(key: AppKey, request: SeriesRequest, now = Date.now()): Bucket[] {
     if (request.app_id !== undefined && request.app_id !== `${key.owner}/${key.app}` && request.app_id !== key.app) {
-      throw new ApiError("BadRequest", `app_id: '${request.app_id}' is not an app of app group '${key.owner}/${key.app}' (each app group holds one app: leave app_id out)`);
+      throw new ApiError("BadRequest", `app_id: ${quotedId(request.app_id)} is not an app of app group '${key.owner}/${key.app}' (each app group holds one app: leave app_id out)`);
     }
     const buckets = seriesBuckets({ length: request.length, unit: request.unit ?? "day", ending_at: request.ending_at }, now);
     if ("problem" in buckets) throw new ApiError("BadRequest", buckets.problem);

@@ -16,6 +16,9 @@ declare module "fastify" {
   }
 }
 
+/** An id as an error quotes it: whole up to 80 characters, cut short after (a message never echoes kilobytes back). */
+export const quotedId = (id: string) => `'${id.length > 80 ? `${id.slice(0, 80)}…` : id}'`;
+
 const parameter = (source: unknown, name: string): string | undefined => {
   const value = typeof source === "object" && source !== null ? (source as Record<string, unknown>)[name] : undefined;
   return typeof value === "string" ? value : undefined;
@@ -53,7 +56,7 @@ export function authenticateBraze(request: FastifyRequest): void {
   if (!key || !scopeCovers(request.apiToken.scope, key)) {
     throw new ApiError(
       "Unauthorized",
-      group === undefined ? "missing app_group_id: name the app as owner/app" : `unknown app_group_id '${group}': it is owner/app of an app this API key may use (${request.apiToken.scope.join(", ")})`,
+      group === undefined ? "missing app_group_id: name the app as owner/app" : `unknown app_group_id ${quotedId(group)}: it is owner/app of an app this API key may use (${request.apiToken.scope.join(", ")})`,
     );
   }
   request.brazeApp = key;

@@ -73,9 +73,14 @@ export class Notifications {
       .run(outcome, channel, id, deviceId);
   }
 
-  /** Gives every delivery without an outcome the outcome DeliveryFailed. */
+  /** Gives every delivery without an outcome the outcome DeliveryFailed, on the channel its device has (a campaign's bounces count per channel). */
   failUndelivered(id: string): void {
-    this.store.db.prepare("UPDATE notification_deliveries SET outcome = 'DeliveryFailed' WHERE notification_id = ? AND outcome IS NULL").run(id);
+    this.store.db
+      .prepare(
+        `UPDATE notification_deliveries SET outcome = 'DeliveryFailed', channel = (SELECT d.push_channel FROM devices d WHERE d.id = notification_deliveries.device_id)
+         WHERE notification_id = ? AND outcome IS NULL`,
+      )
+      .run(id);
   }
 
   /** Deliveries that succeeded and that failed. */

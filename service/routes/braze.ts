@@ -7,8 +7,8 @@
 // unknown (400). The series are computed in braze-series.ts (which the series export job shares).
 import type { FastifyPluginAsync } from "fastify";
 import { API, CAMPAIGN_SCHEDULE_TYPE, LIMITS, type AppKey } from "../../domain/index.ts";
-import { brazeApp } from "../braze.ts";
-import { messageType, quotedId, unknownCampaign, unknownSegment } from "../braze-series.ts";
+import { brazeApp, quotedId } from "../braze.ts";
+import { messageType, unknownCampaign, unknownSegment } from "../braze-series.ts";
 import { serve } from "../contract.ts";
 import { ApiError } from "../errors.ts";
 import { EventRollups, type RollupKind } from "../repositories/event-rollups.ts";

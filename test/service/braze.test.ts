@@ -124,6 +124,9 @@ describe("Braze segments and news feed", () => {
       ["/segments/list", { page: "abc" }, "page"],
       ["/segments/list", { page: "1e1" }, "page: must be a page number (0, the default, is the first), in decimal digits"],
       ["/segments/list", { pages: "1" }, "pages"],
+      // A page past any list: 400, not an offset SQLite cannot take.
+      ...["/segments/list", "/campaigns/list", "/events/list", "/purchases/product_list"].map((path): [string, Record<string, string>, string] => [path, { page: "93000000000000000" }, "page: must be a page number from 0 (the default, the first) to 1000000"]),
+      ["/kpi/dau/data_series", { length: "1", app_id: "y".repeat(5000) }, `app_id: '${"y".repeat(80)}…' is not an app`],
     ];
     for (const [path, query, message] of cases) {
       const response = await get(path, query);

@@ -259,6 +259,8 @@ describe("delivery as a background item", () => {
     await throwing.idle();
     await throwing.close();
     expect((await call("GET", `${PUSH}/notifications/${id}`)).json()).toMatchObject({ state: "Failed", pns_send_failure: 3 });
+    // The deliveries it gave up on are bounces on their devices' channel (the Braze campaign series counts them there).
+    expect(service.services.repositories.notifications.outcomesByChannel(id)).toEqual([{ channel: devices(1)[0]!.push!.channel, sent: 0, bounces: 3 }]);
     const dead = (await call("GET", "/v0.1/apps/acme/demo/background_work?state=dead")).json().values;
     expect(dead).toEqual([expect.objectContaining({ kind: "notification.deliver", key: id, attempts: 5, last_error: expect.stringContaining("push gateway exploded") })]);
     expect((await service.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
