@@ -90,7 +90,7 @@ export class BrazeSeries {
   private async points(name: BrazeSeriesName, key: AppKey, request: SeriesRequest): Promise<object[]> {
     const daily = { ...request, unit: "day" as const };
     // The activity KPIs count every event in: what the background has not recorded yet is, now.
-    if (name === "dau" || name === "mau" || name === "new_users") this.kpiActivity.catchUp();
+    if (name === "dau" || name === "mau" || name === "new_users") await this.kpiActivity.catchUp();
     switch (name) {
       // The KPIs (README: "What the KPIs count"): counts per day; MAU the running total of its difference counts.
       case "dau":

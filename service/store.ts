@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import { DAY_MS, HOUR_MS, LIMITS, USD_PER_UNIT, type AppKey } from "../domain/index.ts";
 import { MAU_WINDOW_DAYS } from "./repositories/activity.ts";
 import { Apps } from "./repositories/apps.ts";
+import { sqlFloorDiv } from "./sql.ts";
 
 /**
  * Custom properties live in columns c1…cN assigned per app on first sight (devices.ts). The columns
@@ -328,7 +329,7 @@ export const MIGRATIONS: readonly string[] = [
      SELECT app_id,
             CASE type WHEN 'session_start' THEN 'session' WHEN 'uninstall' THEN 'uninstall' WHEN 'custom' THEN 'custom' ELSE 'purchase' END,
             CASE type WHEN 'session_start' THEN '' WHEN 'uninstall' THEN '' WHEN 'custom' THEN name ELSE product_id END,
-            occurred_at / ${HOUR_MS}, COUNT(*),
+            ${sqlFloorDiv("occurred_at", HOUR_MS)}, COUNT(*),
             coalesce(SUM(CAST(round(amount * CASE currency ${Object.entries(USD_PER_UNIT).map(([code, rate]) => `WHEN '${code}' THEN ${rate}`).join(" ")} ELSE 0 END * 100) AS INTEGER)), 0)
      FROM events WHERE type IN ('session_start', 'uninstall') OR (type = 'custom' AND name IS NOT NULL) OR (type = 'purchase' AND product_id IS NOT NULL)
      GROUP BY 1, 2, 3, 4;`,
@@ -342,7 +343,7 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (app_id, user_key, day)
    ) WITHOUT ROWID;
    INSERT INTO user_activity (app_id, user_key, day)
-     SELECT DISTINCT e.app_id, coalesce('user:' || d.user_id, 'install:' || e.install_id), e.occurred_at / ${DAY_MS}
+     SELECT DISTINCT e.app_id, coalesce('user:' || d.user_id, 'install:' || e.install_id), ${sqlFloorDiv("e.occurred_at", DAY_MS)}
      FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
      WHERE e.type != 'uninstall';
    INSERT INTO event_rollups (app_id, kind, name, hour, count)
@@ -400,6 +401,27 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER activity_progress_after_delete AFTER DELETE ON events BEGIN
      UPDATE activity_progress SET recorded_through = (SELECT coalesce(max(id), 0) FROM events)
        WHERE recorded_through > (SELECT coalesce(max(id), 0) FROM events);
+   END;`,
+  // The key an event not recorded yet arrived under, when its device gets, changes or loses its user
+  // id before the activity is recorded (repositories/activity.ts): the first change pins it. A pin
+  // goes when its event is recorded or deleted (a deleted newest event's id is given again).
+  `CREATE TABLE activity_pins (event_id INTEGER PRIMARY KEY, user_key TEXT NOT NULL);
+   ${(["INSERT", "UPDATE OF user_id", "DELETE"] as const)
+     .map((change) => {
+       const device = change === "INSERT" ? "new" : "old";
+       const when = { INSERT: "new.user_id IS NOT NULL", "UPDATE OF user_id": "old.user_id IS NOT new.user_id", DELETE: "old.user_id IS NOT NULL" }[change];
+       const arrivedUnder = change === "INSERT" ? `'install:' || new.install_id` : `coalesce('user:' || old.user_id, 'install:' || old.install_id)`;
+       // Not INSERT OR IGNORE: the statement firing a trigger imposes its own conflict policy on it.
+       return `CREATE TRIGGER activity_pins_on_device_${change.split(" ")[0]!.toLowerCase()} AFTER ${change} ON devices WHEN ${when} BEGIN
+     INSERT INTO activity_pins (event_id, user_key)
+       SELECT e.id, ${arrivedUnder} FROM events e
+       WHERE e.app_id = ${device}.app_id AND e.install_id = ${device}.install_id AND e.id > (SELECT recorded_through FROM activity_progress)
+         AND NOT EXISTS (SELECT 1 FROM activity_pins p WHERE p.event_id = e.id);
+   END;`;
+     })
+     .join("\n   ")}
+   CREATE TRIGGER activity_pins_after_event_delete AFTER DELETE ON events BEGIN
+     DELETE FROM activity_pins WHERE event_id = old.id;
    END;`,
 ];
 

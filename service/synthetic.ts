@@ -104,6 +104,9 @@ export function generateUser(random: Random, index: number, anonymousShare = 0.1
   return { userId, devices };
 }
 
+/** The most steps after a session_start: five custom events or purchases and a session_end. */
+const SESSION_STEPS = 6;
+
 /**
  * A device's events, `count` of them, as an SDK sends them: sessions on days over the last 90 days,
  * each a session_start, a few custom events and now and then a purchase (in one of several
@@ -114,10 +117,11 @@ export function generateEvents(random: Random, device: DeviceInput, count: numbe
   const events: EventInput[] = [];
   const install_id = device.install_id;
   while (events.length < count) {
-    let at = now - random.int(0, 90 * 86_400) * 1000;
+    // A session lasts at most SESSION_STEPS steps of up to 300 s: starting this early, it (and a minute for an uninstall) ends by `now`.
+    let at = now - (SESSION_STEPS * 300 + 60) * 1000 - random.int(0, 90 * 86_400) * 1000;
     const next = () => new Date((at += random.int(5, 300) * 1000)).toISOString();
     events.push({ type: "session_start", install_id, timestamp: new Date(at).toISOString() });
-    for (let i = random.int(0, 5); i > 0 && events.length < count; i--) {
+    for (let i = random.int(0, SESSION_STEPS - 1); i > 0 && events.length < count; i--) {
       if (random.chance(0.15)) {
         const currency = random.weighted([["USD", 60], ["EUR", 20], ["GBP", 10], ["JPY", 5], ["BRL", 5]] as const);
         const amount = currency === "JPY" ? random.int(100, 20_000) : random.int(99, 9_999) / 100;

@@ -1,12 +1,15 @@
 // Who was active on which UTC day, for the Braze KPIs (README: "What the KPIs count"): a user is the
-// user id its device carried when the event's activity was recorded (kpi-activity.ts: behind
-// ingestion, at the latest before a KPI is read), or the device itself without one; any event but
-// an uninstall is activity. One row per (user, day) in `user_activity`; each row added or removed
+// user id the event's device carried when the event arrived, or the device itself without one; any
+// event but an uninstall is activity. The activity is recorded behind ingestion (kpi-activity.ts),
+// so a device that gets, changes or loses its user id while some of its events wait has those
+// events pinned to the key they arrived under first (store.ts: activity_pins' triggers) — what the
+// KPIs say never depends on when the background got to them. One row per (user, day) in `user_activity`; each row added or removed
 // moves three daily counts in the rollups — `active` (DAU), `new_user` (the user's first day moves)
 // and `mau_delta`, a difference array whose running total is the number of users active in the 30
 // days ending with a day (MAU) — so every KPI reads at most a few hundred small rows.
 import { DAY_MS } from "../../domain/index.ts";
 import { RollupSums, type EventRollups } from "./event-rollups.ts";
+import { sqlFloorDiv } from "../sql.ts";
 import type { Store } from "../store.ts";
 
 /** MAU's rolling window (seeds: Braze export: "a 30 day rolling window"). */
@@ -40,17 +43,27 @@ export class Activity {
     const { recorded_through: from } = this.store.db.prepare("SELECT recorded_through FROM activity_progress").get() as { recorded_through: number };
     const { upTo } = this.store.db.prepare("SELECT max(id) AS upTo FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)").get(from, limit) as { upTo: number | null };
     if (upTo === null) return false;
-    // Each device's days in the chunk, distinct (SQLite folds a device's events of a day into one row).
+    // Each device's days in the chunk, distinct (SQLite folds a device's events of a day into one
+    // row), under the key an event was pinned to, else its device's user now, else the device.
     const active = this.store.db
-      .prepare(`SELECT app_id, install_id, occurred_at / ${DAY_MS} AS day FROM events WHERE id > ? AND id <= ? AND type != 'uninstall' GROUP BY 1, 2, 3`) // isActivity
-      .all(from, upTo) as { app_id: number; install_id: string; day: number }[];
-    const byApp = new Map<number, typeof active>();
-    for (const row of active) {
-      const list = byApp.get(row.app_id);
-      if (list) list.push(row);
-      else byApp.set(row.app_id, [row]);
+      .prepare(
+        `SELECT g.app_id, coalesce(g.pinned, 'user:' || d.user_id, 'install:' || g.install_id) AS user_key, g.day
+         FROM (SELECT e.app_id, e.install_id, p.user_key AS pinned, ${sqlFloorDiv("e.occurred_at", DAY_MS)} AS day
+               FROM events e LEFT JOIN activity_pins p ON p.event_id = e.id
+               WHERE e.id > ? AND e.id <= ? AND e.type != 'uninstall' GROUP BY 1, 2, 3, 4) g
+         LEFT JOIN devices d ON d.app_id = g.app_id AND d.install_id = g.install_id`, // isActivity
+      )
+      .all(from, upTo) as { app_id: number; user_key: string; day: number }[];
+    const byApp = new Map<number, Map<string, Set<number>>>();
+    for (const { app_id: appId, user_key: user, day } of active) {
+      let daysOf = byApp.get(appId);
+      if (!daysOf) byApp.set(appId, (daysOf = new Map()));
+      let days = daysOf.get(user);
+      if (!days) daysOf.set(user, (days = new Set()));
+      days.add(day);
     }
-    for (const [appId, rows] of byApp) this.recordDays(appId, rows);
+    for (const [appId, daysOf] of byApp) this.recordUserDays(appId, daysOf);
+    this.store.db.prepare("DELETE FROM activity_pins WHERE event_id <= ?").run(upTo);
     this.store.db.prepare("UPDATE activity_progress SET recorded_through = ?").run(upTo);
     return true;
   }
@@ -73,6 +86,11 @@ export class Activity {
       if (!days) daysOf.set(user, deviceDays);
       else for (const day of deviceDays) days.add(day);
     }
+    this.recordUserDays(appId, daysOf);
+  }
+
+  /** Records that these users were active on these days (joins the caller's transaction). */
+  private recordUserDays(appId: number, daysOf: ReadonlyMap<string, ReadonlySet<number>>): void {
     const recordedOf = new Map<string, number[]>();
     const known = this.store.db
       .prepare("SELECT user_key, day FROM user_activity WHERE app_id = ? AND user_key IN (SELECT value FROM json_each(?)) ORDER BY user_key, day")
@@ -104,12 +122,14 @@ export class Activity {
   }
 
   /**
-   * Forgets the activity of these devices' users and records again what the events left in the
-   * store say of them (an erasure: the counts then equal the events that remain).
+   * Forgets the activity of these devices' users and of the devices themselves (the days they had
+   * no user id), and records again what the recorded events left in the store say of them (an
+   * erasure: no day of an erased user stays). A user a device carried before its current one keeps
+   * the days it had on it.
    */
   recount(appId: number, installIds: readonly string[]): void {
     const userOf = this.userKeys(appId, installIds);
-    const users = [...new Set(installIds.map(userOf))];
+    const users = [...new Set(installIds.flatMap((installId) => [userOf(installId), `install:${installId}`]))];
     const deltas = new RollupSums();
     const days = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
     const remove = this.store.db.prepare("DELETE FROM user_activity WHERE app_id = ? AND user_key = ?");
@@ -123,10 +143,11 @@ export class Activity {
       }
     }
     this.rollups.write(appId, deltas);
-    // What remains of these users: the events of every device that still carries their key.
+    // What remains of these users: the recorded events of every device that carries their key now
+    // (the events still waiting are recorded by the catch-up, under the key they arrived with).
     const remaining = this.store.db.prepare(
       `SELECT e.install_id, e.type, e.occurred_at FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
-       WHERE e.app_id = ? AND (d.user_id = ? OR (e.install_id = ? AND d.user_id IS NULL))`,
+       WHERE e.app_id = ? AND (d.user_id = ? OR (e.install_id = ? AND d.user_id IS NULL)) AND e.id <= (SELECT recorded_through FROM activity_progress)`,
     );
     for (const user of users) {
       const [userId, installId] = user.startsWith("user:") ? [user.slice("user:".length), ""] : ["", user.slice("install:".length)];

@@ -4,6 +4,7 @@
 import { DAY_MS, HOUR_MS } from "../../domain/index.ts";
 import type { SqlCondition } from "../membership.ts";
 import type { Query } from "../sql-worker.ts";
+import { sqlFloorDiv } from "../sql.ts";
 import type { Store } from "../store.ts";
 
 export interface EventRow {
@@ -75,7 +76,7 @@ export class Events {
   campaignOpens(appId: number, notificationId: string, from: number, to: number): { day: number; channel: string | null; opens: number; devices: number }[] {
     return this.store.db
       .prepare(
-        `SELECT e.occurred_at / ${DAY_MS} AS day, coalesce(nd.channel, d.push_channel) AS channel, count(*) AS opens, count(DISTINCT e.install_id) AS devices
+        `SELECT ${sqlFloorDiv("e.occurred_at", DAY_MS)} AS day, coalesce(nd.channel, d.push_channel) AS channel, count(*) AS opens, count(DISTINCT e.install_id) AS devices
          FROM events e INDEXED BY events_by_notification
                        LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
                        LEFT JOIN notification_deliveries nd ON nd.notification_id = e.notification_id AND nd.device_id = d.id
@@ -108,7 +109,7 @@ export class Events {
    */
   membersHourlyQuery(appId: number, condition: SqlCondition, type: string, name: string | undefined, from: number, to: number): Query<{ hour: number; count: number }[]> {
     return {
-      sql: `SELECT e.occurred_at / ${HOUR_MS} AS hour, count(*) AS count
+      sql: `SELECT ${sqlFloorDiv("e.occurred_at", HOUR_MS)} AS hour, count(*) AS count
             FROM device_attributes a JOIN devices d ON d.id = a.device_id CROSS JOIN events e INDEXED BY events_by_device ON e.app_id = a.app_id AND e.install_id = d.install_id
             WHERE a.app_id = ? AND ${condition.sql} AND e.type = ? ${name === undefined ? "" : "AND e.name = ?"} AND e.occurred_at >= ? AND e.occurred_at < ?
             GROUP BY 1`,

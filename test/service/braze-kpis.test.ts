@@ -16,7 +16,8 @@ const key = { owner: "acme", app: "kpis" };
 const suite = brazeSuite(key);
 const get = async (path: string, query: Record<string, string>) => (await suite.get(path, query)).data;
 
-// Three users (one with two devices) and two anonymous devices.
+// Three users (one with two devices) and two anonymous devices; bob's device may get his id only
+// after some of its events, and the others may get, change or lose their user id between batches.
 const devices = [
   { install_id: randomUUID(), user_id: "ada" },
   { install_id: randomUUID(), user_id: "ada" },
@@ -25,10 +26,13 @@ const devices = [
   { install_id: randomUUID(), user_id: undefined },
   { install_id: randomUUID(), user_id: undefined },
 ];
-const userOf = (installId: string) => {
-  const device = devices.find((d) => d.install_id === installId)!;
-  return device.user_id ?? `install:${installId}`;
-};
+const BOB = 2;
+/** What may happen to a device (never bob's, never to bob: his erasure takes exactly one device away). */
+const change = fc.record({
+  beforeBatch: fc.integer({ min: 0, max: 6 }),
+  device: fc.constantFrom(0, 1, 3, 4, 5),
+  to: fc.constantFrom("ada", "cy", "dee", "anonymous", "deleted"),
+});
 
 const scenario = fc.record({
   events: fc.array(
@@ -43,6 +47,10 @@ const scenario = fc.record({
   /** How the events are cut into ingestion batches, and the order the batches arrive in. */
   batches: fc.integer({ min: 1, max: 6 }),
   shuffleSeed: fc.integer(),
+  /** Which batches a KPI read (the catch-up) follows: what it says must not depend on when it ran. */
+  readAfter: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+  changes: fc.array(change, { maxLength: 4 }),
+  bobFromBatch: fc.integer({ min: 0, max: 6 }),
   eraseBob: fc.boolean(),
   endDaysAgo: fc.integer({ min: 0, max: 60 }),
   length: fc.oneof(fc.constant(1), fc.constant(100), fc.integer({ min: 2, max: 99 })),
@@ -58,29 +66,56 @@ function eventOf(e: { device: number; daysAgo: number; ms: number; type: string 
 }
 
 describe("Braze KPIs against a brute-force count", () => {
-  it("DAU, MAU, new users and uninstalls agree, whatever order the events arrive in and after an erasure", async () => {
+  it("DAU, MAU, new users and uninstalls agree, whatever order the events arrive in, whenever their devices' users change and after an erasure", async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ events: drawn, batches, shuffleSeed, eraseBob, endDaysAgo, length }) => {
-        for (const table of ["events", "event_rollups", "user_activity", "devices"]) suite.service().store.db.prepare(`DELETE FROM ${table}`).run();
-        suite.service().services.devices.upsert(key, devices.map((d) => ({ install_id: d.install_id, ...(d.user_id ? { user_id: d.user_id } : {}), properties: {}, custom_properties: {} })) as never);
-        const events = drawn.map(eventOf);
+      fc.asyncProperty(scenario, async ({ events: drawn, batches, shuffleSeed, readAfter, changes, bobFromBatch, eraseBob, endDaysAgo, length }) => {
+        const service = suite.service();
+        for (const table of ["events", "event_rollups", "user_activity", "devices", "activity_pins"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
+        // The model: each device's user id now (undefined: none, or no device), each event's as it arrived.
+        const userNow = devices.map((d, i) => (i === BOB && bobFromBatch > 0 ? undefined : d.user_id));
+        const upsert = (index: number) =>
+          service.services.devices.upsert(key, [{ install_id: devices[index]!.install_id, ...(userNow[index] ? { user_id: userNow[index] } : {}), properties: {}, custom_properties: {} }] as never);
+        const remove = (index: number) => {
+          const row = service.store.db.prepare("SELECT id FROM devices WHERE install_id = ?").get(devices[index]!.install_id) as { id: number } | undefined;
+          if (row) service.services.devices.removeDevices(key, [row.id]);
+        };
+        devices.forEach((_, index) => upsert(index));
+        const happen = (beforeBatch: number) => {
+          if (beforeBatch === bobFromBatch && userNow[BOB] === undefined) {
+            userNow[BOB] = "bob";
+            upsert(BOB);
+          }
+          for (const { device, to } of changes.filter((c) => c.beforeBatch === beforeBatch)) {
+            // A user id is given or replaced by an upsert; taken away by removing the device (and maybe registering it again).
+            if (to === "deleted" || to === "anonymous") remove(device);
+            userNow[device] = to === "deleted" || to === "anonymous" ? undefined : to;
+            if (to !== "deleted") upsert(device);
+          }
+        };
+        const events = drawn.map((e, index) => ({ index, event: eventOf(e), device: e.device, arrivedAs: "" }));
         // Cut into batches, delivered in a shuffled order.
         const cut = Array.from({ length: batches }, (_, b) => events.filter((_, i) => i % batches === b));
         cut.sort((a, b) => ((a.length * 31 + shuffleSeed) % 7) - ((b.length * 31 + shuffleSeed) % 7));
-        for (const batch of cut) if (batch.length > 0) suite.service().services.devices.insertEvents(key, batch);
+        for (const [b, batch] of cut.entries()) {
+          happen(b);
+          for (const e of batch) e.arrivedAs = userNow[e.device] ?? `install:${e.event.install_id}`;
+          if (batch.length > 0) service.services.devices.insertEvents(key, batch.map((e) => e.event));
+          if (readAfter[b]) await service.services.kpiActivity.catchUp();
+        }
+        for (let later = cut.length; later <= 6; later++) happen(later);
         let remaining = events;
         if (eraseBob) {
-          await suite.service().services.dataSubjectRequests.eraseStoreData(key, { user_id: "bob" });
-          remaining = events.filter((e) => userOf(e.install_id) !== "bob");
+          await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "bob" });
+          remaining = events.filter((e) => e.device !== BOB);
         }
         const endingAt = new Date(Math.min((TODAY - endDaysAgo) * DAY + DAY - 1, NOW)).toISOString();
         const buckets = seriesBuckets({ unit: "day", length, ending_at: endingAt }, NOW);
         if ("problem" in buckets) throw new Error(buckets.problem);
         const dayOf = (e: EventInput) => Math.floor(Date.parse(e.timestamp) / DAY);
-        const activity = remaining.filter((e) => e.type !== "uninstall");
+        const activity = remaining.filter((e) => e.event.type !== "uninstall");
         const firstDay = new Map<string, number>();
-        for (const e of activity) firstDay.set(userOf(e.install_id), Math.min(firstDay.get(userOf(e.install_id)) ?? Infinity, dayOf(e)));
-        const usersIn = (from: number, to: number) => new Set(activity.filter((e) => dayOf(e) >= from && dayOf(e) <= to).map((e) => userOf(e.install_id))).size;
+        for (const e of activity) firstDay.set(e.arrivedAs, Math.min(firstDay.get(e.arrivedAs) ?? Infinity, dayOf(e.event)));
+        const usersIn = (from: number, to: number) => new Set(activity.filter((e) => dayOf(e.event) >= from && dayOf(e.event) <= to).map((e) => e.arrivedAs)).size;
         const expected = buckets.map((bucket) => {
           const day = Math.floor(bucket.start / DAY);
           return {
@@ -88,7 +123,7 @@ describe("Braze KPIs against a brute-force count", () => {
             dau: usersIn(day, day),
             mau: usersIn(day - 29, day),
             new_users: [...firstDay.values()].filter((first) => first === day).length,
-            uninstalls: remaining.filter((e) => e.type === "uninstall" && dayOf(e) === day).length,
+            uninstalls: remaining.filter((e) => e.event.type === "uninstall" && dayOf(e.event) === day).length,
           };
         });
         const query = { length: String(length), ending_at: endingAt };
@@ -96,9 +131,20 @@ describe("Braze KPIs against a brute-force count", () => {
         expect(await get("/kpi/mau/data_series", query)).toEqual(expected.map(({ time, mau }) => ({ time, mau })));
         expect(await get("/kpi/new_users/data_series", query)).toEqual(expected.map(({ time, new_users }) => ({ time, new_users })));
         expect(await get("/kpi/uninstalls/data_series", query)).toEqual(expected.map(({ time, uninstalls }) => ({ time, uninstalls })));
+        expect(service.store.db.prepare("SELECT count(*) AS pins FROM activity_pins").get(), "every pin goes once its event is recorded").toEqual({ pins: 0 });
       }),
-      { numRuns: 40, seed: 2411 },
+      { numRuns: 60, seed: 2411 },
     );
+  });
+
+  it("files an event before 1970 on its own UTC day", async () => {
+    const service = suite.service();
+    for (const table of ["events", "event_rollups", "user_activity", "devices", "activity_pins"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: randomUUID(), timestamp: "1969-12-31T12:00:00Z" }]);
+    expect(await get("/kpi/dau/data_series", { length: "2", ending_at: "1970-01-01T12:00:00Z" })).toEqual([
+      { time: "1969-12-31", dau: 1 },
+      { time: "1970-01-01", dau: 0 },
+    ]);
   });
 });
 
@@ -106,7 +152,7 @@ describe("the activity recorded behind ingestion", () => {
   it("counts events whose ids an erasure of the newest events freed, and catches up in the background", async () => {
     const service = suite.service();
     for (const table of ["events", "event_rollups", "user_activity", "devices"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
-    service.services.kpiActivity.catchUp();
+    await service.services.kpiActivity.catchUp();
     const at = (daysAgo: number) => new Date((TODAY - daysAgo) * DAY + 3_600_000).toISOString();
     const [kept, erased, later] = [randomUUID(), randomUUID(), randomUUID()];
     service.services.devices.upsert(key, [{ install_id: erased, user_id: "erased-user", properties: {}, custom_properties: {} }] as never);
@@ -131,6 +177,27 @@ describe("the activity recorded behind ingestion", () => {
   });
 });
 
+describe("an event's key pinned while it waits", () => {
+  it("goes with the event: an erased waiting event's id, given again, is counted under its new event's key", async () => {
+    const service = suite.service();
+    for (const table of ["events", "event_rollups", "user_activity", "devices", "activity_pins"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
+    await service.services.kpiActivity.catchUp();
+    const day = new Date((TODAY - 1) * DAY + 3_600_000).toISOString();
+    const [adaPhone, adaTablet, erased] = [randomUUID(), randomUUID(), randomUUID()];
+    service.services.devices.upsert(key, [adaPhone, adaTablet].map((install_id) => ({ install_id, user_id: "ada", properties: {}, custom_properties: {} })) as never);
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: adaPhone, timestamp: day }]);
+    await service.services.kpiActivity.catchUp();
+    // Three events wait; their device then gets a user id (they are pinned to the device), and is erased.
+    service.services.devices.insertEvents(key, [1, 2, 3].map(() => ({ type: "session_start" as const, install_id: erased, timestamp: day })));
+    service.services.devices.upsert(key, [{ install_id: erased, user_id: "erased-user", properties: {}, custom_properties: {} }] as never);
+    expect(service.store.db.prepare("SELECT count(*) AS pins FROM activity_pins").get()).toEqual({ pins: 3 });
+    await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "erased-user" });
+    // The next event takes a freed id: it is ada's, not the erased device's.
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: adaTablet, timestamp: day }]);
+    expect((await get("/kpi/dau/data_series", { length: "2" })).map((point) => point.dau)).toEqual([1, 0]);
+  });
+});
+
 describe("the rollups a store from before them gets", () => {
   it("the migrations' backfill of the series and KPIs equals what ingestion keeps", async () => {
     const { MIGRATIONS } = await import("../../service/store.ts");
@@ -140,7 +207,7 @@ describe("the rollups a store from before them gets", () => {
     suite.service().services.devices.insertEvents(key, drawn.map(eventOf));
     suite.service().services.devices.insertEvents(key, [{ type: "purchase", install_id: devices[0]!.install_id, timestamp: new Date(NOW - DAY).toISOString(), product_id: "eur", amount: 12.34, currency: "EUR" }]);
     const snapshot = () => suite.service().store.db.prepare("SELECT kind, name, hour, count, usd_cents FROM event_rollups WHERE count != 0 OR usd_cents != 0 ORDER BY kind, name, hour").all();
-    suite.service().services.kpiActivity.catchUp();
+    await suite.service().services.kpiActivity.catchUp();
     const kept = snapshot();
     suite.service().store.db.exec("DROP TABLE event_rollups; DROP TABLE user_activity;");
     for (const migration of MIGRATIONS.filter((sql) => /CREATE TABLE (event_rollups|user_activity)|'purchase_total'/.test(sql))) suite.service().store.db.exec(migration);
