@@ -3,10 +3,11 @@
 // event but an uninstall is activity. The activity is recorded behind ingestion (kpi-activity.ts),
 // so a device that gets, changes or loses its user id while some of its events wait has those
 // events pinned to the key they arrived under first (store.ts: activity_pins' triggers) — what the
-// KPIs say never depends on when the background got to them. One row per (user, day) in `user_activity`; each row added or removed
-// moves three daily counts in the rollups — `active` (DAU), `new_user` (the user's first day moves)
-// and `mau_delta`, a difference array whose running total is the number of users active in the 30
-// days ending with a day (MAU) — so every KPI reads at most a few hundred small rows.
+// KPIs say never depends on when the background got to them. One row per (user, day) in
+// `user_activity`; each row added or removed moves three daily counts in the rollups — `active`
+// (DAU), `new_user` (the user's first day moves) and `mau_delta`, a difference array whose running
+// total is the number of users active in the 30 days ending with a day (MAU) — so every KPI reads at
+// most a few hundred small rows.
 import { DAY_MS } from "../../domain/index.ts";
 import { RollupSums, type EventRollups } from "./event-rollups.ts";
 import { sqlFloorDiv } from "../sql.ts";
