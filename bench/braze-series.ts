@@ -18,10 +18,9 @@ import { Store } from "../service/store.ts";
 import { ACTIVITY_CHUNK_EVENTS } from "../service/kpi-activity.ts";
 import { Activity } from "../service/repositories/activity.ts";
 import { EventRollups } from "../service/repositories/event-rollups.ts";
-import { generateApp, generateCampaigns } from "../service/synthetic.ts";
+import { GENERATED_UNTIL, generateApp, generateCampaigns } from "../service/synthetic.ts";
 
 /** The generator's clock: events fall in the 90 days before it. */
-const GENERATED_UNTIL = Date.UTC(2026, 10, 1);
 const ENDING_AT = new Date(GENERATED_UNTIL - 1).toISOString();
 
 /** Progress on stderr (the results go to stdout). */

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { audienceDefinitionSchema, audienceListSchema, audienceSchema, audienceTestResultSchema, propertyTypeSchema } from "./audience.ts";
 import { broadcastMetricsRequestSchema, BROADCAST_METRICS_STATUSES } from "./broadcast-metrics.ts";
-import { CAMPAIGN_PUSH_STATS, digitsParam, endingAtSchema, seriesLengthParam, SERIES_UNITS } from "./braze-series.ts";
+import { CAMPAIGN_PUSH_STATS, digitsParam, endingAtSchema, seriesLengthParam, SERIES_UNITS, textParam } from "./braze-series.ts";
 import { dataExportTokenRequestSchema, DATA_EXPORT_DATASETS } from "./data-export-token.ts";
 import { DEVICE_PROPERTIES } from "./definition/index.ts";
 import { deviceSchema, eventSchema } from "./device.ts";
@@ -224,12 +224,14 @@ const seriesOf = <S extends z.core.$ZodShape>(point: S) => z.object({ ...success
 /** Whether a list includes archived items (seeds: Braze export: `include_archived`, default false). */
 const includeArchived = { include_archived: z.enum(["true", "false"]).optional() };
 /** The analytics-enabled segment a series is narrowed to: the events of its members now (seeds: sessions and custom events). */
-const segmentFilter = { segment_id: z.string().optional() };
-const campaignParams = { campaign_id: z.string() };
+const segmentId = textParam("a segment id (segments/list names them)");
+const segmentFilter = { segment_id: segmentId.optional() };
+const campaignParams = { campaign_id: textParam("a campaign id (campaigns/list names them)") };
 /** A push message type's statistics on one day (seeds: Braze export, campaigns/data_series; braze-series.ts). */
 const campaignPushStats = z.object(Object.fromEntries(CAMPAIGN_PUSH_STATS.map((stat) => [stat, z.number().int()])) as Record<(typeof CAMPAIGN_PUSH_STATS)[number], z.ZodNumber>);
 /** A news feed card (seeds: Braze export); the service has none, so lists are empty and ids unknown. */
-const feedCardParams = { card_id: z.string() };
+const feedCardParams = { card_id: textParam("a card id") };
+const productFilter = textParam("a product id (purchases/product_list names them)").optional();
 
 /** A Braze error answer: what Braze clients read (`message`). */
 export const brazeErrorBodySchema = z.object({ message: z.string() });
@@ -856,7 +858,7 @@ export const API = {
     path: `${BRAZE_BASE}/segments/details`,
     summary: "Braze: a segment's details (its description of filters is the audience's definition)",
     auth: "brazeKey",
-    query: brazeQuery({ segment_id: z.string() }),
+    query: brazeQuery({ segment_id: segmentId }),
     responses: { 200: z.object({ ...success, created_at: iso, updated_at: iso, name: z.string(), description: z.string(), tags: z.array(z.string()) }) },
   },
   brazeSegmentSeries: {
@@ -864,7 +866,7 @@ export const API = {
     path: `${BRAZE_BASE}/segments/data_series`,
     summary: "Braze: a segment's size at the end of each day",
     auth: "brazeKey",
-    query: brazeQuery({ segment_id: z.string(), ...kpiQuery }),
+    query: brazeQuery({ segment_id: segmentId, ...kpiQuery }),
     responses: { 200: seriesOf({ size: z.number().int() }) },
   },
   brazeCampaignsList: {
@@ -960,7 +962,7 @@ export const API = {
     path: `${BRAZE_BASE}/events/data_series`,
     summary: "Braze: occurrences of one custom event per day or hour, of all devices or a segment's",
     auth: "brazeKey",
-    query: brazeQuery({ event: z.string().min(1), ...segmentFilter, ...seriesQuery }),
+    query: brazeQuery({ event: textParam("a custom event name (events/list names them)"), ...segmentFilter, ...seriesQuery }),
     responses: { 200: seriesOf({ count: z.number().int() }) },
   },
   brazeProductsList: {
@@ -976,7 +978,7 @@ export const API = {
     path: `${BRAZE_BASE}/purchases/revenue_series`,
     summary: "Braze: money spent per day or hour, in USD (fixed rates), of all products or one",
     auth: "brazeKey",
-    query: brazeQuery({ product: z.string().min(1).optional(), ...seriesQuery }),
+    query: brazeQuery({ product: productFilter, ...seriesQuery }),
     responses: { 200: seriesOf({ revenue: z.number() }) },
   },
   brazeQuantitySeries: {
@@ -984,7 +986,7 @@ export const API = {
     path: `${BRAZE_BASE}/purchases/quantity_series`,
     summary: "Braze: purchases per day or hour, of all products or one",
     auth: "brazeKey",
-    query: brazeQuery({ product: z.string().min(1).optional(), ...seriesQuery }),
+    query: brazeQuery({ product: productFilter, ...seriesQuery }),
     responses: { 200: seriesOf({ purchase_quantity: z.number().int() }) },
   },
   brazeExportRawEvents: {

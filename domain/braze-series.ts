@@ -25,13 +25,22 @@ export const seriesLengthSchema = z.number().int(lengthMessage).min(LIMITS.dataS
  */
 export const digitsParam = (what: string) =>
   z
-    .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : Array.isArray(issue.input) ? "must be given once" : `must be ${what}`) })
-    .regex(/^(0|[1-9][0-9]*)$/, `must be ${what}, in decimal digits`)
+    .string({ error: paramError(what) })
+    .regex(/^(0|[1-9][0-9]*)$/, `must be ${what}, in decimal digits without leading zeros`)
     .transform(Number);
+/** A text query parameter (an id or a name), given once and not empty; the message says what it is when it is missing. */
+export const textParam = (what: string) => z.string({ error: paramError(what) }).min(1, `must not be empty: ${what}`);
+function paramError(what: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : Array.isArray(issue.input) ? "must be given once" : `must be ${what}`);
+}
 /** How many units a series holds, as its query parameter. */
 export const seriesLengthParam = digitsParam(`a whole number from ${LIMITS.dataSeriesLengthMin.value} to ${LIMITS.dataSeriesLengthMax.value}`).pipe(seriesLengthSchema);
 /** When the series ends: ISO 8601 with an offset, not in the future (checked against the clock when asked). */
-export const endingAtSchema = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date and time with an offset, e.g. 2026-11-23T23:59:59-05:00" });
+export const endingAtSchema = z.iso.datetime({
+  offset: true,
+  error: (issue) =>
+    `must be an ISO 8601 date and time with an offset, e.g. 2026-11-23T23:59:59-05:00${typeof issue.input === "string" && issue.input.includes(" ") ? " (a space: a + in a URL query must be sent as %2B)" : ""}`,
+});
 
 export interface SeriesQuery {
   readonly length: number;

@@ -7,7 +7,7 @@ import { followExport } from "./follow.ts";
 import { defaultOutboundPolicy } from "./outbound.ts";
 import { createServices } from "./services.ts";
 import { Store } from "./store.ts";
-import { generateApp, generateCampaigns } from "./synthetic.ts";
+import { GENERATED_UNTIL, generateApp, generateCampaigns } from "./synthetic.ts";
 
 /** How many devices each generated campaign goes to (the first by id). */
 const CAMPAIGN_RECIPIENTS = 50_000;
@@ -28,7 +28,8 @@ const USAGE = `usage:
       no --app: every app of the owner; one or more: those apps (an --app may name another owner as owner/app)
   PUSHPLANE_API_TOKEN=<token> pushplane-service export follow --endpoint http://127.0.0.1:8787 --app owner/app (--run <id> | --job <id>)
   pushplane-service generate --app owner/app [--app owner/app2] [--devices 10000] [--events-per-device 2] [--campaigns 0] [--seed 42] [--data-dir .pushplane/data]
-      --campaigns             notifications as if sent in the last 30 days (to up to 50,000 devices each), with opens and purchases after them`;
+      --campaigns             notifications as if sent in the 30 days before the generator's clock (to up to 50,000 devices each), with opens and purchases after them
+      everything generated happened before ${new Date(GENERATED_UNTIL).toISOString()}: ask for series with ending_at=${new Date(GENERATED_UNTIL - 1000).toISOString().replace(".000", "")}`;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({

@@ -106,6 +106,10 @@ export function generateUser(random: Random, index: number, anonymousShare = 0.1
 
 /** The most steps after a session_start: five custom events or purchases and a session_end. */
 const SESSION_STEPS = 6;
+/** The generator's clock: everything it makes happened before this instant, so a seed always gives the same events. */
+export const GENERATED_UNTIL = Date.UTC(2026, 10, 1);
+/** How far back events go. */
+const HISTORY_DAYS = 90;
 
 /**
  * A device's events, `count` of them, as an SDK sends them: sessions on days over the last 90 days,
@@ -113,12 +117,12 @@ const SESSION_STEPS = 6;
  * currencies) minutes apart, and usually a session_end; a device's last event is sometimes an
  * uninstall (the KPIs' inputs).
  */
-export function generateEvents(random: Random, device: DeviceInput, count: number, now = Date.UTC(2026, 10, 1)): EventInput[] {
+export function generateEvents(random: Random, device: DeviceInput, count: number, now = GENERATED_UNTIL): EventInput[] {
   const events: EventInput[] = [];
   const install_id = device.install_id;
   while (events.length < count) {
     // A session lasts at most SESSION_STEPS steps of up to 300 s: starting this early, it (and a minute for an uninstall) ends by `now`.
-    let at = now - (SESSION_STEPS * 300 + 60) * 1000 - random.int(0, 90 * 86_400) * 1000;
+    let at = now - HISTORY_DAYS * 86_400_000 + random.int(0, HISTORY_DAYS * 86_400 - (SESSION_STEPS * 300 + 60)) * 1000;
     const next = () => new Date((at += random.int(5, 300) * 1000)).toISOString();
     events.push({ type: "session_start", install_id, timestamp: new Date(at).toISOString() });
     for (let i = random.int(0, SESSION_STEPS - 1); i > 0 && events.length < count; i--) {
@@ -181,11 +185,12 @@ export interface CampaignOptions {
   /** How many of the app's devices (the first by id) each campaign goes to. */
   recipients: number;
   seed: number;
+  /** The clock the campaigns are sent before (default: the generator's, GENERATED_UNTIL). */
   now?: number;
 }
 
 /**
- * Campaigns as if sent (Braze's campaigns/data_series inputs): notifications over the last 30 days,
+ * Campaigns as if sent (Braze's campaigns/data_series inputs): notifications over the 30 days before the clock,
  * each delivered to the app's first `recipients` devices (a device without a push token bounces), a
  * fifth of the recipients opening it in the two days after — some twice — and a quarter of those
  * buying within four days of opening (inside the 72-hour conversion window or not).
@@ -196,7 +201,7 @@ export function generateCampaigns(
   options: CampaignOptions,
 ): { campaigns: number; deliveries: number; events: number } {
   const random = new Random(options.seed);
-  const now = options.now ?? Date.now();
+  const now = options.now ?? GENERATED_UNTIL;
   const { store, repositories, devices } = services;
   const appId = store.appId(key);
   const targets = repositories.deviceReads.first(appId, options.recipients);
@@ -219,14 +224,18 @@ export function generateCampaigns(
     });
     deliveries += targets.length;
     const events: EventInput[] = [];
-    const at = (ms: number) => new Date(Math.min(ms, now - 1)).toISOString();
+    // What would happen after the clock has not happened yet: left out (a campaign sent just before it has few opens).
+    const push = (event: EventInput) => {
+      if (Date.parse(event.timestamp) < now) events.push(event);
+    };
+    const iso = (ms: number) => new Date(ms).toISOString();
     for (const installId of delivered) {
       if (!random.chance(0.2)) continue;
       const opened = sendTime + random.int(1, 48 * 60) * 60_000;
-      events.push({ type: "push_opened", install_id: installId, timestamp: at(opened), notification_id: id });
-      if (random.chance(0.3)) events.push({ type: "push_opened", install_id: installId, timestamp: at(opened + random.int(1, 24 * 60) * 60_000), notification_id: id });
+      push({ type: "push_opened", install_id: installId, timestamp: iso(opened), notification_id: id });
+      if (random.chance(0.3)) push({ type: "push_opened", install_id: installId, timestamp: iso(opened + random.int(1, 24 * 60) * 60_000), notification_id: id });
       if (random.chance(0.25)) {
-        events.push({ type: "purchase", install_id: installId, timestamp: at(opened + random.int(1, 96 * 60) * 60_000), product_id: `sku-${random.int(1, 200)}`, amount: random.int(99, 9_999) / 100, currency: "USD" });
+        push({ type: "purchase", install_id: installId, timestamp: iso(opened + random.int(1, 96 * 60) * 60_000), product_id: `sku-${random.int(1, 200)}`, amount: random.int(99, 9_999) / 100, currency: "USD" });
       }
     }
     for (let first = 0; first < events.length; first += 20_000) eventCount += devices.insertEvents(key, events.slice(first, first + 20_000));

@@ -183,7 +183,7 @@ describe("Braze campaigns", () => {
     service.store.db.prepare("DELETE FROM notifications").run();
     service.store.db.prepare("DELETE FROM events").run();
     generateApp(service.services.devices, key, { devices: 400, eventsPerDevice: 0, seed: 7 });
-    const sent = generateCampaigns(service.services, key, { campaigns: 2, recipients: 300, seed: 7 });
+    const sent = generateCampaigns(service.services, key, { campaigns: 2, recipients: 300, seed: 7, now: NOW });
     expect(sent).toMatchObject({ campaigns: 2, deliveries: 600 });
     const { campaigns } = (await get("/campaigns/list", {})) as unknown as { campaigns: { id: string }[] };
     expect(campaigns).toHaveLength(2);

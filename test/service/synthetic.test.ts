@@ -18,7 +18,7 @@ describe("generateEvents", () => {
         const events = generateEvents(random, device, 12, NOW);
         const times = events.map((event) => Date.parse(event.timestamp));
         expect(Math.max(...times), device.install_id).toBeLessThanOrEqual(NOW);
-        expect(Math.min(...times)).toBeGreaterThanOrEqual(NOW - 91 * DAY);
+        expect(Math.min(...times)).toBeGreaterThanOrEqual(NOW - 90 * DAY);
         expect(events[0]!.type).toBe("session_start");
         const uninstall = events.findIndex((event) => event.type === "uninstall");
         if (uninstall >= 0) {
