@@ -194,14 +194,17 @@ export class BrazeSeries {
     if (sendDay) {
       for (const { channel, sent, bounces } of outcomes) Object.assign(statsOf(sendDay, channel), { sent, bounces, unique_recipients: sent });
     }
-    for (const open of this.repositories.events.campaignOpens(appId, row.id, buckets[0]!.start, buckets.at(-1)!.end)) {
+    // Opens count from the send on (one dated before it is a device's clock, not a reaction to the
+    // campaign), and so do the conversions they lead to; a campaign never sent has neither.
+    const sentAt = row.send_time ?? Infinity;
+    for (const open of this.repositories.events.campaignOpens(appId, row.id, Math.max(buckets[0]!.start, sentAt), buckets.at(-1)!.end)) {
       if (open.channel === null) continue;
       const stats = statsOf(days[open.day - first]!, open.channel);
       stats.direct_opens += open.opens;
       stats.total_opens += open.opens;
       stats.unique_opens += open.devices;
     }
-    for (const purchase of this.repositories.events.campaignConversions(appId, row.id, CONVERSION_WINDOW_HOURS * HOUR_MS)) {
+    for (const purchase of this.repositories.events.campaignConversions(appId, row.id, sentAt, CONVERSION_WINDOW_HOURS * HOUR_MS)) {
       const day = dayOf(purchase.occurred_at);
       if (day) {
         day.conversions++;

@@ -409,7 +409,8 @@ export class DataSubjectRequests {
     const { subjectData, audiences } = this.repositories;
     const { found, installIds } = this.devicesOfSubject(appId, subject, candidates);
     const { allInstallIds, userIds, values } = valuesOf(subject, installIds, found);
-    const events = subjectData.deleteEvents(appId, allInstallIds);
+    // The subject's own user id (not the user ids of the devices found: erasing a device leaves its user's other days).
+    const events = subjectData.deleteEvents(appId, allInstallIds, subject.user_id === undefined ? [] : [subject.user_id]);
     const deliveries = subjectData.deleteDeliveries(found.map((device) => device.id));
     const removed = this.devices.removeDevices(key, found.map((device) => device.id));
 

@@ -15,8 +15,8 @@ import type { Store } from "../store.ts";
 
 /** MAU's rolling window (seeds: Braze export: "a 30 day rolling window"). */
 export const MAU_WINDOW_DAYS = 30;
-/** Every event type but an uninstall is the user doing something. */
-export const isActivity = (type: string) => type !== "uninstall";
+/** Every event type but an uninstall is the user doing something (a condition on `events` aliased e). */
+const IS_ACTIVITY = "e.type != 'uninstall'";
 
 
 export class Activity {
@@ -24,16 +24,6 @@ export class Activity {
     private readonly store: Store,
     private readonly rollups: EventRollups,
   ) {}
-
-  /**
-   * Records the activity in these events (joins the caller's transaction): three statements per
-   * batch — the devices' users, the days already recorded for them, the new rows — whatever its size.
-   */
-  record(appId: number, events: Iterable<{ install_id: string; type: string; occurred_at: number }>): void {
-    const days: { install_id: string; day: number }[] = [];
-    for (const event of events) if (isActivity(event.type)) days.push({ install_id: event.install_id, day: Math.floor(event.occurred_at / DAY_MS) });
-    this.recordDays(appId, days);
-  }
 
   /**
    * Records the activity of the next events after the last recorded (activity_progress), at most
@@ -51,8 +41,8 @@ export class Activity {
         `SELECT g.app_id, coalesce(g.pinned, 'user:' || d.user_id, 'install:' || g.install_id) AS user_key, g.day
          FROM (SELECT e.app_id, e.install_id, p.user_key AS pinned, ${sqlFloorDiv("e.occurred_at", DAY_MS)} AS day
                FROM events e LEFT JOIN activity_pins p ON p.event_id = e.id
-               WHERE e.id > ? AND e.id <= ? AND e.type != 'uninstall' GROUP BY 1, 2, 3, 4) g
-         LEFT JOIN devices d ON d.app_id = g.app_id AND d.install_id = g.install_id`, // isActivity
+               WHERE e.id > ? AND e.id <= ? AND ${IS_ACTIVITY} GROUP BY 1, 2, 3, 4) g
+         LEFT JOIN devices d ON d.app_id = g.app_id AND d.install_id = g.install_id`,
       )
       .all(from, upTo) as { app_id: number; user_key: string; day: number }[];
     const byApp = new Map<number, Map<string, Set<number>>>();
@@ -67,27 +57,6 @@ export class Activity {
     this.store.db.prepare("DELETE FROM activity_pins WHERE event_id <= ?").run(upTo);
     this.store.db.prepare("UPDATE activity_progress SET recorded_through = ?").run(upTo);
     return true;
-  }
-
-  /** Records that these devices were active on these days (joins the caller's transaction). */
-  recordDays(appId: number, active: Iterable<{ install_id: string; day: number }>): void {
-    // The days of each device first, then of each user.
-    const daysOfDevice = new Map<string, Set<number>>();
-    for (const { install_id: installId, day } of active) {
-      let days = daysOfDevice.get(installId);
-      if (!days) daysOfDevice.set(installId, (days = new Set()));
-      days.add(day);
-    }
-    if (daysOfDevice.size === 0) return;
-    const userOf = this.userKeys(appId, [...daysOfDevice.keys()]);
-    const daysOf = new Map<string, Set<number>>();
-    for (const [installId, deviceDays] of daysOfDevice) {
-      const user = userOf(installId);
-      const days = daysOf.get(user);
-      if (!days) daysOf.set(user, deviceDays);
-      else for (const day of deviceDays) days.add(day);
-    }
-    this.recordUserDays(appId, daysOf);
   }
 
   /** Records that these users were active on these days (joins the caller's transaction). */
@@ -123,37 +92,39 @@ export class Activity {
   }
 
   /**
-   * Forgets the activity of these devices' users and of the devices themselves (the days they had
-   * no user id), and records again what the recorded events left in the store say of them (an
-   * erasure: no day of an erased user stays). A user a device carried before its current one keeps
-   * the days it had on it.
+   * After these devices' events are erased: forgets each day of the devices' users, and of the
+   * devices themselves (the days they had no user id), that no recorded event left in the store
+   * supports — an event of a device that carries the key now — and every day of `forgottenUsers` (an
+   * erased subject's user ids, whatever device carries them now). Days are only ever taken away
+   * here, never moved to another user: a user a device carried before keeps what it had on it.
    */
-  recount(appId: number, installIds: readonly string[]): void {
+  recount(appId: number, installIds: readonly string[], forgottenUsers: readonly string[] = []): void {
     const userOf = this.userKeys(appId, installIds);
-    const users = [...new Set(installIds.flatMap((installId) => [userOf(installId), `install:${installId}`]))];
+    const forgotten = new Set(forgottenUsers.map((userId) => `user:${userId}`));
+    const keys = new Set([...installIds.flatMap((installId) => [userOf(installId), `install:${installId}`]), ...forgotten]);
     const deltas = new RollupSums();
-    const days = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
-    const remove = this.store.db.prepare("DELETE FROM user_activity WHERE app_id = ? AND user_key = ?");
-    for (const user of users) {
-      const recorded = (days.all(appId, user) as { day: number }[]).map((row) => row.day);
-      remove.run(appId, user);
-      // Latest first: each day leaves against the days still recorded before it.
-      while (recorded.length > 0) {
-        const day = recorded.pop()!;
-        moved(day, recorded.at(-1) ?? null, null, -1, deltas);
+    const recordedDays = this.store.db.prepare("SELECT day FROM user_activity WHERE app_id = ? AND user_key = ? ORDER BY day");
+    const removeDay = this.store.db.prepare("DELETE FROM user_activity WHERE app_id = ? AND user_key = ? AND day = ?");
+    // The events still waiting are recorded by the catch-up, under the key they arrived with.
+    const supportedDays = this.store.db.prepare(
+      `SELECT DISTINCT ${sqlFloorDiv("e.occurred_at", DAY_MS)} AS day FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
+       WHERE e.app_id = ? AND (d.user_id = ? OR (e.install_id = ? AND d.user_id IS NULL)) AND ${IS_ACTIVITY}
+         AND e.id <= (SELECT recorded_through FROM activity_progress)`,
+    );
+    for (const key of keys) {
+      const recorded = (recordedDays.all(appId, key) as { day: number }[]).map((row) => row.day);
+      const [userId, installId] = key.startsWith("user:") ? [key.slice("user:".length), ""] : ["", key.slice("install:".length)];
+      const supported = forgotten.has(key) ? new Set<number>() : new Set((supportedDays.all(appId, userId, installId) as { day: number }[]).map((row) => row.day));
+      // Latest first: each day leaves against its neighbours still recorded.
+      for (let at = recorded.length - 1; at >= 0; at--) {
+        const day = recorded[at]!;
+        if (supported.has(day)) continue;
+        moved(day, at > 0 ? recorded[at - 1]! : null, at + 1 < recorded.length ? recorded[at + 1]! : null, -1, deltas);
+        recorded.splice(at, 1);
+        removeDay.run(appId, key, day);
       }
     }
     this.rollups.write(appId, deltas);
-    // What remains of these users: the recorded events of every device that carries their key now
-    // (the events still waiting are recorded by the catch-up, under the key they arrived with).
-    const remaining = this.store.db.prepare(
-      `SELECT e.install_id, e.type, e.occurred_at FROM events e LEFT JOIN devices d ON d.app_id = e.app_id AND d.install_id = e.install_id
-       WHERE e.app_id = ? AND (d.user_id = ? OR (e.install_id = ? AND d.user_id IS NULL)) AND e.id <= (SELECT recorded_through FROM activity_progress)`,
-    );
-    for (const user of users) {
-      const [userId, installId] = user.startsWith("user:") ? [user.slice("user:".length), ""] : ["", user.slice("install:".length)];
-      this.record(appId, remaining.all(appId, userId, installId) as { install_id: string; type: string; occurred_at: number }[]);
-    }
   }
 
   /** A function from install id to user key (the device's user id, or the device), for these install ids: one lookup for all. */

@@ -105,11 +105,15 @@ export class EventRollups {
       .all(appId, kind, toHour) as unknown as { hour: number; count: number }[];
   }
 
-  /** Count and USD cents per hour in [fromHour, toHour) for a kind (and a name, when given). */
+  /**
+   * Count and USD cents per hour in [fromHour, toHour) for a kind (and a name, when given). Cents are
+   * summed as doubles (TOTAL): an hour of many large purchases may pass 2^53 cents, which an
+   * integer read cannot hand to JavaScript.
+   */
   hourly(appId: number, kind: RollupKind, fromHour: number, toHour: number, name?: string): { hour: number; count: number; cents: number }[] {
     return this.store.db
       .prepare(
-        `SELECT hour, SUM(count) AS count, SUM(usd_cents) AS cents FROM event_rollups
+        `SELECT hour, SUM(count) AS count, TOTAL(usd_cents) AS cents FROM event_rollups
          WHERE app_id = ? AND kind = ? ${name === undefined ? "" : "AND name = ?"} AND hour >= ? AND hour < ? GROUP BY hour`,
       )
       .all(...[appId, kind, ...(name === undefined ? [] : [name]), fromHour, toHour]) as unknown as { hour: number; count: number; cents: number }[];

@@ -86,20 +86,22 @@ export class Events {
   }
 
   /**
-   * Each device's first purchase within `windowMs` after its first open of a campaign (its
-   * conversion): the openers from the notification's index, then each opener's own events (the
-   * planner, left to itself, scans the app's events by time instead).
+   * Each device's first purchase within `windowMs` after its first open of a campaign at or after
+   * `sentAt` (its conversion): the openers from the notification's index, then each opener's own
+   * events (the planner, left to itself, scans the app's events by time instead).
    */
-  campaignConversions(appId: number, notificationId: string, windowMs: number): { occurred_at: number; amount: number | null; currency: string | null }[] {
+  campaignConversions(appId: number, notificationId: string, sentAt: number, windowMs: number): { occurred_at: number; amount: number | null; currency: string | null }[] {
+    if (!Number.isFinite(sentAt)) return [];
     return this.store.db
       .prepare(
-        `WITH openers AS (SELECT install_id, min(occurred_at) AS opened FROM events INDEXED BY events_by_notification WHERE app_id = ? AND notification_id = ? GROUP BY install_id),
+        `WITH openers AS (SELECT install_id, min(occurred_at) AS opened FROM events INDEXED BY events_by_notification
+                          WHERE app_id = ? AND notification_id = ? AND occurred_at >= ? GROUP BY install_id),
               purchases AS (SELECT p.occurred_at, p.amount, p.currency, row_number() OVER (PARTITION BY o.install_id ORDER BY p.occurred_at, p.id) AS nth
                             FROM openers o CROSS JOIN events p INDEXED BY events_by_device ON p.app_id = ? AND p.install_id = o.install_id
                             WHERE p.type = 'purchase' AND p.occurred_at >= o.opened AND p.occurred_at < o.opened + ?)
          SELECT occurred_at, amount, currency FROM purchases WHERE nth = 1`,
       )
-      .all(appId, notificationId, appId, windowMs) as unknown as { occurred_at: number; amount: number | null; currency: string | null }[];
+      .all(appId, notificationId, sentAt, appId, windowMs) as unknown as { occurred_at: number; amount: number | null; currency: string | null }[];
   }
 
   /**

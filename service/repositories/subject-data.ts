@@ -97,8 +97,8 @@ export class SubjectData {
       .all(appId, JSON.stringify(ids)) as unknown as { id: string; name: string; content: string; target: string | null }[];
   }
 
-  /** Deletes the events of these install ids; answers how many. */
-  deleteEvents(appId: number, installIds: readonly string[]): number {
+  /** Deletes the events of these install ids, and the KPI activity of `erasedUsers` whatever device carries them now; answers how many events. */
+  deleteEvents(appId: number, installIds: readonly string[], erasedUsers: readonly string[] = []): number {
     // The series' hourly counts lose what the erased events added (aggregates then equal the events left).
     const removed = this.store.db.prepare("DELETE FROM events WHERE app_id = ? AND install_id = ? RETURNING install_id, type, name, product_id, amount, currency, occurred_at");
     const rollups = new EventRollups(this.store);
@@ -108,8 +108,8 @@ export class SubjectData {
       rollups.apply(appId, rows, -1);
       count += rows.length;
     }
-    // Who was active when: recounted for these devices' users from the events that remain.
-    new Activity(this.store, rollups).recount(appId, installIds);
+    // Who was active when: the days nothing left supports go, and every day of an erased user.
+    new Activity(this.store, rollups).recount(appId, installIds, erasedUsers);
     return count;
   }
 

@@ -49,7 +49,8 @@ async function sendCampaign(name: string): Promise<string> {
 function bruteForce(events: readonly EventInput[], sendTime: number, length: number, endingAt: string) {
   const buckets = seriesBuckets({ unit: "day", length, ending_at: endingAt }, NOW);
   if ("problem" in buckets) throw new Error(buckets.problem);
-  const opens = events.filter((e): e is Extract<EventInput, { type: "push_opened" }> => e.type === "push_opened");
+  // An open dated before the send is not one (README: "Campaigns").
+  const opens = events.filter((e): e is Extract<EventInput, { type: "push_opened" }> => e.type === "push_opened" && Date.parse(e.timestamp) >= sendTime);
   const firstOpen = new Map<string, number>();
   for (const open of opens) firstOpen.set(open.install_id, Math.min(firstOpen.get(open.install_id) ?? Infinity, Date.parse(open.timestamp)));
   // Each opener's first purchase within the window after its first open (ties: the earlier ingested).
@@ -122,7 +123,7 @@ describe("Braze campaigns", () => {
       fc.asyncProperty(scenario, async ({ events: drawn, endDaysAgo, length }) => {
         service.store.db.prepare("DELETE FROM events").run();
         const at = (e: (typeof drawn)[number]) => Math.min(sendTime + e.hoursAfter * HOUR + e.ms, NOW - 1);
-        const firstOpen = (device: number) => Math.min(...drawn.filter((o) => o.kind === "push_opened" && o.device === device).map(at));
+        const firstOpen = (device: number) => Math.min(...drawn.filter((o) => o.kind === "push_opened" && o.device === device).map(at).filter((time) => time >= sendTime));
         const events = drawn.map((e): EventInput => {
           const install_id = devices[e.device]!.install_id;
           const opened = firstOpen(e.device);

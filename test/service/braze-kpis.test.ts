@@ -198,6 +198,60 @@ describe("an event's key pinned while it waits", () => {
   });
 });
 
+describe("an erasure takes days away, never moves them to another user", () => {
+  const reset = async () => {
+    const service = suite.service();
+    for (const table of ["events", "event_rollups", "user_activity", "devices", "activity_pins"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
+    await service.services.kpiActivity.catchUp();
+    return service;
+  };
+  const day = (daysAgo: number) => new Date((TODAY - daysAgo) * DAY + 3_600_000).toISOString();
+  const kpis = async (name: string) => (await get(`/kpi/${name}/data_series`, { length: "6" })).map((point) => point[name]);
+
+  it("erasing a device leaves the days its user had on other devices, under the keys they arrived with", async () => {
+    const service = suite.service();
+    await reset();
+    const [p, q, r, s] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const device = (install_id: string, user_id?: string) => service.services.devices.upsert(key, [{ install_id, ...(user_id ? { user_id } : {}), properties: {}, custom_properties: {} }] as never);
+    const session = async (install_id: string, daysAgo: number) => {
+      service.services.devices.insertEvents(key, [{ type: "session_start", install_id, timestamp: day(daysAgo) }]);
+      await service.services.kpiActivity.catchUp();
+    };
+    // P is anonymous on day 5 and logs in as frank; frank's Q is active on day 4.
+    await session(p, 5);
+    device(p, "frank");
+    device(q, "frank");
+    await session(q, 4);
+    // R is gina's on day 3, then hank's on day 2; hank's S is active on day 1.
+    device(r, "gina");
+    await session(r, 3);
+    device(r, "hank");
+    await session(r, 2);
+    device(s, "hank");
+    await session(s, 1);
+    expect(await kpis("dau")).toEqual([1, 1, 1, 1, 1, 0]);
+    for (const installId of [q, s]) expect(service.services.dataSubjectRequests.eraseDevice(key, installId)).toBeTruthy();
+    expect(await kpis("dau")).toEqual([1, 0, 1, 1, 0, 0]);
+    expect(await kpis("new_users")).toEqual([1, 0, 1, 1, 0, 0]);
+    expect((await kpis("mau")).at(-1)).toBe(3);
+  });
+
+  it("erasing a user id no device carries any more forgets its days, and the id with them", async () => {
+    const service = suite.service();
+    await reset();
+    const r = randomUUID();
+    service.services.devices.upsert(key, [{ install_id: r, user_id: "gina", properties: {}, custom_properties: {} }] as never);
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: r, timestamp: day(3) }]);
+    await service.services.kpiActivity.catchUp();
+    service.services.devices.upsert(key, [{ install_id: r, user_id: "hank", properties: {}, custom_properties: {} }] as never);
+    service.services.devices.insertEvents(key, [{ type: "session_start", install_id: r, timestamp: day(2) }]);
+    expect(await kpis("dau")).toEqual([0, 0, 1, 1, 0, 0]);
+    await service.services.dataSubjectRequests.eraseStoreData(key, { user_id: "gina" });
+    expect(await kpis("dau")).toEqual([0, 0, 0, 1, 0, 0]);
+    expect(service.store.db.prepare("SELECT count(*) AS rows FROM user_activity WHERE user_key LIKE '%gina%'").get()).toEqual({ rows: 0 });
+  });
+});
+
 describe("the rollups a store from before them gets", () => {
   it("the migrations' backfill of the series and KPIs equals what ingestion keeps", async () => {
     const { MIGRATIONS } = await import("../../service/store.ts");

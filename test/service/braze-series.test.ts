@@ -188,4 +188,22 @@ describe("Braze series against a brute-force count of the same events", () => {
     expect((await get("/purchases/product_list", {})).products).toEqual([]);
     expect((await get("/purchases/revenue_series", { length: "1" })).data).toEqual([{ time: new Date(NOW).toISOString().slice(0, 10), revenue: 0 }]);
   });
+
+  it("sums an hour past 2^53 cents (72,000 purchases of 1e9 GBP) without failing the read", async () => {
+    const service = suite.service();
+    for (const table of ["events", "event_rollups"]) service.store.db.prepare(`DELETE FROM ${table}`).run();
+    const hour = Math.floor(NOW / HOUR) - 1;
+    const purchases = Array.from({ length: 4 }, () => ({ type: "purchase" as const, install_id: randomUUID(), timestamp: new Date(hour * HOUR).toISOString(), product_id: "yacht", amount: 1e9, currency: "GBP" as const }));
+    service.services.devices.insertEvents(key, purchases);
+    // What 72,000 of them leave in the hour's rows (inserting them all would only take longer).
+    const cents = usdCents(1e9, "GBP") * 72_000;
+    expect(cents).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
+    service.store.db.prepare("UPDATE event_rollups SET count = 72000, usd_cents = ? WHERE kind IN ('purchase', 'purchase_total')").run(BigInt(cents));
+    for (const query of [{}, { product: "yacht" }] as Record<string, string>[]) {
+      const revenue = await get("/purchases/revenue_series", { length: "2", unit: "hour", ...query });
+      expect(revenue.data.map((point) => point.revenue)).toEqual([cents / 100, 0]);
+      const quantity = await get("/purchases/quantity_series", { length: "2", unit: "hour", ...query });
+      expect(quantity.data.map((point) => point.purchase_quantity)).toEqual([72_000, 0]);
+    }
+  });
 });
