@@ -60,6 +60,7 @@ export const LIMITS = {
   dataSeriesLengthMax: limit(100, "data_series length", BRAZE),
   brazeListPage: limit(100, "items per page of a segment, campaign or card list", BRAZE),
   brazeNamesPage: limit(250, "names per page of a custom event or product list", BRAZE),
+  errorMessageChars: limit(4_000, "characters of an error message", "pushplane service: an echo of the caller's input never grows an answer past it"),
   brazePageNumber: limit(1_000_000, "page number of a Braze list", "pushplane service: past any list it holds (25 M names); the offset stays a whole number"),
   dataExportTokenMonths: limit(6, "months of data export token lifetime", CLOUDKIT),
   broadcastMetricsStartDaysBack: limit(30, "days back for a broadcast-metrics start date", CLOUDKIT),

@@ -6,10 +6,10 @@ import swagger from "@fastify/swagger";
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { API, BRAZE_BASE } from "../domain/index.ts";
 import { authenticate, scopedApp } from "./auth.ts";
-import { authenticateBrazeEarly } from "./braze.ts";
+import { authenticateBrazeEarly, quotedId } from "./braze.ts";
 import { brazeRoutes } from "./routes/braze.ts";
 import { serve } from "./contract.ts";
-import { ApiError, errorBody, sendError } from "./errors.ts";
+import { ApiError, boundedMessage, errorBody, sendError } from "./errors.ts";
 import { accountDsrRoutes } from "./routes/account-dsr.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -67,7 +67,8 @@ export interface AppOptions extends ServiceOptions {
  * neither as a parameter of its own (`sig=…`) nor inside another one (`?container=…%26sig%3D…`).
  */
 function loggableUrl(url: string): string {
-  const [path = "", query] = url.split("?", 2);
+  const [rawPath = "", query] = url.split("?", 2);
+  const path = redactSecrets(rawPath);
   if (query === undefined) return path;
   const params = new URLSearchParams(query);
   const shown = [...params].map(([name, value]) => `${name}=${redactSecrets(`${name}=${value}`).slice(name.length + 1)}`);
@@ -154,9 +155,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.code(500).send(errorBody("InternalServerError", "internal error"));
   });
   app.setNotFoundHandler((request, reply) => {
-    const message = `no route ${request.method} ${loggableUrl(request.url)}`;
+    // The path only (a query may carry anything, secrets included), cut short like any echoed id.
+    const message = `no route ${request.method} ${quotedId(request.url.split("?", 1)[0]!)}`;
     // Under the Braze base, as Braze answers errors.
-    return reply.code(404).send(isBrazePath(request.url) ? { message } : errorBody("NotFound", message));
+    return reply.code(404).send(isBrazePath(request.url) ? { message: boundedMessage(message) } : errorBody("NotFound", message));
   });
 
   const services = createServices(options.store, options);

@@ -6,7 +6,8 @@ import { ApiError } from "./errors.ts";
 import { ApiTokens, type TokenRecord } from "./repositories/api-tokens.ts";
 import type { AppKey, Store } from "./store.ts";
 
-const TOKEN_PREFIX = "pp_";
+/** What every API token starts with (outbound.ts redacts anything that looks like one). */
+export const TOKEN_PREFIX = "pp_";
 
 // A 256-bit random token needs no slow hash: guessing it is the attack, not cracking a hash of a weak one.
 export const hashToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex");

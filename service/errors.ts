@@ -1,7 +1,7 @@
 // API errors in the contract's shape: {"error": {"code", "message"}} (swagger: ErrorResponse).
 import type { FastifyReply } from "fastify";
 import type { z } from "zod";
-import type { FieldIssue } from "../domain/index.ts";
+import { LIMITS, type FieldIssue } from "../domain/index.ts";
 
 export type ErrorCode = "BadRequest" | "Conflict" | "NotAcceptable" | "NotFound" | "InternalServerError" | "Unauthorized" | "TooManyRequests" | "ServiceUnavailable";
 
@@ -29,7 +29,13 @@ export class ApiError extends Error {
   }
 }
 
-export const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
+/** A message as an error answers with it: an echo of the caller's input never grows an answer past the limit. */
+export const boundedMessage = (message: string) => {
+  const max = LIMITS.errorMessageChars.value;
+  return message.length <= max ? message : `${message.slice(0, max)}… (${(message.length - max).toLocaleString("en-US")} more characters)`;
+};
+
+export const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message: boundedMessage(message) } });
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header("Retry-After", String(error.retryAfterSeconds));

@@ -31,6 +31,7 @@ import { isIP, type LookupFunction } from "node:net";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { classifyAddress, isLoopbackName, withoutBrackets, type AddressVerdict } from "../domain/index.ts";
+import { TOKEN_PREFIX } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 
 export interface OutboundPolicy {
@@ -102,13 +103,16 @@ const SECRET_PARAMETER = /\b(sig|token|api_key|accountkey)=([^\s&;"'<>,)]*)/gi;
 // A connection string's SharedAccessSignature value is itself a query (sv=…&sig=…): up to the next ';'.
 const SHARED_ACCESS_SIGNATURE = /\b(sharedaccesssignature)=([^\s;"'<>]*)/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi;
+// An API token wherever it appears (a parameter name no rule knows, a path, free text).
+const API_TOKEN = new RegExp(`\\b${TOKEN_PREFIX}[A-Za-z0-9_-]{16,}`, "g");
 
 /** Free text with SAS signatures, tokens, account keys and URL credentials taken out (before storing or logging it). */
 export function redactSecrets(text: string): string {
   return text
     .replace(SHARED_ACCESS_SIGNATURE, "$1=[redacted]")
     .replace(SECRET_PARAMETER, "$1=[redacted]")
-    .replace(URL_USERINFO, "$1[redacted]@");
+    .replace(URL_USERINFO, "$1[redacted]@")
+    .replace(API_TOKEN, `${TOKEN_PREFIX}[redacted]`);
 }
 
 /** A URL as it may be shown: origin and path, without credentials, query or fragment. */

@@ -3,7 +3,7 @@
 // and the seed's fatal errors in Braze's shape — 400 for bad syntax, 401 for a missing or unknown
 // key or app group, 429 with Retry-After.
 import { afterEach, describe, expect, it } from "vitest";
-import { BRAZE_BASE } from "../../domain/index.ts";
+import { BRAZE_BASE, LIMITS } from "../../domain/index.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 let service: TestService;
@@ -161,5 +161,18 @@ describe("Braze segments and news feed", () => {
     }
     // 25 misses later, the key still works (a failed authentication limit would have answered 429).
     expect((await get("/kpi/dau/data_series", { length: "1" })).statusCode).toBe(200);
+  });
+
+  it("never answers with more than a bounded message, whatever it is sent", async () => {
+    await withUsers();
+    const huge = "k".repeat(500_000);
+    const body = await service.app.inject({ method: "POST", url: `${BRAZE_BASE}/users/export/ids`, headers: { authorization: `Bearer ${service.token}` }, payload: { app_group_id: group, external_ids: ["ada"], [huge]: 1 } });
+    const query = await get("/kpi/dau/data_series", { length: "1", ["q".repeat(8_000)]: "1", ...Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`unknown${i}`, "x"])) });
+    const path = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}/${"p".repeat(8_000)}?api_key=${service.token}`, headers: { authorization: `Bearer ${service.token}` } });
+    for (const [response, status] of [[body, 400], [query, 400], [path, 404]] as const) {
+      expect(response.statusCode, response.body.slice(0, 200)).toBe(status);
+      expect(response.body.length, response.body.slice(0, 200)).toBeLessThan(LIMITS.errorMessageChars.value + 200);
+      expect(response.body).not.toContain(service.token);
+    }
   });
 });

@@ -31,6 +31,9 @@ describe("logs", () => {
       url: `/v0.1/apps/acme/demo/retention_policies?container=${encodeURIComponent(`https://a.blob.core.windows.net/c?sv=1&sig=${SECRET}`)}`,
       headers: { "x-api-token": service.token },
     });
+    // A key under a parameter name no rule knows, in a path, and under the Braze base.
+    await service.app.inject({ method: "GET", url: `/braze/kpi/dau/data_series?app_group_id=acme/demo&length=1&apikey=${service.token}` });
+    await service.app.inject({ method: "GET", url: `/braze/nowhere/${service.token}?key=${service.token}` });
     expect(logged).toContain("/cloudkit/v1/broadcast-metrics/downloads/x");
     expect(logged).not.toContain(SECRET);
     expect(logged).not.toContain(encodeURIComponent(SECRET));
