@@ -55,12 +55,18 @@ export interface Bucket {
   readonly label: string;
 }
 
-/** The buckets a query asks for, oldest first; a message naming `ending_at` when it lies in the future. */
+/** The first instant a label can name (ISO 8601's four-digit years; before it, labels turn to "-000001-…"). */
+const EARLIEST_SERIES_START = Date.parse("0001-01-01T00:00:00Z");
+
+/** The buckets a query asks for, oldest first; a message naming `ending_at` when it lies in the future or too far back. */
 export function seriesBuckets(query: SeriesQuery, now = Date.now()): Bucket[] | { problem: string } {
   const ending = query.ending_at === undefined ? now : Date.parse(query.ending_at);
   if (ending > now) return { problem: `ending_at: ${query.ending_at} is in the future; a series ends now at the latest` };
   const size = UNIT_MS[query.unit];
   const last = Math.floor(ending / size) * size;
+  if (last - (query.length - 1) * size < EARLIEST_SERIES_START) {
+    return { problem: `ending_at: ${query.length} ${query.unit}${query.length === 1 ? "" : "s"} ending at ${query.ending_at} would begin before 0001-01-01T00:00:00Z` };
+  }
   return Array.from({ length: query.length }, (_, i) => {
     const start = last - (query.length - 1 - i) * size;
     const iso = new Date(start).toISOString();

@@ -5,7 +5,7 @@
 // errors: 401 for an unknown or missing key or app group (seeds: Braze export), answered as Braze
 // answers errors, `{"message": …}`.
 import type { FastifyRequest } from "fastify";
-import { scopeCovers, type AppKey } from "../domain/index.ts";
+import { parseAppKey, scopeCovers, type AppKey } from "../domain/index.ts";
 import { authenticate } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 
@@ -39,6 +39,10 @@ const presentedKey = (request: FastifyRequest): string | undefined => bearerKey(
 export function authenticateBraze(request: FastifyRequest): void {
   const services = request.server.services;
   if (!request.apiToken) {
+    // Two keys (a parameter repeated) is bad syntax, not a missing key.
+    for (const source of [request.query, request.body]) {
+      if (Array.isArray((source as Record<string, unknown> | undefined)?.api_key)) throw new ApiError("BadRequest", "api_key: must be given once");
+    }
     const key = presentedKey(request);
     const token = authenticate(services.repositories.apiTokens, key);
     if (!token) {
@@ -51,8 +55,8 @@ export function authenticateBraze(request: FastifyRequest): void {
     if (Array.isArray((source as Record<string, unknown> | undefined)?.app_group_id)) throw new ApiError("BadRequest", "app_group_id: must be given once");
   }
   const group = parameter(request.query, "app_group_id") ?? parameter(request.body, "app_group_id");
-  const [owner, app, ...rest] = (group ?? "").split("/");
-  const key = owner && app && rest.length === 0 ? { owner, app } : undefined;
+  // The token scopes' grammar: one owner, a slash, one app — no space, control character or wildcard.
+  const key = parseAppKey(group ?? "");
   if (!key || !scopeCovers(request.apiToken.scope, key)) {
     throw new ApiError(
       "Unauthorized",

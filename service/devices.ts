@@ -165,7 +165,9 @@ export class DeviceStore {
    */
   private async sliced<T>(key: AppKey, kind: IngestKind, digestOf: () => string, items: readonly T[], write: (slice: readonly T[], offset: number) => void): Promise<void> {
     let size = SLICE_FIRST[kind];
-    if (items.length <= size) {
+    // A small devices body is written at once (an upsert written twice changes nothing); events are
+    // not idempotent, so every events body goes through the ledger, however small.
+    if (kind === "devices" && items.length <= size) {
       write(items, 0);
       return;
     }

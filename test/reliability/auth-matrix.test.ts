@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RouteEntry } from "../../service/app.ts";
+import { createApiToken } from "../../service/auth.ts";
 import { startService, type TestService } from "../helpers/service.ts";
 
 const OWNER = "acme";
@@ -54,6 +55,7 @@ afterAll(async () => {
 });
 
 const otherAppToken = service.tokenFor(OWNER, "other");
+const ownerToken = createApiToken(service.store, [`${OWNER}/*`]).token;
 
 async function api(method: string, url: string, payload?: object): Promise<LightMyRequestResponse> {
   return service.app.inject({ method: method as Method, url, headers: { "x-api-token": service.token }, ...(payload ? { payload } : {}) });
@@ -184,6 +186,7 @@ describe("every Braze dialect route takes its key as Bearer or api_key, and the 
     { name: "a valid key without app_group_id", headers: { authorization: `Bearer ${service.token}` }, payload: {}, message: "missing app_group_id: name the app as owner/app" },
     { name: "another app's key on this app group", headers: { authorization: `Bearer ${otherAppToken}` }, payload: { app_group_id: group }, message: `unknown app_group_id '${group}': it is owner/app of an app this API key may use (${OWNER}/other)` },
     { name: "a valid key on an app group it does not cover", headers: { authorization: `Bearer ${service.token}` }, payload: { app_group_id: `${OWNER}/other` }, message: `unknown app_group_id '${OWNER}/other': it is owner/app of an app this API key may use (${OWNER}/${APP})` },
+    ...["*", " ", "ios\n", "ios extra"].map((app) => ({ name: `app_group_id ${JSON.stringify(`${OWNER}/${app}`)} under an owner-wide key`, headers: { authorization: `Bearer ${ownerToken}` }, payload: { app_group_id: `${OWNER}/${app}` }, message: `unknown app_group_id '${OWNER}/${app}': it is owner/app of an app this API key may use (${OWNER}/*)` })),
     { name: "a 3,000-character app_group_id (quoted cut short)", headers: { authorization: `Bearer ${service.token}` }, payload: { app_group_id: "g".repeat(3000) }, message: `unknown app_group_id '${"g".repeat(80)}…': it is owner/app of an app this API key may use (${OWNER}/${APP})` },
   ];
   it("holds the routes the seed names (at least the four that existed before the dialect)", () => expect(brazeRoutes.length).toBeGreaterThanOrEqual(4));

@@ -124,6 +124,8 @@ describe("Braze segments and news feed", () => {
       ["/segments/list", { page: "abc" }, "page"],
       ["/segments/list", { page: "1e1" }, "page: must be a page number (0, the default, is the first), in decimal digits without leading zeros"],
       ["/segments/list", { pages: "1" }, "pages"],
+      ["/kpi/dau/data_series", { length: "1", ending_at: "0000-12-31T23:59:59Z" }, "ending_at: 1 day ending at 0000-12-31T23:59:59Z would begin before 0001-01-01T00:00:00Z"],
+      ["/sessions/data_series", { length: "25", unit: "hour", ending_at: "0001-01-01T23:00:00Z" }, "ending_at: 25 hours ending at"],
       ["/events/data_series", { length: "1" }, "event: is required: a custom event name (events/list names them)"],
       ["/campaigns/details", {}, "campaign_id: is required: a campaign id (campaigns/list names them)"],
       ["/segments/data_series", { segment_id: "", length: "1" }, "segment_id: must not be empty: a segment id"],
@@ -137,11 +139,14 @@ describe("Braze segments and news feed", () => {
       expect(response.statusCode, `${path} ${JSON.stringify(query)}: ${response.body}`).toBe(400);
       expect(response.json().message, path).toContain(message);
     }
+    expect((await get("/kpi/dau/data_series", { length: "1", ending_at: "0001-01-01T00:00:00Z" })).json()).toEqual({ message: "success", data: [{ time: "0001-01-01", dau: 0 }] });
     expect((await get("/feed/list", { include_archived: "true" })).json()).toEqual({ message: "success", cards: [] });
     const twice = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}/kpi/dau/data_series?app_group_id=${group}&length=1&length=2`, headers: { authorization: `Bearer ${service.token}` } });
     expect([twice.statusCode, twice.json()]).toEqual([400, { message: "length: must be given once" }]);
     const groupTwice = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}/kpi/dau/data_series?app_group_id=${group}&app_group_id=${group}&length=1`, headers: { authorization: `Bearer ${service.token}` } });
     expect([groupTwice.statusCode, groupTwice.json()]).toEqual([400, { message: "app_group_id: must be given once" }]);
+    const keyTwice = await service.app.inject({ method: "GET", url: `${BRAZE_BASE}/kpi/dau/data_series?app_group_id=${group}&length=1&api_key=${service.token}&api_key=${service.token}` });
+    expect([keyTwice.statusCode, keyTwice.json()]).toEqual([400, { message: "api_key: must be given once" }]);
   });
 
   it("answers a path or method it does not serve with Braze's 404, and never counts a valid key as a failed authentication", async () => {

@@ -231,6 +231,17 @@ describe("event ingestion", () => {
     expect(countEvents()).toBe(50_000);
   });
 
+  it("writes a small events body sent again within the retry window once", async () => {
+    const countEvents = () => (service.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+    const before = countEvents();
+    const body = [1, 2, 3, 4].map(() => JSON.stringify({ type: "purchase", install_id: randomUUID(), timestamp: at, product_id: "p", amount: 1, currency: "USD" })).join("\n");
+    for (let attempt = 0; attempt < 2; attempt++) expect((await post(`${APP}/ingest/events`, body, "application/x-ndjson")).json()).toEqual({ accepted: 4 });
+    expect(countEvents()).toBe(before + 4);
+    const json = { events: [{ type: "session_start", install_id: randomUUID(), timestamp: at }] };
+    for (let attempt = 0; attempt < 2; attempt++) expect((await post(`${APP}/ingest/events`, json)).json()).toEqual({ accepted: 1 });
+    expect(countEvents()).toBe(before + 5);
+  });
+
   it("writes a large body sent twice at once exactly once", async () => {
     const countEvents = () => (service.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
     const body = Array.from({ length: 30_000 }, () => JSON.stringify({ type: "session_start", install_id: randomUUID(), timestamp: at })).join("\n");
