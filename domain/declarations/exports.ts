@@ -121,7 +121,7 @@ export const exportJobResource = declareResource({
     },
     brazeSeries: {
       schema: brazeSeriesOptions.optional(),
-      doc: `kind braze_series_export only: one of the Braze dialect's series (${BRAZE_SERIES_NAMES.join(", ")}) — the length (default 1) whole days, or hours with unit hour, before each run — as CSV (nested values in dotted columns) or JSON lines (format), with the parameter its series needs: event (custom_event), product (revenue, purchase_quantity; optional), segmentId (segment_size; optional for sessions and custom_event), campaignId (campaign). The points are the ones the series' /braze route answers (README: "The Braze dialect").`,
+      doc: `kind braze_series_export only: one of the Braze dialect's series (${BRAZE_SERIES_NAMES.join(", ")}) — the length (default 1) whole days, or hours with unit hour, before each run's due time — as CSV (nested values in dotted columns) or JSON lines (format), with the parameter its series needs: event (custom_event), product (revenue, purchase_quantity; optional), segmentId (segment_size; optional for sessions and custom_event), campaignId (campaign). The points are the ones the series' /braze route answers (README: "The Braze dialect").`,
       limits: [LIMITS.dataSeriesLengthMax],
     },
   },

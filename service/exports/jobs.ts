@@ -133,8 +133,8 @@ interface ExportKindSpec<O extends Record<string, unknown>> {
   options(raw: Record<string, unknown> | undefined): O;
   /** Checks options against what the app holds when the job is made or changed (a 400 naming the field). */
   check?(options: O, app: AppKey): void;
-  /** Options as one run uses them (a relative window becomes fixed dates, once, at creation). */
-  forRun?(options: O): O;
+  /** Options as one run uses them: a relative window becomes fixed dates, once, as of `at` (when the run is due). */
+  forRun?(options: O, at: number): O;
   target(run: { runId: string; prefix: string; day: string; options: O }): string;
   write(options: O, context: RunContext): Promise<RunResult>;
 }
@@ -225,7 +225,7 @@ export class ExportService {
         // The window is relative too (the last window_days, ending yesterday), so every run meets the seed's range rules.
         options: (raw) => parseOptions(broadcastMetricsJobOptionsSchema, raw),
         // A run's days are fixed once, when it is created, so its blob name and its report agree.
-        forRun: (options) => ({ ...options, ...broadcastJobRange((options as BroadcastMetricsJobOptions).window_days) }),
+        forRun: (options, at) => ({ ...options, ...broadcastJobRange((options as BroadcastMetricsJobOptions).window_days, at) }),
         target: ({ prefix, options }) => `${prefix}${broadcastMetricsBlobName(options as Required<BroadcastMetricsRunOptions>)}`,
         write: async (options: BroadcastMetricsRunOptions, run) => {
           const { csv, days } = await broadcastMetricsCsv(
@@ -250,8 +250,8 @@ export class ExportService {
             throw new ApiError("BadRequest", `options.${unknownCampaign(app, options.campaign_id).message}`);
           }
         },
-        // A run reports the `length` whole units before the one it was created in, fixed at creation.
-        forRun: (options) => ({ ...options, ending_at: lastWholeUnitEnd(options as BrazeSeriesJobOptions, Date.now()) }),
+        // A run reports the `length` whole units before the one it was due in (a late run still writes its own slot's).
+        forRun: (options, at) => ({ ...options, ending_at: lastWholeUnitEnd(options as BrazeSeriesJobOptions, at) }),
         target: ({ prefix, day, runId, options }) => `${prefix}braze-series/${(options as BrazeSeriesJobOptions).series}/${day}/${runId}.${(options as BrazeSeriesJobOptions).format}`,
         write: async (options: BrazeSeriesJobOptions & { ending_at: string }, run) => {
           const { series, format, ...request } = options;
@@ -353,12 +353,24 @@ export class ExportService {
     return checkSasUrl(this.outbound, "blob_container_sas_uri", sasUrl, ["c", "w"]);
   }
 
-  /** Records a run and queues it; answers its id and where its output goes. Joins the caller's transaction. */
-  private createRun(appId: number, kind: ExportKind, jobId: string | null, sasSealed: string, prefix: string, options: Record<string, unknown>): { runId: string; target: string } {
+  /**
+   * Records a run and queues it; answers its id and where its output goes. Joins the caller's
+   * transaction. `at` is when the run is due — a scheduled job's time, however late it fires — which
+   * fixes its window and its blob's date.
+   */
+  private createRun(
+    appId: number,
+    kind: ExportKind,
+    jobId: string | null,
+    sasSealed: string,
+    prefix: string,
+    options: Record<string, unknown>,
+    at = Date.now(),
+  ): { runId: string; target: string } {
     const runId = randomUUID();
     const spec = this.kinds[kind];
-    const runOptions = spec.forRun ? spec.forRun(options) : options;
-    const target = spec.target({ runId, prefix, day: new Date().toISOString().slice(0, 10), options: runOptions });
+    const runOptions = spec.forRun ? spec.forRun(options, at) : options;
+    const target = spec.target({ runId, prefix, day: new Date(at).toISOString().slice(0, 10), options: runOptions });
     this.repositories.exportRuns.insert({ id: runId, app_id: appId, job_id: jobId, kind, options: JSON.stringify(runOptions), blob_name: target, sas_sealed: sasSealed });
     this.runner.enqueue(RUN, runId, { appId, payload: { runId } });
     return { runId, target };
@@ -514,7 +526,7 @@ export class ExportService {
         if ("problem" in computed) throw new Error(`schedule: ${computed.problem}`);
         next = computed.at?.getTime() ?? null;
       }
-      const { runId } = this.createRun(job.app_id, job.kind, job.id, job.sas_sealed, job.prefix, JSON.parse(job.options) as Record<string, unknown>);
+      const { runId } = this.createRun(job.app_id, job.kind, job.id, job.sas_sealed, job.prefix, JSON.parse(job.options) as Record<string, unknown>, job.next_run_at);
       this.repositories.exportJobs.setNextRun(job.id, next);
       return next === null ? { runId } : { runId, again: next };
     });

@@ -448,6 +448,12 @@ describe("export jobs", () => {
     await call("DELETE", `${APP}/export_jobs/${job.id}`);
   });
 
+  /** Fires a scheduled job as the runner does once it is due, its time moved to `dueAt` (a second ago by default). */
+  const fireDue = (jobId: string, dueAt = Date.now() - 1_000) => {
+    service.store.db.prepare("UPDATE export_jobs SET next_run_at = ? WHERE id = ?").run(dueAt, jobId);
+    return service.services.exports.fire(jobId);
+  };
+
   it("a scheduled broadcast-metrics export writes the CloudKit CSV for the last window_days, ending yesterday", async () => {
     const sas = await sasFor(container);
     const tooLong = await call("POST", `${APP}/export_jobs`, { kind: "broadcast_metrics_export", schedule: "0 4 * * *", options: { bundle_id: "com.acme.demo", window_days: 31 }, blob_container_sas_uri: sas });
@@ -459,7 +465,7 @@ describe("export jobs", () => {
       await call("POST", `${APP}/export_jobs`, { kind: "broadcast_metrics_export", schedule: "0 4 * * *", options: { bundle_id: "com.acme.demo", window_days: 3 }, blob_container_sas_uri: sas, prefix: "metrics/" })
     ).json();
     expect(job.options).toEqual({ dataset: "broadcast_application_metrics", bundle_id: "com.acme.demo", window_days: 3 });
-    expect(service.services.exports.fire(job.id, Date.parse(job.next_run_time)).runId).toBeDefined();
+    expect(fireDue(job.id).runId).toBeDefined();
     await service.services.idle();
     const run = (await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run;
     const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
@@ -492,9 +498,9 @@ describe("export jobs", () => {
     );
     service.services.devices.insertEvents(key, [{ type: "push_opened", install_id: installId, timestamp: new Date(Date.now() - 25 * HOUR).toISOString(), notification_id: "series-campaign" }]);
 
-    const runOf = async (options: object) => {
+    const runOf = async (options: object, dueAt = Date.now() - 1_000) => {
       const job = (await call("POST", `${APP}/export_jobs`, { kind: "braze_series_export", schedule: "0 * * * *", options, blob_container_sas_uri: sas, prefix: "series/" })).json();
-      expect(service.services.exports.fire(job.id, Date.parse(job.next_run_time)).runId).toBeDefined();
+      expect(fireDue(job.id, dueAt).runId).toBeDefined();
       await service.services.idle();
       const run = (await call("GET", `${APP}/export_jobs/${job.id}`)).json().last_run;
       await call("DELETE", `${APP}/export_jobs/${job.id}`);
@@ -513,6 +519,14 @@ describe("export jobs", () => {
     const answer = await brazeGet("/sessions/data_series", { unit: "hour", length: "24", ending_at: lastHour });
     expect(rows.slice(1)).toEqual(answer.map((point: { time: string; sessions: number }) => [point.time, String(point.sessions)]));
     expect(rows.slice(1).every((row) => row[1] === "1")).toBe(true);
+
+    // A run that fires late (the process was down over three hour boundaries) writes its own slot: the
+    // 24 hours before the hour it was due in, in a blob dated that hour's day.
+    const due = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR + 60_000;
+    const late = await runOf({ series: "sessions", unit: "hour", length: 24 }, due);
+    const lateRows = (await download(late.blob_name)).trimEnd().split("\n").map((line) => line.split(","));
+    expect(Date.parse(lateRows.at(-1)![0]!)).toBe(Math.floor(due / HOUR) * HOUR - HOUR);
+    expect(late.blob_name).toContain(`/sessions/${new Date(due).toISOString().slice(0, 10)}/`);
 
     // A campaign's days as JSON lines: each line the route's point, nested messages and all.
     const campaign = await runOf({ series: "campaign", campaign_id: "series-campaign", length: 3, format: "jsonl" });
